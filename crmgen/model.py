@@ -272,3 +272,16 @@ class Dataset:
     def record(self, project: str, slug: str) -> Record | None:
         proj = self.projects.get(project)
         return proj.records.get(slug) if proj else None
+
+
+@dataclass(frozen=True, slots=True)
+class Page:
+    """One page of the site to render: output path, template name and its context.
+
+    ``path`` is relative to the site root (``opportunities/board.html``); the renderer adds the
+    common context (``root``, ``site``, ``nav``) to ``context``.
+    """
+
+    path: str
+    template: str
+    context: Mapping[str, Any]

@@ -1,0 +1,5 @@
+"""``python -m crmgen``."""
+
+from crmgen.cli import main
+
+main()

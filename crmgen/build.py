@@ -1,0 +1,115 @@
+"""The pipeline: load -> validate -> link -> compute -> (views -> render -> write).
+
+This is the only module that imports every stage; read it top to bottom to see how
+crmgen works. ``load_dataset`` is what ``crmgen validate`` runs; ``build_site`` runs the
+same and then renders and writes the site.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from crmgen import report
+from crmgen.compute.evaluate import compute
+from crmgen.config import load_config
+from crmgen.link import link_records
+from crmgen.load import load_records
+from crmgen.model import Dataset, Diagnostic, Project, frozen_map
+from crmgen.schema import load_schemas
+from crmgen.validate import validate_records
+
+Progress = Callable[[str, int, int], None]
+
+
+def _no_progress(stage: str, done: int, total: int) -> None:
+    return None
+
+
+def build_date() -> dt.date:
+    """Today, or the day of ``SOURCE_DATE_EPOCH`` (UTC) for reproducible builds."""
+    epoch = os.environ.get("SOURCE_DATE_EPOCH")
+    if epoch and epoch.strip().isdigit():
+        return dt.datetime.fromtimestamp(int(epoch), dt.UTC).date()
+    return dt.datetime.now(dt.UTC).date()
+
+
+def load_dataset(root: Path, *, today: dt.date | None = None) -> Dataset:
+    """Load, validate, link and compute a data repo. Never raises for bad data.
+
+    Args:
+        root: the data repo's folder.
+        today: the date formulas see as ``today()``; defaults to :func:`build_date`.
+    """
+    today = today or build_date()
+    config, diags = load_config(root)
+    schemas, more = load_schemas(root, config.projects, config.max_file_size)
+    diags += more
+    records, more = load_records(root, config, schemas)
+    diags += more
+    records, more = validate_records(root, config, schemas, records)
+    diags += more
+    records, more = link_records(schemas, records)
+    diags += more
+    schemas, records, more = compute(schemas, records, today)
+    diags += more
+    order = [p for p in config.projects if p in schemas] or sorted(schemas)
+    projects = {p: Project(schemas[p], frozen_map(records.get(p, {}))) for p in order}
+    return Dataset(str(root), config, frozen_map(projects), tuple(report.ordered(diags)), today)
+
+
+@dataclass(frozen=True, slots=True)
+class BuildResult:
+    """What a build did: the dataset, every diagnostic and the files written (0 if none)."""
+
+    dataset: Dataset
+    diagnostics: tuple[Diagnostic, ...]
+    written: int
+
+
+def build_site(
+    root: Path,
+    out: Path,
+    *,
+    audience: str | None = None,
+    strict: bool = False,
+    today: dt.date | None = None,
+    progress: Progress = _no_progress,
+) -> BuildResult:
+    """Build the site of ``root`` into ``out``; nothing is written when there are errors."""
+    from crmgen import dashboards, render, views, write
+
+    dataset = load_dataset(root, today=today)
+    progress("load", 1, 4)
+    diags = list(dataset.diagnostics)
+    specs, more = dashboards.parse_dashboards(
+        list(dataset.config.dashboards) or None, dataset.config.positions, dataset.config.path
+    )
+    diags += more
+    if report.exit_code(diags, strict):
+        return BuildResult(dataset, tuple(report.ordered(diags)), 0)
+    site = views.build_site_views(dataset, audience=audience)
+    pages = views.pages(site)
+    dash_pages, dash_files, more = dashboards.dashboard_pages(
+        dataset,
+        specs,
+        audience=audience,
+        currency=dataset.config.currency,
+        locale=dataset.config.locale,
+    )
+    diags += more
+    progress("views", 2, 4)
+    template_dirs = [root / "templates"] if (root / "templates").is_dir() else []
+    files = render.render_site(
+        [*pages, *dash_pages], site, template_dirs, lambda rel: (root / rel).read_bytes()
+    )
+    files.update(dash_files)
+    progress("render", 3, 4)
+    if report.exit_code(diags, strict):
+        return BuildResult(dataset, tuple(report.ordered(diags)), 0)
+    write.write_site(files, out)
+    progress("write", 4, 4)
+    return BuildResult(dataset, tuple(report.ordered(diags)), len(files))

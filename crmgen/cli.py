@@ -1,0 +1,100 @@
+"""The ``crmgen`` command line: options in, one library call, diagnostics out.
+
+Exit status: 0 success, 1 data errors, 2 usage or configuration errors.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import click
+
+from crmgen import report
+from crmgen.model import Diagnostic
+
+ROOT = click.argument(
+    "root",
+    required=False,
+    default=".",
+    type=click.Path(file_okay=False, path_type=Path),
+)
+
+
+def _emit(diags: tuple[Diagnostic, ...] | list[Diagnostic], fmt: str | None) -> None:
+    fmt = fmt or ("github" if os.environ.get("GITHUB_ACTIONS") == "true" else "text")
+    if fmt == "json":
+        click.echo(report.format_json(diags), nl=False)
+    elif fmt == "github":
+        click.echo(report.format_github(diags), nl=False)
+        summary = os.environ.get("GITHUB_STEP_SUMMARY")
+        if summary:
+            report.write_step_summary(diags, Path(summary))
+    else:
+        click.echo(report.format_text(diags), nl=False, err=bool(diags))
+
+
+def _check_root(root: Path) -> None:
+    if not root.is_dir():
+        raise click.UsageError(f"{root} is not a folder; give the data repo's root")
+
+
+FORMAT = click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json", "github"]),
+    default=None,
+    help="Output format (github is automatic when GITHUB_ACTIONS=true).",
+)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="crmgen")
+def main() -> None:
+    """crmgen: a sales CRM whose database is a git repository."""
+
+
+@main.command()
+@ROOT
+@FORMAT
+@click.option("--strict", is_flag=True, help="Treat warnings as errors.")
+def validate(root: Path, fmt: str | None, strict: bool) -> None:
+    """Check every record and schema; report all problems with file:line:col.
+
+    Example: crmgen validate . --format github
+    """
+    from crmgen.build import load_dataset
+
+    _check_root(root)
+    dataset = load_dataset(root)
+    _emit(dataset.diagnostics, fmt)
+    sys.exit(report.exit_code(dataset.diagnostics, strict))
+
+
+@main.command()
+@ROOT
+@click.option("--out", "-o", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Output folder (default: ROOT/site).")
+@click.option("--base-url", default=None, help="Public URL of the site (links stay relative).")
+@click.option("--audience", default=None, help="Build for this audience (default: the most "
+              "restricted one: no restricted field is shown).")
+@click.option("--strict", is_flag=True, help="Treat warnings as errors.")
+@FORMAT
+def build(root: Path, out: Path | None, base_url: str | None, audience: str | None,
+          strict: bool, fmt: str | None) -> None:
+    """Validate and build the static site; on errors nothing is written.
+
+    Example: crmgen build . --out site
+    """
+    from crmgen.build import build_site
+    from crmgen.progress import terminal_progress
+
+    _check_root(root)
+    result = build_site(root, out or root / "site", audience=audience, strict=strict,
+                        progress=terminal_progress())
+    _emit(result.diagnostics, fmt)
+    code = report.exit_code(result.diagnostics, strict)
+    if not code:
+        click.echo(f"built {result.written} files into {out or root / 'site'}", err=True)
+    sys.exit(code)

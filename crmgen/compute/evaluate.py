@@ -1,0 +1,213 @@
+"""Stage: compute lookups, formulas and rollups for every record, in dependency order.
+
+Returns new records with ``computed`` filled and schemas whose computed fields know their
+result type (so the site can format a lookup like the field it reads). A formula that
+divides by zero or mixes types is a diagnostic for that record, never a crash.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from collections.abc import Mapping
+from decimal import Decimal
+from typing import Any
+
+from crmgen.compute import expr
+from crmgen.compute.order import Plan, plan
+from crmgen.compute.paths import Node, PathError, resolve, target_field
+from crmgen.model import Diagnostic, FieldSpec, Pos, ProjectSchema, Record, error, frozen_map
+
+_NUMERIC = ("number", "percent", "currency", "rating")
+
+
+class _State:
+    """Computed values gathered during the stage (local, discarded after)."""
+
+    def __init__(
+        self,
+        schemas: Mapping[str, ProjectSchema],
+        records: Mapping[str, Mapping[str, Record]],
+        today: dt.date,
+    ) -> None:
+        self.schemas = schemas
+        self.records = records
+        self.today = today
+        self.computed: dict[tuple[str, str], dict[str, Any]] = {
+            (p, s): dict(r.computed) for p, by in records.items() for s, r in by.items()
+        }
+
+    def get(self, project: str, slug: str) -> Record | None:
+        return self.records.get(project, {}).get(slug)
+
+    def value_of(self, record: Record, name: str) -> Any:
+        if name in record.values:
+            return record.values[name]
+        return self.computed[(record.project, record.slug)].get(name)
+
+    def resolver(self, record: Record) -> Any:
+        def resolve_name(name: str) -> Any:
+            try:
+                value = resolve(self.schemas, record, name, self.get, self.value_of)
+            except PathError as exc:  # pragma: no cover - names were checked by the plan
+                raise KeyError(name) from exc
+            return _for_expr(value)
+
+        return resolve_name
+
+
+def _for_expr(value: Any) -> Any:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int):
+        return Decimal(value)
+    if isinstance(value, tuple):
+        return tuple(_for_expr(v) for v in value)
+    if isinstance(value, Mapping):
+        return ", ".join(str(v) for v in value.values() if v)
+    return value
+
+
+def _check_result(value: Any, result: str | None) -> str | None:
+    """Why ``value`` does not fit the declared result type, or None."""
+    if value is None or result is None:
+        return None
+    if result in _NUMERIC and (isinstance(value, bool) or not isinstance(value, Decimal | int)):
+        return f"the result must be a number but is {_kind(value)}"
+    if result == "date" and not isinstance(value, dt.date):
+        return f"the result must be a date but is {_kind(value)}"
+    if result == "checkbox" and not isinstance(value, bool):
+        return f"the result must be true or false but is {_kind(value)}"
+    return None
+
+
+def _kind(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true/false"
+    if isinstance(value, Decimal | int):
+        return "a number"
+    if isinstance(value, dt.date):
+        return "a date"
+    if isinstance(value, tuple):
+        return "a list"
+    return "text"
+
+
+def _result_type(schemas: Mapping[str, ProjectSchema], project: str, spec: FieldSpec,
+                 compiled: Plan) -> str | None:
+    """The type of a computed field's value, declared or inferred."""
+    if spec.result:
+        return spec.result
+    try:
+        if spec.type == "lookup" and spec.path:
+            target = target_field(schemas, project, spec.path)
+            if target is None:
+                return "text"
+            if target.computed:
+                return _result_type(schemas, target_field_project(schemas, project, spec.path),
+                                    target, compiled)
+            return target.type
+        if spec.type == "rollup":
+            rollup = compiled.rollups.get((project, spec.name))
+            if rollup is None or rollup.aggregate == "count":
+                return "number"
+            if rollup.aggregate == "concat":
+                return "text"
+            if rollup.field:
+                proj = compiled.rollup_targets[(project, spec.name)]
+                inner = target_field(schemas, proj, rollup.field)
+                if inner is not None:
+                    return inner.result if inner.computed else inner.type
+    except PathError:
+        return None
+    return "number" if spec.type == "formula" else None
+
+
+def target_field_project(schemas: Mapping[str, ProjectSchema], project: str, path: str) -> str:
+    from crmgen.compute.paths import walk
+
+    return walk(schemas, project, path)[-1][0]
+
+
+def _first_pos(record: Record, names: frozenset[str]) -> Pos:
+    lines = [record.positions[n.split(".")[0]] for n in names if n.split(".")[0] in record.positions]
+    return min(lines, key=lambda p: (p.line, p.col)) if lines else Pos(1, 1)
+
+
+def _evaluate(state: _State, compiled: Plan, node: Node, spec: FieldSpec, record: Record) -> Any:
+    if spec.type == "lookup":
+        return resolve(state.schemas, record, spec.path or "", state.get, state.value_of)
+    if spec.type == "formula":
+        return expr.evaluate(compiled.formulas[node], state.resolver(record), state.today)
+    rollup = compiled.rollups[node]
+    target = compiled.rollup_targets[node]
+    if state.schemas[record.project].field(rollup.link) is not None:
+        linked = resolve(state.schemas, record, rollup.link, state.get, state.value_of)
+        slugs = linked if isinstance(linked, tuple) else (linked,) if linked else ()
+        members = [state.get(target, s.split("/")[-1]) for s in slugs if isinstance(s, str)]
+    else:
+        members = [state.get(target, s) for s in record.backlinks.get(target, ())]
+    values: list[Any] = []
+    for member in members:
+        if member is None:
+            continue
+        if rollup.where is not None:
+            keep = expr.evaluate(rollup.where, state.resolver(member), state.today)
+            if keep is not True:
+                continue
+        if rollup.field is None:
+            values.append(True)
+        else:
+            values.append(state.resolver(member)(rollup.field))
+    flat: list[Any] = []
+    for value in values:
+        flat.extend(value if isinstance(value, tuple) else (value,))
+    return expr.aggregate(rollup.aggregate, flat)
+
+
+def compute(
+    schemas: Mapping[str, ProjectSchema],
+    records: Mapping[str, Mapping[str, Record]],
+    today: dt.date,
+) -> tuple[dict[str, ProjectSchema], dict[str, dict[str, Record]], list[Diagnostic]]:
+    """Evaluate every computed field of every record.
+
+    Returns:
+        Schemas with computed fields' result types filled in, the records with their
+        ``computed`` values, and the diagnostics (schema errors, cycles, per-record failures).
+    """
+    compiled, diags = plan(schemas)
+    state = _State(schemas, records, today)
+    for node in compiled.order:
+        project, name = node
+        spec = schemas[project].field(name)
+        assert spec is not None
+        result = _result_type(schemas, project, spec, compiled)
+        inputs = frozenset(expr.names(compiled.formulas[node])) if node in compiled.formulas \
+            else frozenset()
+        for slug, record in records.get(project, {}).items():
+            try:
+                value = _evaluate(state, compiled, node, spec, record)
+                problem = _check_result(value, result) if spec.type != "lookup" else None
+            except expr.ExprError as exc:
+                value, problem = None, str(exc)
+            if problem:
+                diags.append(error(f"{spec.type}-error", f"{name}: {problem} (in {spec.type} "
+                                   f"'{spec.expression}')", record.path,
+                                   _first_pos(record, inputs), name))
+                value = None
+            state.computed[(project, slug)][name] = value
+    new_schemas = {
+        p: dataclasses.replace(s, fields=tuple(
+            dataclasses.replace(f, result=_result_type(schemas, p, f, compiled))
+            if f.type in ("lookup", "rollup", "formula") else f for f in s.fields))
+        for p, s in schemas.items()
+    }
+    out = {
+        p: {
+            s: dataclasses.replace(r, computed=frozen_map(state.computed[(p, s)]))
+            for s, r in by.items()
+        }
+        for p, by in records.items()
+    }
+    return new_schemas, out, diags

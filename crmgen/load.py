@@ -1,0 +1,157 @@
+"""Stage: record files -> ``Record`` values with the line of every key.
+
+Input is untrusted: every broken file becomes a diagnostic naming it, never a traceback.
+Plain scalars in fields the schema types as strings keep the exact text the author typed.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from crmgen import yamlstrict
+from crmgen.model import Config, Diagnostic, Pos, ProjectSchema, Record, error, frozen_map, warning
+from crmgen.sources import read_text, rel
+
+SLUG = re.compile(r"[a-z0-9][a-z0-9-]*")
+_FENCE = re.compile(r"---[ \t]*")
+_END = re.compile(r"(---|\.\.\.)[ \t]*")
+
+
+def _is_string_schema(schema: Any) -> bool:
+    if not isinstance(schema, Mapping):
+        return False
+    kind = schema.get("type")
+    if kind == "string" or (isinstance(kind, list) and set(kind) <= {"string", "null"}):
+        return True
+    enum = schema.get("enum")
+    return bool(enum) and all(isinstance(v, str) for v in enum)
+
+
+def string_paths(schema: ProjectSchema) -> Any:
+    """A ``keep_string`` predicate: does the schema type the value at this path as a string?"""
+    props = {f.name: f.schema for f in schema.fields}
+
+    def keep(path: tuple[str | int, ...]) -> bool:
+        node: Any = props.get(str(path[0])) if path else None
+        for step in path[1:]:
+            if not isinstance(node, Mapping):
+                return False
+            node = node.get("items") if isinstance(step, int) else node.get(
+                "properties", {}).get(step)
+        return _is_string_schema(node)
+
+    return keep
+
+
+def split_front_matter(text: str) -> tuple[str, str, int] | str:
+    """Split a record into (front matter, body, body's first line), or return a problem."""
+    if not text.strip():
+        return "the file is empty; a record starts with a '---' line, its fields, and '---'"
+    lines = text.splitlines(keepends=True)
+    if not _FENCE.fullmatch(lines[0].rstrip("\r\n")):
+        return "the file must start with a '---' line opening the front matter"
+    for index in range(1, len(lines)):
+        if _END.fullmatch(lines[index].rstrip("\r\n")):
+            return "".join(lines[1:index]), "".join(lines[index + 1 :]), index + 2
+    return "the front matter is not closed; add a '---' line after the last field"
+
+
+def parse_record(
+    text: str, path: str, project: str, slug: str, schema: ProjectSchema
+) -> tuple[Record | None, list[Diagnostic]]:
+    """Turn one file's text into a Record (values as YAML gave them, no checking yet)."""
+    parts = split_front_matter(text)
+    if isinstance(parts, str):
+        return None, [error("front-matter", parts, path, Pos(1))]
+    front, body, body_line = parts
+    doc, diags = yamlstrict.parse(front, path, line_offset=1, keep_string=string_paths(schema))
+    if doc is None:
+        return None, diags
+    values = doc.value if doc.value is not None else {}
+    if not isinstance(values, dict):
+        return None, [*diags, error("front-matter", "the front matter must be a list of "
+                                    "'key: value' lines", path, Pos(2))]
+    positions = {"/".join(str(p) for p in k): v for k, v in doc.positions.items() if k}
+    record = Record(
+        project=project,
+        slug=slug,
+        path=path,
+        values=frozen_map(values),
+        positions=frozen_map(positions),
+        body=body,
+        body_line=body_line,
+    )
+    return record, diags
+
+
+def _walk(folder: Path) -> tuple[list[Path], list[Path]]:
+    files: list[Path] = []
+    links: list[Path] = []
+    for current, dirs, names in os.walk(folder, followlinks=False):
+        here = Path(current)
+        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+        links.extend(here / d for d in dirs if (here / d).is_symlink())
+        files.extend(here / n for n in sorted(names) if not n.startswith("."))
+    return sorted(files), links
+
+
+def load_records(
+    root: Path, config: Config, schemas: Mapping[str, ProjectSchema]
+) -> tuple[dict[str, dict[str, Record]], list[Diagnostic]]:
+    """Read every record of every project under ``data/``.
+
+    Returns:
+        project -> slug -> Record (slugs sorted), and the diagnostics.
+    """
+    data = root / "data"
+    diags: list[Diagnostic] = []
+    out: dict[str, dict[str, Record]] = {name: {} for name in schemas}
+    if data.is_dir():
+        for entry in sorted(data.iterdir()):
+            if entry.is_dir() and entry.name not in schemas and not entry.name.startswith("."):
+                diags.append(warning("unknown-project", f"folder '{entry.name}' has no schema "
+                                     f"and is ignored; add schema/{entry.name}.schema.yaml and "
+                                     "list it under projects in crmgen.yml", rel(root, entry)))
+    for name, schema in schemas.items():
+        files, links = _walk(data / name)
+        for link in links:
+            diags.append(error("symlink-folder", "symbolic link to a folder is not followed; "
+                               "move the records into the project folder", rel(root, link)))
+        seen: dict[str, str] = {}
+        for file in files:
+            path = rel(root, file)
+            if file.suffix != ".md":
+                diags.append(warning("not-a-record", "only .md files are records; this file is "
+                                     "ignored (attachments belong in the attachments folder)",
+                                     path))
+                continue
+            slug = file.stem
+            if not SLUG.fullmatch(slug):
+                diags.append(error("slug", f"file name '{file.name}' is not a valid record id: use"
+                                   " lower-case letters a-z, digits and '-' (e.g. "
+                                   f"'{_suggest(slug)}.md')", path))
+                continue
+            if slug in seen:
+                diags.append(error("duplicate-slug", f"record id '{slug}' is already used by "
+                                   f"{seen[slug]}; rename one of the files", path))
+                continue
+            seen[slug] = path
+            text, problems = read_text(root, file, config.max_file_size)
+            diags.extend(problems)
+            if text is None:
+                continue
+            record, problems = parse_record(text, path, name, slug, schema)
+            diags.extend(problems)
+            if record is not None:
+                out[name][slug] = record
+        out[name] = dict(sorted(out[name].items()))
+    return out, diags
+
+
+def _suggest(name: str) -> str:
+    slug = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
+    return slug or "record"

@@ -1,0 +1,127 @@
+"""Diagnostics -> text for terminals, JSON for tools, annotations for GitHub Actions."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+from crmgen.model import Diagnostic
+
+EXIT_OK = 0
+EXIT_DATA = 1
+EXIT_USAGE = 2
+#: GitHub shows at most 10 annotations of a kind per step: 9 plus one line saying how many more.
+GITHUB_LIMIT = 9
+
+
+def is_config(diag: Diagnostic) -> bool:
+    """Problems in the trusted configuration (crmgen.yml, schema files), not in records."""
+    return diag.path == "crmgen.yml" or diag.path.startswith("schema/")
+
+
+def ordered(diags: Iterable[Diagnostic]) -> list[Diagnostic]:
+    """Sorted by place, without exact duplicates."""
+    return sorted(set(diags), key=lambda d: (*d.sort_key, d.severity))
+
+
+def exit_code(diags: Sequence[Diagnostic], strict: bool = False) -> int:
+    """0 clean, 2 when the configuration is broken, 1 for data errors."""
+    failing = [d for d in diags if d.severity == "error" or strict]
+    if any(is_config(d) for d in failing):
+        return EXIT_USAGE
+    return EXIT_DATA if failing else EXIT_OK
+
+
+def location(diag: Diagnostic) -> str:
+    place = diag.path or "crmgen"
+    if diag.line:
+        place += f":{diag.line}"
+        if diag.col:
+            place += f":{diag.col}"
+    return place
+
+
+def format_text(diags: Sequence[Diagnostic]) -> str:
+    """``path:line:col: message`` lines (warnings say so), then a count."""
+    lines = []
+    for d in ordered(diags):
+        label = "warning: " if d.severity == "warning" else ""
+        lines.append(f"{location(d)}: {label}{d.message}")
+    lines.append(summary(diags))
+    return "\n".join(lines) + "\n"
+
+
+def summary(diags: Sequence[Diagnostic]) -> str:
+    errors = sum(d.severity == "error" for d in diags)
+    warnings = len(diags) - errors
+    if not diags:
+        return "no problems found"
+    return f"{errors} error(s), {warnings} warning(s)"
+
+
+def format_json(diags: Sequence[Diagnostic]) -> str:
+    rows = [
+        {
+            "severity": d.severity,
+            "code": d.code,
+            "message": d.message,
+            "path": d.path,
+            "line": d.line,
+            "col": d.col,
+            "field": d.field,
+        }
+        for d in ordered(diags)
+    ]
+    return json.dumps({"diagnostics": rows, "summary": summary(diags)}, indent=2) + "\n"
+
+
+def _escape_data(text: str) -> str:
+    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def _escape_prop(text: str) -> str:
+    return _escape_data(text).replace(":", "%3A").replace(",", "%2C")
+
+
+def format_github(diags: Sequence[Diagnostic]) -> str:
+    """At most 9 workflow-command annotations, then one line naming how many more."""
+    rows = ordered(diags)
+    lines = []
+    for d in rows[:GITHUB_LIMIT]:
+        kind = "error" if d.severity == "error" else "warning"
+        props = [f"file={_escape_prop(d.path or 'crmgen.yml')}"]
+        if d.line:
+            props.append(f"line={d.line}")
+        if d.col:
+            props.append(f"col={d.col}")
+        props.append(f"title={_escape_prop('crmgen ' + d.code)}")
+        lines.append(f"::{kind} {','.join(props)}::{_escape_data(d.message)}")
+    if len(rows) > GITHUB_LIMIT:
+        lines.append(f"... and {len(rows) - GITHUB_LIMIT} more problem(s); see the job summary "
+                     "or run `crmgen validate` locally for the full list")
+    lines.append(summary(diags))
+    return "\n".join(lines) + "\n"
+
+
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ").replace("<", "&lt;")
+
+
+def step_summary(diags: Sequence[Diagnostic]) -> str:
+    """A Markdown table of every diagnostic for ``GITHUB_STEP_SUMMARY``."""
+    rows = ordered(diags)
+    out = ["## crmgen validate", "", summary(diags), ""]
+    if rows:
+        out += ["| | file | line | field | message |", "| --- | --- | --- | --- | --- |"]
+        for d in rows:
+            icon = "❌" if d.severity == "error" else "⚠️"
+            out.append(f"| {icon} | `{_cell(d.path)}` | {d.line or ''} | {_cell(d.field or '')} "
+                       f"| {_cell(d.message)} |")
+    return "\n".join(out) + "\n"
+
+
+def write_step_summary(diags: Sequence[Diagnostic], path: Path) -> None:
+    """Append the table to the step summary file (GitHub appends per step)."""
+    with open(path, "a", encoding="utf-8") as handle:
+        handle.write(step_summary(diags))

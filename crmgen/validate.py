@@ -1,0 +1,186 @@
+"""Stage: check every record against its project's schema and type its values.
+
+All problems in all files are reported, each at the line of the field concerned. Values
+come out typed: dates as ``datetime.date``, lists as tuples; empty (null) values are absent.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+from jsonschema import Draft202012Validator, FormatChecker
+
+from crmgen import messages
+from crmgen.fields import FIELD_TYPES
+from crmgen.model import (
+    Config,
+    Diagnostic,
+    FieldSpec,
+    Pos,
+    ProjectSchema,
+    Record,
+    error,
+    frozen_map,
+)
+from crmgen.sources import inside
+
+_FORMATS = FormatChecker()
+
+
+def parse_date(value: Any) -> dt.date | None:
+    """A strict YYYY-MM-DD calendar date, or None."""
+    if not isinstance(value, str) or len(value) != 10 or value[4] != "-" or value[7] != "-":
+        return None
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        return None
+
+
+def check_file(root: Path, attachments: str, value: Any) -> str | None:
+    """Why a file field value is not an attachment inside the repo, or None."""
+    if not isinstance(value, str) or not value:
+        return "must be a path to a file, e.g. files/acme/nda.pdf"
+    pure = PurePosixPath(value)
+    if pure.is_absolute() or "\\" in value or ":" in pure.parts[0]:
+        return f"must be a path relative to the repository, e.g. {attachments}/contract.pdf"
+    if ".." in pure.parts or any(p.startswith(".git") for p in pure.parts):
+        return "must not use '..' or point into .git; give the path from the repository root"
+    if pure.parts[: len(PurePosixPath(attachments).parts)] != PurePosixPath(attachments).parts:
+        return f"must be inside the attachments folder '{attachments}/'"
+    target = root / pure
+    if not target.exists():
+        return f"'{value}' does not exist; add the file or fix the path"
+    if not target.is_file():
+        return f"'{value}' is not a file"
+    if not inside(root / attachments, target):
+        return f"'{value}' links outside the attachments folder '{attachments}/'; copy the file"
+    return None
+
+
+class _Checker:
+    def __init__(self, root: Path, config: Config, schema: ProjectSchema) -> None:
+        self.root = root
+        self.config = config
+        self.schema = schema
+        self.fields = {f.name: f for f in schema.fields}
+        self.validator = Draft202012Validator(dict(schema.json_schema), format_checker=_FORMATS)
+
+    def run(self, record: Record) -> tuple[Record, list[Diagnostic]]:
+        diags: list[Diagnostic] = []
+        values: dict[str, Any] = {}
+        for key, value in record.values.items():
+            spec = self.fields.get(key)
+            if spec is not None and spec.computed:
+                diags.append(error("computed-stored", f"{key} is a computed {spec.type} and "
+                                   "must not be stored; delete this line", record.path,
+                                   record.pos(key), key))
+            elif value is not None:
+                values[key] = value
+        failed: set[str] = set()
+        for err in self.validator.iter_errors(values):
+            diags.append(self._schema_error(record, err, failed))
+        for key, value in values.items():
+            spec = self.fields.get(key)
+            if spec is not None and key not in failed:
+                diags.extend(self._check(record, spec, value))
+        typed = {k: _typed(self.fields.get(k), v) for k, v in values.items()}
+        return _replace(record, typed), diags
+
+    def _schema_error(self, record: Record, err: Any, failed: set[str]) -> Diagnostic:
+        where = [str(p) for p in err.absolute_path]
+        if err.validator == "additionalProperties" and not where:
+            extra = sorted(k for k in err.instance if k not in err.schema.get("properties", {}))
+            where = extra[:1]
+        if err.validator == "required" and not where:
+            missing = [k for k in err.validator_value if k not in err.instance]
+            field = missing[0] if missing else None
+            return error("required", f"{field} is required; add a '{field}:' line to the front "
+                         "matter", record.path, Pos(1, 1), field)
+        field = where[0] if where else None
+        if field:
+            failed.add(field)
+        name = ".".join(where) or "front matter"
+        pos = record.pos("/".join(where)) if where else Pos(1, 1)
+        if "/".join(where) not in record.positions and field:
+            pos = record.pos(field)
+        return error(err.validator if isinstance(err.validator, str) else "schema",
+                     messages.describe(err, name), record.path, pos, field)
+
+    def _check(self, record: Record, spec: FieldSpec, value: Any) -> list[Diagnostic]:
+        items = value if isinstance(value, list) else [value]
+        out: list[Diagnostic] = []
+        for index, item in enumerate(items):
+            key = f"{spec.name}/{index}" if isinstance(value, list) else spec.name
+            label = f"{spec.name}[{index + 1}]" if isinstance(value, list) else spec.name
+            problem = self._problem(spec, item)
+            if problem:
+                out.append(error(spec.type, f"{label} {problem}", record.path,
+                                 record.pos(key) if key in record.positions else
+                                 record.pos(spec.name), spec.name))
+        return out
+
+    def _problem(self, spec: FieldSpec, item: Any) -> str | None:
+        ftype = FIELD_TYPES[spec.type]
+        if ftype.check is not None:
+            return ftype.check(item)
+        if spec.type == "date" and parse_date(item) is None:
+            return f"must be a real date written YYYY-MM-DD, got {messages.show(item)}"
+        if spec.type == "file":
+            return check_file(self.root, self.config.attachments, item)
+        if spec.type == "list":
+            names = [s.name for s in self.schema.lists]
+            if item not in names:
+                return (f"must be one of the lists {messages.allowed(names)}, got "
+                        f"{messages.show(item)}{messages.did_you_mean(str(item), names)}")
+        if spec.type == "tags" and self.schema.tags and item not in self.schema.tags:
+            return (f"'{item}' is not a declared tag; use one of "
+                    f"{messages.allowed(list(self.schema.tags))} or declare it in the schema"
+                    f"{messages.did_you_mean(str(item), self.schema.tags)}")
+        if spec.type in ("reference", "tags", "multi-select") and not isinstance(item, str):
+            return f"must be text, got {messages.show(item)}"
+        return None
+
+
+def _typed(spec: FieldSpec | None, value: Any) -> Any:
+    if spec is not None and spec.type == "date":
+        return parse_date(value) or value
+    if isinstance(value, list):
+        return tuple(_typed(spec, v) if not isinstance(v, list | dict) else v for v in value)
+    if isinstance(value, dict):
+        return frozen_map(value)
+    return value
+
+
+def _replace(record: Record, values: Mapping[str, Any]) -> Record:
+    return Record(
+        project=record.project,
+        slug=record.slug,
+        path=record.path,
+        values=frozen_map(values),
+        positions=record.positions,
+        body=record.body,
+        body_line=record.body_line,
+    )
+
+
+def validate_records(
+    root: Path,
+    config: Config,
+    schemas: Mapping[str, ProjectSchema],
+    records: Mapping[str, Mapping[str, Record]],
+) -> tuple[dict[str, dict[str, Record]], list[Diagnostic]]:
+    """Check every record; return them with typed values, plus all diagnostics."""
+    diags: list[Diagnostic] = []
+    out: dict[str, dict[str, Record]] = {}
+    for name, by_slug in records.items():
+        checker = _Checker(root, config, schemas[name])
+        out[name] = {}
+        for slug, record in by_slug.items():
+            typed, problems = checker.run(record)
+            out[name][slug] = typed
+            diags.extend(problems)
+    return out, diags

@@ -1,0 +1,320 @@
+"""Strict, position-keeping YAML parsing for untrusted front matter and config.
+
+PyYAML's event stream is turned into plain values by hand so that:
+
+* every mapping key and sequence item keeps its line and column;
+* duplicate keys, anchors, aliases and explicit tags are errors at their line;
+* plain scalars follow the YAML 1.2 core schema (no ``yes``/``on`` booleans, no
+  sexagesimals, no timestamps), and a caller can ask for the raw text of any scalar
+  (for fields its schema types as strings) so that ``NO``, ``01234`` or ``1.10`` stay as typed;
+* numbers become ``int`` or ``Decimal`` (never float), so currency stays exact.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+import yaml
+
+from crmgen.model import Diagnostic, Pos, error
+
+Path = tuple[str | int, ...]
+
+_Loader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+_NULL = frozenset({"", "~", "null", "Null", "NULL"})
+_TRUE = frozenset({"true", "True", "TRUE"})
+_FALSE = frozenset({"false", "False", "FALSE"})
+_INT = re.compile(r"[-+]?[0-9]+")
+_OCT = re.compile(r"0o[0-7]+")
+_HEX = re.compile(r"0x[0-9a-fA-F]+")
+_FLOAT = re.compile(r"[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?")
+#: Numbers longer than this, or with a larger exponent, stay text (and fail a number check).
+MAX_NUMBER_CHARS = 60
+MAX_EXPONENT = 100
+
+
+@dataclass(frozen=True, slots=True)
+class YamlDoc:
+    """A parsed document.
+
+    Attributes:
+        value: the root value (usually a dict).
+        positions: path -> position of the key (mapping entry) or item (sequence).
+        value_positions: path -> position where the value itself starts.
+    """
+
+    value: Any
+    positions: Mapping[Path, Pos]
+    value_positions: Mapping[Path, Pos]
+
+    def pos(self, path: Path) -> Pos:
+        """Position of ``path`` or of its closest ancestor that has one."""
+        while path:
+            if path in self.positions:
+                return self.positions[path]
+            path = path[:-1]
+        return self.positions.get((), Pos(1, 1))
+
+    def value_pos(self, path: Path) -> Pos:
+        """Position of the value at ``path`` (falls back to the key)."""
+        return self.value_positions.get(path) or self.pos(path)
+
+
+def resolve_plain(text: str) -> Any:
+    """Resolve a plain scalar by the YAML 1.2 core schema, numbers as int/Decimal."""
+    if text in _NULL:
+        return None
+    if text in _TRUE:
+        return True
+    if text in _FALSE:
+        return False
+    if len(text) <= MAX_NUMBER_CHARS:
+        if _INT.fullmatch(text):
+            return int(text)
+        if _OCT.fullmatch(text):
+            return int(text[2:], 8)
+        if _HEX.fullmatch(text):
+            return int(text[2:], 16)
+        if _FLOAT.fullmatch(text):
+            try:
+                number = Decimal(text)
+            except InvalidOperation:  # pragma: no cover - the regex admits only valid numbers
+                return text
+            exponent = number.adjusted()
+            if abs(exponent) <= MAX_EXPONENT:
+                return number
+    return text
+
+
+def _never(_: Path) -> bool:
+    return False
+
+
+def parse(
+    text: str,
+    path: str,
+    *,
+    line_offset: int = 0,
+    keep_string: Callable[[Path], bool] = _never,
+) -> tuple[YamlDoc | None, list[Diagnostic]]:
+    """Parse one YAML document strictly.
+
+    Args:
+        text: the YAML source.
+        path: the file's repo-relative path, for diagnostics.
+        line_offset: added to every line (front matter starts after the ``---`` line).
+        keep_string: called with a value's path; True keeps a plain scalar's raw text.
+
+    Returns:
+        The document (None when it cannot be parsed at all) and the diagnostics.
+    """
+    builder = _Builder(path, line_offset, keep_string)
+    try:
+        for event in yaml.parse(text, Loader=_Loader):
+            builder.feed(event)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        pos = Pos(mark.line + 1 + line_offset, mark.column + 1) if mark else Pos(1 + line_offset)
+        problem = exc.problem or exc.context or "invalid YAML"
+        return None, [
+            *builder.diagnostics,
+            error(
+                "yaml-syntax",
+                f"invalid YAML: {problem}; check the indentation and quoting on this line",
+                path,
+                pos,
+            ),
+        ]
+    except yaml.YAMLError as exc:
+        return None, [*builder.diagnostics, error("yaml-syntax", f"invalid YAML: {exc}", path)]
+    if builder.documents > 1:
+        builder.diagnostics.append(
+            error(
+                "yaml-multiple-documents",
+                "more than one YAML document; remove the extra '---' or '...' separator",
+                path,
+                Pos(1 + line_offset),
+            )
+        )
+    doc = YamlDoc(builder.root, builder.positions, builder.value_positions)
+    return doc, builder.diagnostics
+
+
+class _Frame:
+    __slots__ = ("container", "key", "path", "pending_key", "pending_pos")
+
+    def __init__(self, container: dict[str, Any] | list[Any], path: Path) -> None:
+        self.container = container
+        self.path = path
+        self.pending_key: str | None = None
+        self.pending_pos: Pos | None = None
+        self.key: str | None = None
+
+
+class _Builder:
+    """Builds plain values from a PyYAML event stream, iteratively."""
+
+    def __init__(self, path: str, line_offset: int, keep_string: Callable[[Path], bool]) -> None:
+        self.path = path
+        self.offset = line_offset
+        self.keep_string = keep_string
+        self.stack: list[_Frame] = []
+        self.root: Any = None
+        self.positions: dict[Path, Pos] = {}
+        self.value_positions: dict[Path, Pos] = {}
+        self.diagnostics: list[Diagnostic] = []
+        self.documents = 0
+        self.skip_depth = 0  # >0 while inside an ignored (invalid) key node
+
+    def _pos(self, event: Any) -> Pos:
+        mark = event.start_mark
+        return Pos(mark.line + 1 + self.offset, mark.column + 1)
+
+    def _check(self, event: Any) -> None:
+        anchor = getattr(event, "anchor", None)
+        if isinstance(event, yaml.AliasEvent):
+            self.diagnostics.append(
+                error(
+                    "yaml-alias",
+                    f"YAML alias '*{anchor}' is not allowed; write the value out in full",
+                    self.path,
+                    self._pos(event),
+                )
+            )
+        elif anchor is not None:
+            self.diagnostics.append(
+                error(
+                    "yaml-anchor",
+                    f"YAML anchor '&{anchor}' is not allowed; remove it and write values in full",
+                    self.path,
+                    self._pos(event),
+                )
+            )
+        tag = getattr(event, "tag", None)
+        if tag is not None and not isinstance(event, yaml.AliasEvent):
+            self.diagnostics.append(
+                error(
+                    "yaml-tag",
+                    f"YAML tag '{tag}' is not allowed; remove it (quote the value if it "
+                    "must stay text)",
+                    self.path,
+                    self._pos(event),
+                )
+            )
+
+    def feed(self, event: Any) -> None:
+        if isinstance(event, yaml.DocumentStartEvent):
+            self.documents += 1
+            return
+        if isinstance(event, yaml.StreamStartEvent | yaml.StreamEndEvent | yaml.DocumentEndEvent):
+            return
+        if self.documents > 1:
+            return
+        self._check(event)
+        if self.skip_depth:
+            if isinstance(event, yaml.MappingStartEvent | yaml.SequenceStartEvent):
+                self.skip_depth += 1
+            elif isinstance(event, yaml.MappingEndEvent | yaml.SequenceEndEvent):
+                self.skip_depth -= 1
+            return
+        frame = self.stack[-1] if self.stack else None
+        # A mapping waiting for a key.
+        if (
+            frame is not None
+            and isinstance(frame.container, dict)
+            and frame.pending_key is None
+            and not isinstance(event, yaml.MappingEndEvent)
+        ):
+            self._key(frame, event)
+            return
+        if isinstance(event, yaml.MappingEndEvent | yaml.SequenceEndEvent):
+            self.stack.pop()
+            return
+        path, pos = self._slot(frame, event)
+        if isinstance(event, yaml.ScalarEvent):
+            value: Any
+            plain = not event.style  # None (pure-Python parser) or "" (libyaml)
+            if plain and event.tag is None and not self.keep_string(path):
+                value = resolve_plain(event.value)
+            elif plain and event.value in ("", "~"):
+                value = None
+            else:
+                value = event.value
+            self._store(frame, path, pos, value)
+        elif isinstance(event, yaml.AliasEvent):
+            self._store(frame, path, pos, None)
+        elif isinstance(event, yaml.MappingStartEvent | yaml.SequenceStartEvent):
+            container: dict[str, Any] | list[Any] = (
+                {} if isinstance(event, yaml.MappingStartEvent) else []
+            )
+            self._store(frame, path, pos, container)
+            self.stack.append(_Frame(container, path))
+
+    def _key(self, frame: _Frame, event: Any) -> None:
+        pos = self._pos(event)
+        if not isinstance(event, yaml.ScalarEvent):
+            self.diagnostics.append(
+                error(
+                    "yaml-complex-key",
+                    "a key must be a plain name, not a list or mapping",
+                    self.path,
+                    pos,
+                )
+            )
+            if isinstance(event, yaml.MappingStartEvent | yaml.SequenceStartEvent):
+                self.skip_depth = 1
+            frame.pending_key = "\0invalid"
+            frame.pending_pos = pos
+            return
+        key = event.value
+        assert isinstance(frame.container, dict)
+        if key in frame.container:
+            first = self.positions.get((*frame.path, key))
+            where = f" (first set on line {first.line})" if first else ""
+            self.diagnostics.append(
+                error(
+                    "yaml-duplicate-key",
+                    f"duplicate key '{key}'{where}; keep only one",
+                    self.path,
+                    pos,
+                    key if not frame.path else str(frame.path[0]),
+                )
+            )
+            frame.pending_key = "\0duplicate"
+        else:
+            frame.pending_key = key
+        frame.pending_pos = pos
+
+    def _slot(self, frame: _Frame | None, event: Any) -> tuple[Path, Pos]:
+        pos = self._pos(event)
+        if frame is None:
+            return (), pos
+        if isinstance(frame.container, dict):
+            return (*frame.path, frame.pending_key or ""), pos
+        return (*frame.path, len(frame.container)), pos
+
+    def _store(self, frame: _Frame | None, path: Path, pos: Pos, value: Any) -> None:
+        if frame is None:
+            self.root = value
+            self.positions[()] = pos
+            self.value_positions[()] = pos
+            return
+        if isinstance(frame.container, dict):
+            key = frame.pending_key or ""
+            key_pos = frame.pending_pos or pos
+            frame.pending_key = None
+            frame.pending_pos = None
+            if key.startswith("\0"):
+                return  # duplicate or invalid key: reported, value dropped
+            frame.container[key] = value
+            self.positions[path] = key_pos
+            self.value_positions[path] = pos
+        else:
+            frame.container.append(value)
+            self.positions[path] = pos
+            self.value_positions[path] = pos
