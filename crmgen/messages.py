@@ -84,7 +84,7 @@ def describe(err: ValidationError, name: str) -> str:
         extra = sorted(k for k in inst if k not in err.schema.get("properties", {}))
         props = list(err.schema.get("properties", {}))
         hints = "".join(did_you_mean(k, props) for k in extra[:1])
-        where = f" in {name}" if name else ""
+        where = f" in {name}" if name and name != "front matter" else ""
         return (
             f"unknown key {', '.join(repr(k) for k in extra)}{where}: remove it or declare "
             f"it in the schema{hints}"

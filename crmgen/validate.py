@@ -86,12 +86,19 @@ class _Checker:
         for key, value in values.items():
             spec = self.fields.get(key)
             if spec is not None and key not in failed:
-                diags.extend(self._check(record, spec, value))
-        typed = {k: _typed(self.fields.get(k), v) for k, v in values.items()}
+                problems = self._check(record, spec, value)
+                diags.extend(problems)
+                if problems:
+                    failed.add(key)
+        # A value that failed is left out, so later stages do not pile errors on it.
+        typed = {
+            k: _typed(self.fields.get(k), v) for k, v in values.items() if k not in failed
+        }
         return _replace(record, typed), diags
 
     def _schema_error(self, record: Record, err: Any, failed: set[str]) -> Diagnostic:
         where = [str(p) for p in err.absolute_path]
+        name = ".".join(where)
         if err.validator == "additionalProperties" and not where:
             extra = sorted(k for k in err.instance if k not in err.schema.get("properties", {}))
             where = extra[:1]
@@ -103,12 +110,11 @@ class _Checker:
         field = where[0] if where else None
         if field:
             failed.add(field)
-        name = ".".join(where) or "front matter"
         pos = record.pos("/".join(where)) if where else Pos(1, 1)
         if "/".join(where) not in record.positions and field:
             pos = record.pos(field)
         return error(err.validator if isinstance(err.validator, str) else "schema",
-                     messages.describe(err, name), record.path, pos, field)
+                     messages.describe(err, name or "front matter"), record.path, pos, field)
 
     def _check(self, record: Record, spec: FieldSpec, value: Any) -> list[Diagnostic]:
         items = value if isinstance(value, list) else [value]

@@ -91,6 +91,12 @@ def resolve_plain(text: str) -> Any:
     return text
 
 
+def _codepoint(character: object) -> int:
+    if isinstance(character, str) and character:
+        return ord(character[0])
+    return character if isinstance(character, int) else 0
+
+
 def _never(_: Path) -> bool:
     return False
 
@@ -121,17 +127,35 @@ def parse(
         mark = exc.problem_mark or exc.context_mark
         pos = Pos(mark.line + 1 + line_offset, mark.column + 1) if mark else Pos(1 + line_offset)
         problem = exc.problem or exc.context or "invalid YAML"
+        if exc.context and exc.context_mark and exc.problem_mark:
+            started = exc.context_mark.line + 1 + line_offset
+            problem += f" ({exc.context} started on line {started})"
         return None, [
             *builder.diagnostics,
             error(
                 "yaml-syntax",
-                f"invalid YAML: {problem}; check the indentation and quoting on this line",
+                f"invalid YAML: {problem}; check the indentation, quoting and brackets",
                 path,
                 pos,
             ),
         ]
+    except yaml.reader.ReaderError as exc:
+        line = text[: exc.position].count("\n") + 1 + line_offset
+        return None, [
+            *builder.diagnostics,
+            error(
+                "yaml-character",
+                f"character U+{_codepoint(exc.character):04X} "
+                "is not allowed in YAML; remove it",
+                path,
+                Pos(line),
+            ),
+        ]
     except yaml.YAMLError as exc:
-        return None, [*builder.diagnostics, error("yaml-syntax", f"invalid YAML: {exc}", path)]
+        return None, [
+            *builder.diagnostics,
+            error("yaml-syntax", f"invalid YAML: {exc}", path, Pos(1 + line_offset)),
+        ]
     if builder.documents > 1:
         builder.diagnostics.append(
             error(

@@ -1,0 +1,144 @@
+"""Lookups (chains, through lookups, multiple), formulas, rollups, cycles, per-record errors."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+from conftest import MakeRepo, record
+
+from crmgen.build import load_dataset
+
+THREE = """\
+$schema: https://json-schema.org/draft/2020-12/schema
+type: object
+required: [title]
+additionalProperties: false
+x-crmgen: {title: title}
+properties:
+  title: {type: string}
+  opportunity: {type: string, x-crmgen: {type: reference, project: opportunities}}
+  deals: {type: array, items: {type: string}, x-crmgen: {type: reference, project: opportunities}}
+  client_email: {x-crmgen: {type: lookup, path: opportunity.client.email}}
+  client_email2: {x-crmgen: {type: lookup, path: opportunity.client_email}}
+  amounts: {x-crmgen: {type: lookup, path: deals.amount}}
+  total: {x-crmgen: {type: formula, formula: "sum(deals.amount)", result: currency}}
+  best: {x-crmgen: {type: rollup, rollup: "max(deals.amount)", result: currency}}
+  names: {x-crmgen: {type: rollup, rollup: "concat(deals.title)"}}
+"""
+
+
+def _repo(make_repo: MakeRepo) -> MakeRepo:
+    def make(extra: dict[str, str | None] | None = None):  # type: ignore[no-untyped-def]
+        files: dict[str, str | None] = {
+            "crmgen.yml": "projects: [clients, opportunities, delivery]\n",
+            "schema/delivery.schema.yaml": THREE,
+            "data/clients/acme.md": record("title: Acme\nemail: a@acme.example\nsize: large"),
+            "data/clients/globex.md": record("title: Globex\nemail: g@globex.example"),
+            "data/opportunities/won1.md": record(
+                "title: W1\nlist: Closed won\nclient: acme\namount: 100.10\ncost: 40"
+            ),
+            "data/opportunities/won2.md": record(
+                "title: W2\nlist: Closed won\nclient: acme\namount: 0.2\ncost: 0.1"
+            ),
+            "data/opportunities/open1.md": record(
+                "title: O1\nlist: Proposal sent\nclient: acme\namount: 1000"
+            ),
+            "data/opportunities/lost1.md": record(
+                "title: L1\nlist: Closed lost\nclient: globex\namount: 5000"
+            ),
+            "data/delivery/d1.md": record("title: D1\nopportunity: won1\ndeals: [won1, won2]"),
+        }
+        files.update(extra or {})
+        return make_repo(files)
+
+    return make
+
+
+def test_lookups_formulas_rollups(make_repo: MakeRepo, today: dt.date) -> None:
+    ds = load_dataset(_repo(make_repo)(), today=today)
+    assert ds.errors == ()
+    acme = ds.record("clients", "acme")
+    assert acme is not None
+    assert acme.computed["ltv"] == Decimal("100.30")  # exact: 100.10 + 0.2
+    assert acme.computed["open_count"] == 1
+    assert acme.computed["deals"] == (
+        "opportunities/open1",
+        "opportunities/won1",
+        "opportunities/won2",
+    )
+    assert dict(acme.backlinks) == {"opportunities": ("open1", "won1", "won2")}
+    won1 = ds.record("opportunities", "won1")
+    assert won1 is not None
+    assert won1.computed["profit"] == Decimal("60.10")
+    assert won1.computed["weighted"] == Decimal("100.10")
+    assert won1.computed["client_email"] == "a@acme.example"
+    assert won1.computed["client_size"] == "large"
+    open1 = ds.record("opportunities", "open1")
+    assert open1 is not None and open1.computed["weighted"] == Decimal("500.0")
+    assert open1.computed["profit"] is None  # no cost: unknown, not amount
+    d1 = ds.record("delivery", "d1")
+    assert d1 is not None
+    assert d1.computed["client_email"] == "a@acme.example"  # chain of references
+    assert d1.computed["client_email2"] == "a@acme.example"  # lookup of a lookup
+    assert d1.computed["amounts"] == (Decimal("100.10"), Decimal("0.2"))
+    assert d1.computed["total"] == Decimal("100.30")
+    assert d1.computed["best"] == Decimal("100.10")
+    assert d1.computed["names"] == "W1, W2"
+
+
+def test_result_types_are_inferred_for_the_site(make_repo: MakeRepo, today: dt.date) -> None:
+    ds = load_dataset(_repo(make_repo)(), today=today)
+    schema = ds.projects["delivery"].schema
+    assert schema.field("client_email") is not None
+    assert schema.field("client_email").result == "email"  # type: ignore[union-attr]
+    assert schema.field("best").result == "currency"  # type: ignore[union-attr]
+    assert schema.field("names").result == "text"  # type: ignore[union-attr]
+
+
+def test_division_by_zero_is_a_record_diagnostic(make_repo: MakeRepo, today: dt.date) -> None:
+    schema = THREE.replace(
+        "  names:", '  ratio: {x-crmgen: {type: formula, formula: "1 / (len(title) - 2)"}}\n  names:'
+    )
+    ds = load_dataset(
+        _repo(make_repo)({"schema/delivery.schema.yaml": schema}), today=today
+    )
+    problems = [d for d in ds.errors if d.field == "ratio"]
+    assert len(problems) == 1
+    assert problems[0].path == "data/delivery/d1.md"
+    assert "division by zero" in problems[0].message
+    assert problems[0].message.startswith("ratio: ")
+
+
+def test_cycle_is_reported_with_its_path(make_repo: MakeRepo, today: dt.date) -> None:
+    schema = THREE.replace(
+        "  names:",
+        '  a: {x-crmgen: {type: formula, formula: "b + 1"}}\n'
+        '  b: {x-crmgen: {type: formula, formula: "c + 1"}}\n'
+        '  c: {x-crmgen: {type: formula, formula: "a + 1"}}\n  names:',
+    )
+    ds = load_dataset(_repo(make_repo)({"schema/delivery.schema.yaml": schema}), today=today)
+    cycles = [d for d in ds.errors if d.code == "cycle"]
+    assert len(cycles) == 1
+    assert "delivery.a -> delivery.b -> delivery.c -> delivery.a" in cycles[0].message
+    assert cycles[0].path == "schema/delivery.schema.yaml"
+    assert cycles[0].line == 15
+
+
+def test_unknown_names_are_schema_errors_at_their_line(
+    make_repo: MakeRepo, today: dt.date
+) -> None:
+    schema = THREE.replace(
+        "  names:",
+        '  bad: {x-crmgen: {type: formula, formula: "amout * 2"}}\n'
+        "  bad2: {x-crmgen: {type: lookup, path: opportunity.clent.email}}\n"
+        "  bad3: {x-crmgen: {type: lookup, path: title.foo}}\n"
+        '  bad4: {x-crmgen: {type: rollup, rollup: "sum(invoices.amount)"}}\n  names:',
+    )
+    ds = load_dataset(_repo(make_repo)({"schema/delivery.schema.yaml": schema}), today=today)
+    by_field = {d.field: d for d in ds.errors}
+    assert "'amout' is not a field of delivery" in by_field["bad"].message
+    assert by_field["bad"].line == 15
+    assert "did you mean 'client'?" in by_field["bad2"].message
+    assert "is a text field, not a reference" in by_field["bad3"].message
+    assert "neither a reference field of delivery nor a project" in by_field["bad4"].message
