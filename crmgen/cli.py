@@ -74,15 +74,30 @@ def validate(root: Path, fmt: str | None, strict: bool) -> None:
 
 @main.command()
 @ROOT
-@click.option("--out", "-o", type=click.Path(file_okay=False, path_type=Path), default=None,
-              help="Output folder (default: ROOT/site).")
+@click.option(
+    "--out",
+    "-o",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Output folder (default: ROOT/site).",
+)
 @click.option("--base-url", default=None, help="Public URL of the site (links stay relative).")
-@click.option("--audience", default=None, help="Build for this audience (default: the most "
-              "restricted one: no restricted field is shown).")
+@click.option(
+    "--audience",
+    default=None,
+    help="Build for this audience (default: the most "
+    "restricted one: no restricted field is shown).",
+)
 @click.option("--strict", is_flag=True, help="Treat warnings as errors.")
 @FORMAT
-def build(root: Path, out: Path | None, base_url: str | None, audience: str | None,
-          strict: bool, fmt: str | None) -> None:
+def build(
+    root: Path,
+    out: Path | None,
+    base_url: str | None,
+    audience: str | None,
+    strict: bool,
+    fmt: str | None,
+) -> None:
     """Validate and build the static site; on errors nothing is written.
 
     Example: crmgen build . --out site
@@ -91,8 +106,9 @@ def build(root: Path, out: Path | None, base_url: str | None, audience: str | No
     from crmgen.progress import terminal_progress
 
     _check_root(root)
-    result = build_site(root, out or root / "site", audience=audience, strict=strict,
-                        progress=terminal_progress())
+    result = build_site(
+        root, out or root / "site", audience=audience, strict=strict, progress=terminal_progress()
+    )
     _emit(result.diagnostics, fmt)
     code = report.exit_code(result.diagnostics, strict)
     if not code:

@@ -62,25 +62,47 @@ def parse_config(text: str, path: str = FILE) -> tuple[Config, list[Diagnostic]]
         where = tuple(err.absolute_path)
         bad.add(str(where[0]) if where else "")
         name = ".".join(str(p) for p in where)
-        diags.append(error("config", messages.describe(err, name), path, doc.value_pos(where),
-                           name or None))
+        diags.append(
+            error("config", messages.describe(err, name), path, doc.value_pos(where), name or None)
+        )
     for key in data:
         if key not in KNOWN:
-            diags.append(warning("config-unknown-key", f"unknown setting '{key}' is ignored"
-                                 f"{messages.did_you_mean(key, KNOWN) or '; remove it'}",
-                                 path, doc.pos((key,)), key))
+            diags.append(
+                warning(
+                    "config-unknown-key",
+                    f"unknown setting '{key}' is ignored"
+                    f"{messages.did_you_mean(key, KNOWN) or '; remove it'}",
+                    path,
+                    doc.pos((key,)),
+                    key,
+                )
+            )
     locale = str(data.get("locale", "en_US")).replace("-", "_")
     if "locale" not in bad:
         try:
             babel.Locale.parse(locale)
         except (ValueError, babel.UnknownLocaleError):
-            diags.append(error("config", f"locale '{locale}' is unknown; use a code like en_GB "
-                               "or de_DE", path, doc.value_pos(("locale",)), "locale"))
+            diags.append(
+                error(
+                    "config",
+                    f"locale '{locale}' is unknown; use a code like en_GB or de_DE",
+                    path,
+                    doc.value_pos(("locale",)),
+                    "locale",
+                )
+            )
             bad.add("locale")
     attachments = str(data.get("attachments", "files")).strip("/")
     if ".." in attachments.split("/") or attachments.startswith(".git"):
-        diags.append(error("config", "attachments must be a folder inside the repository",
-                           path, doc.value_pos(("attachments",)), "attachments"))
+        diags.append(
+            error(
+                "config",
+                "attachments must be a folder inside the repository",
+                path,
+                doc.value_pos(("attachments",)),
+                "attachments",
+            )
+        )
         bad.add("attachments")
 
     def get(key: str, default: Any) -> Any:
@@ -109,12 +131,15 @@ def load_config(root: Path) -> tuple[Config, list[Diagnostic]]:
     file = root / FILE
     if not file.exists():
         return Config(), [
-            warning("config-missing", f"no {FILE} found; using defaults (create one to set "
-                    "the title, currency and projects)", FILE)
+            warning(
+                "config-missing",
+                f"no {FILE} found; using defaults (create one to set "
+                "the title, currency and projects)",
+                FILE,
+            )
         ]
     text, diags = read_text(root, file)
     if text is None:
         return Config(), diags
     config, more = parse_config(text)
     return config, diags + more
-

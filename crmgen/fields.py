@@ -69,7 +69,7 @@ def check_email(value: Any) -> str | None:
 
 def check_phone(value: Any) -> str | None:
     if not isinstance(value, str):
-        return "must be a phone number written as text, e.g. \"+44 20 7946 0958\""
+        return 'must be a phone number written as text, e.g. "+44 20 7946 0958"'
     digits = sum(ch.isdigit() for ch in value)
     if not _PHONE.fullmatch(value.strip()) or not 5 <= digits <= 20:
         return 'must be a phone number of 5 to 20 digits, e.g. "+44 20 7946 0958"'

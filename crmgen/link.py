@@ -50,9 +50,15 @@ def link_records(
                     key = f"{spec.name}/{index}" if isinstance(value, tuple) else spec.name
                     pos = record.positions.get(key) or record.pos(spec.name)
                     hint = _hint(slug, targets, schemas[spec.target].title_field)
-                    diags.append(error("unknown-reference", f"{spec.name} '{slug}' does not "
-                                       f"exist in {spec.target}{hint}", record.path, pos,
-                                       spec.name))
+                    diags.append(
+                        error(
+                            "unknown-reference",
+                            f"{spec.name} '{slug}' does not exist in {spec.target}{hint}",
+                            record.path,
+                            pos,
+                            spec.name,
+                        )
+                    )
     out: dict[str, dict[str, Record]] = {}
     for name, by_slug in records.items():
         backfields = [f for f in schemas[name].fields if f.type == "referenced-by"]

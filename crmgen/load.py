@@ -28,7 +28,7 @@ def _is_string_schema(schema: Any) -> bool:
     if kind == "string" or (isinstance(kind, list) and set(kind) <= {"string", "null"}):
         return True
     enum = schema.get("enum")
-    return bool(enum) and all(isinstance(v, str) for v in enum)
+    return isinstance(enum, list) and bool(enum) and all(isinstance(v, str) for v in enum)
 
 
 def string_paths(schema: ProjectSchema) -> Any:
@@ -40,8 +40,11 @@ def string_paths(schema: ProjectSchema) -> Any:
         for step in path[1:]:
             if not isinstance(node, Mapping):
                 return False
-            node = node.get("items") if isinstance(step, int) else node.get(
-                "properties", {}).get(step)
+            node = (
+                node.get("items")
+                if isinstance(step, int)
+                else node.get("properties", {}).get(step)
+            )
         return _is_string_schema(node)
 
     return keep
@@ -73,8 +76,15 @@ def parse_record(
         return None, diags
     values = doc.value if doc.value is not None else {}
     if not isinstance(values, dict):
-        return None, [*diags, error("front-matter", "the front matter must be a list of "
-                                    "'key: value' lines", path, Pos(2))]
+        return None, [
+            *diags,
+            error(
+                "front-matter",
+                "the front matter must be a list of 'key: value' lines",
+                path,
+                Pos(2),
+            ),
+        ]
     positions = {"/".join(str(p) for p in k): v for k, v in doc.positions.items() if k}
     record = Record(
         project=project,
@@ -113,31 +123,60 @@ def load_records(
     if data.is_dir():
         for entry in sorted(data.iterdir()):
             if entry.is_dir() and entry.name not in schemas and not entry.name.startswith("."):
-                diags.append(warning("unknown-project", f"folder '{entry.name}' has no schema "
-                                     f"and is ignored; add schema/{entry.name}.schema.yaml and "
-                                     "list it under projects in crmgen.yml", rel(root, entry)))
+                diags.append(
+                    warning(
+                        "unknown-project",
+                        f"folder '{entry.name}' has no schema "
+                        f"and is ignored; add schema/{entry.name}.schema.yaml and "
+                        "list it under projects in crmgen.yml",
+                        rel(root, entry),
+                    )
+                )
     for name, schema in schemas.items():
         files, links = _walk(data / name)
         for link in links:
-            diags.append(error("symlink-folder", "symbolic link to a folder is not followed; "
-                               "move the records into the project folder", rel(root, link)))
+            diags.append(
+                error(
+                    "symlink-folder",
+                    "symbolic link to a folder is not followed; "
+                    "move the records into the project folder",
+                    rel(root, link),
+                )
+            )
         seen: dict[str, str] = {}
         for file in files:
             path = rel(root, file)
             if file.suffix != ".md":
-                diags.append(warning("not-a-record", "only .md files are records; this file is "
-                                     "ignored (attachments belong in the attachments folder)",
-                                     path))
+                diags.append(
+                    warning(
+                        "not-a-record",
+                        "only .md files are records; this file is "
+                        "ignored (attachments belong in the attachments folder)",
+                        path,
+                    )
+                )
                 continue
             slug = file.stem
             if not SLUG.fullmatch(slug):
-                diags.append(error("slug", f"file name '{file.name}' is not a valid record id: use"
-                                   " lower-case letters a-z, digits and '-' (e.g. "
-                                   f"'{_suggest(slug)}.md')", path))
+                diags.append(
+                    error(
+                        "slug",
+                        f"file name '{file.name}' is not a valid record id: use"
+                        " lower-case letters a-z, digits and '-' (e.g. "
+                        f"'{_suggest(slug)}.md')",
+                        path,
+                    )
+                )
                 continue
             if slug in seen:
-                diags.append(error("duplicate-slug", f"record id '{slug}' is already used by "
-                                   f"{seen[slug]}; rename one of the files", path))
+                diags.append(
+                    error(
+                        "duplicate-slug",
+                        f"record id '{slug}' is already used by "
+                        f"{seen[slug]}; rename one of the files",
+                        path,
+                    )
+                )
                 continue
             seen[slug] = path
             text, problems = read_text(root, file, config.max_file_size)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import difflib
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -61,7 +61,7 @@ def allowed(choices: Sequence[Any], limit: int = 12) -> str:
 
 def type_name(types: Any) -> str:
     if isinstance(types, list):
-        return " or ".join(_JSON_TYPE.get(t, t) for t in types)
+        return " or ".join(_JSON_TYPE.get(str(t), str(t)) for t in types)
     return _JSON_TYPE.get(str(types), str(types))
 
 
@@ -81,8 +81,10 @@ def describe(err: ValidationError, name: str) -> str:
         what = ", ".join(missing) or "a required key"
         return f"{name} needs {what}; add it" if name else f"{what} is required; add it"
     if v == "additionalProperties":
-        extra = sorted(k for k in inst if k not in err.schema.get("properties", {}))
-        props = list(err.schema.get("properties", {}))
+        schema = err.schema if isinstance(err.schema, Mapping) else {}
+        declared = schema.get("properties", {})
+        extra = sorted(k for k in (inst if isinstance(inst, dict) else {}) if k not in declared)
+        props = list(declared)
         hints = "".join(did_you_mean(k, props) for k in extra[:1])
         where = f" in {name}" if name and name != "front matter" else ""
         return (

@@ -98,8 +98,10 @@ def format_github(diags: Sequence[Diagnostic]) -> str:
         props.append(f"title={_escape_prop('crmgen ' + d.code)}")
         lines.append(f"::{kind} {','.join(props)}::{_escape_data(d.message)}")
     if len(rows) > GITHUB_LIMIT:
-        lines.append(f"... and {len(rows) - GITHUB_LIMIT} more problem(s); see the job summary "
-                     "or run `crmgen validate` locally for the full list")
+        lines.append(
+            f"... and {len(rows) - GITHUB_LIMIT} more problem(s); see the job summary "
+            "or run `crmgen validate` locally for the full list"
+        )
     lines.append(summary(diags))
     return "\n".join(lines) + "\n"
 
@@ -116,8 +118,10 @@ def step_summary(diags: Sequence[Diagnostic]) -> str:
         out += ["| | file | line | field | message |", "| --- | --- | --- | --- | --- |"]
         for d in rows:
             icon = "❌" if d.severity == "error" else "⚠️"
-            out.append(f"| {icon} | `{_cell(d.path)}` | {d.line or ''} | {_cell(d.field or '')} "
-                       f"| {_cell(d.message)} |")
+            out.append(
+                f"| {icon} | `{_cell(d.path)}` | {d.line or ''} | {_cell(d.field or '')} "
+                f"| {_cell(d.message)} |"
+            )
     return "\n".join(out) + "\n"
 
 

@@ -84,8 +84,13 @@ def parse_schema(name: str, text: str, path: str) -> tuple[ProjectSchema | None,
         where = tuple(err.absolute_path)
         label = ".".join(str(p) for p in where) or "schema"
         diags.append(
-            error("schema-meta", messages.describe(err, label), path, doc.pos(where),
-                  str(where[1]) if len(where) > 1 and where[0] == "properties" else None)
+            error(
+                "schema-meta",
+                messages.describe(err, label),
+                path,
+                doc.pos(where),
+                str(where[1]) if len(where) > 1 and where[0] == "properties" else None,
+            )
         )
     try:
         Draft202012Validator.check_schema(_jsonable(data))
@@ -132,39 +137,75 @@ def _check_project(schema: ProjectSchema, doc: yamlstrict.YamlDoc) -> list[Diagn
     names = [f.name for f in schema.fields]
     if schema.title_field not in names:
         out.append(
-            error("schema-title", f"title field '{schema.title_field}' is not a property"
-                  f"{messages.did_you_mean(schema.title_field, names)}; add it to properties",
-                  path, doc.pos(("x-crmgen", "title")))
+            error(
+                "schema-title",
+                f"title field '{schema.title_field}' is not a property"
+                f"{messages.did_you_mean(schema.title_field, names)}; add it to properties",
+                path,
+                doc.pos(("x-crmgen", "title")),
+            )
         )
     seen: set[str] = set()
-    for i, spec in enumerate(schema.lists):
-        if spec.name in seen:
-            out.append(error("schema-lists", f"list '{spec.name}' is declared twice", path,
-                             doc.pos(("x-crmgen", "lists", i))))
-        seen.add(spec.name)
+    for i, item in enumerate(schema.lists):
+        if item.name in seen:
+            out.append(
+                error(
+                    "schema-lists",
+                    f"list '{item.name}' is declared twice",
+                    path,
+                    doc.pos(("x-crmgen", "lists", i)),
+                )
+            )
+        seen.add(item.name)
     list_fields = [f for f in schema.fields if f.type == "list"]
     if schema.lists and not list_fields:
-        out.append(error("schema-lists", "lists are declared but no property has type list; "
-                         "add `list: {type: string, x-crmgen: {type: list}}`", path,
-                         doc.pos(("x-crmgen", "lists"))))
+        out.append(
+            error(
+                "schema-lists",
+                "lists are declared but no property has type list; "
+                "add `list: {type: string, x-crmgen: {type: list}}`",
+                path,
+                doc.pos(("x-crmgen", "lists")),
+            )
+        )
     if list_fields and not schema.lists:
-        out.append(error("schema-lists", f"field '{list_fields[0].name}' has type list but "
-                         "x-crmgen.lists declares no lists; declare them", path,
-                         list_fields[0].pos))
+        out.append(
+            error(
+                "schema-lists",
+                f"field '{list_fields[0].name}' has type list but "
+                "x-crmgen.lists declares no lists; declare them",
+                path,
+                list_fields[0].pos,
+            )
+        )
     for spec in schema.fields:
         ftype = FIELD_TYPES[spec.type]
         json_type = spec.schema.get("type")
         if ftype.computed and any(k in spec.schema for k in ("type", "enum", "const")):
-            out.append(error("schema-computed", f"{spec.name} is a computed {spec.type}; remove "
-                             "its JSON type keywords (it is never stored)", path, spec.pos,
-                             spec.name))
+            out.append(
+                error(
+                    "schema-computed",
+                    f"{spec.name} is a computed {spec.type}; remove "
+                    "its JSON type keywords (it is never stored)",
+                    path,
+                    spec.pos,
+                    spec.name,
+                )
+            )
         elif not ftype.computed and json_type is not None:
             types = set(json_type) if isinstance(json_type, list) else {json_type}
             if not types <= ftype.json_types | {"null"}:
-                out.append(error("schema-type", f"{spec.name}: a {spec.type} field cannot be "
-                                 f"stored as {messages.type_name(json_type)}; use "
-                                 f"{messages.type_name(sorted(ftype.json_types))}", path,
-                                 spec.pos, spec.name))
+                out.append(
+                    error(
+                        "schema-type",
+                        f"{spec.name}: a {spec.type} field cannot be "
+                        f"stored as {messages.type_name(json_type)}; use "
+                        f"{messages.type_name(sorted(ftype.json_types))}",
+                        path,
+                        spec.pos,
+                        spec.name,
+                    )
+                )
         if spec.type == "formula" and spec.result is None:
             pass  # number is the default result
     return out
@@ -190,8 +231,11 @@ def load_schemas(
         file = folder / (name + SUFFIX)
         rel = f"schema/{name}{SUFFIX}"
         if not file.is_file():
-            diags.append(error("schema-missing", f"project '{name}' has no schema; create {rel}",
-                               "crmgen.yml"))
+            diags.append(
+                error(
+                    "schema-missing", f"project '{name}' has no schema; create {rel}", "crmgen.yml"
+                )
+            )
             continue
         text, problems = read_text(root, file, max_size)
         diags.extend(problems)
@@ -213,14 +257,29 @@ def check_links(schemas: Mapping[str, ProjectSchema]) -> list[Diagnostic]:
             if spec.type not in ("reference", "referenced-by") or spec.target is None:
                 continue
             if spec.target not in schemas:
-                out.append(error("schema-project", f"{spec.name}: project '{spec.target}' does "
-                                 f"not exist{messages.did_you_mean(spec.target, schemas)}",
-                                 schema.path, spec.pos, spec.name))
+                out.append(
+                    error(
+                        "schema-project",
+                        f"{spec.name}: project '{spec.target}' does "
+                        f"not exist{messages.did_you_mean(spec.target, schemas)}",
+                        schema.path,
+                        spec.pos,
+                        spec.name,
+                    )
+                )
                 continue
             if spec.type == "referenced-by" and spec.via is not None:
                 via = schemas[spec.target].field(spec.via)
                 if via is None or via.type != "reference" or via.target != schema.name:
-                    out.append(error("schema-field", f"{spec.name}: '{spec.target}.{spec.via}' "
-                                     f"is not a reference to {schema.name}; name a reference "
-                                     "field of that project", schema.path, spec.pos, spec.name))
+                    out.append(
+                        error(
+                            "schema-field",
+                            f"{spec.name}: '{spec.target}.{spec.via}' "
+                            f"is not a reference to {schema.name}; name a reference "
+                            "field of that project",
+                            schema.path,
+                            spec.pos,
+                            spec.name,
+                        )
+                    )
     return out

@@ -80,7 +80,8 @@ def read_text(
     if "\x00" in text:
         line = text[: text.index("\x00")].count("\n") + 1
         return None, [
-            error("encoding", "file contains a NUL character; it is not a text file", name,
-                  Pos(line))
+            error(
+                "encoding", "file contains a NUL character; it is not a text file", name, Pos(line)
+            )
         ]
     return text, []

@@ -75,9 +75,16 @@ class _Checker:
         for key, value in record.values.items():
             spec = self.fields.get(key)
             if spec is not None and spec.computed:
-                diags.append(error("computed-stored", f"{key} is a computed {spec.type} and "
-                                   "must not be stored; delete this line", record.path,
-                                   record.pos(key), key))
+                diags.append(
+                    error(
+                        "computed-stored",
+                        f"{key} is a computed {spec.type} and "
+                        "must not be stored; delete this line",
+                        record.path,
+                        record.pos(key),
+                        key,
+                    )
+                )
             elif value is not None:
                 values[key] = value
         failed: set[str] = set()
@@ -91,9 +98,7 @@ class _Checker:
                 if problems:
                     failed.add(key)
         # A value that failed is left out, so later stages do not pile errors on it.
-        typed = {
-            k: _typed(self.fields.get(k), v) for k, v in values.items() if k not in failed
-        }
+        typed = {k: _typed(self.fields.get(k), v) for k, v in values.items() if k not in failed}
         return _replace(record, typed), diags
 
     def _schema_error(self, record: Record, err: Any, failed: set[str]) -> Diagnostic:
@@ -105,16 +110,26 @@ class _Checker:
         if err.validator == "required" and not where:
             missing = [k for k in err.validator_value if k not in err.instance]
             field = missing[0] if missing else None
-            return error("required", f"{field} is required; add a '{field}:' line to the front "
-                         "matter", record.path, Pos(1, 1), field)
+            return error(
+                "required",
+                f"{field} is required; add a '{field}:' line to the front matter",
+                record.path,
+                Pos(1, 1),
+                field,
+            )
         field = where[0] if where else None
         if field:
             failed.add(field)
         pos = record.pos("/".join(where)) if where else Pos(1, 1)
         if "/".join(where) not in record.positions and field:
             pos = record.pos(field)
-        return error(err.validator if isinstance(err.validator, str) else "schema",
-                     messages.describe(err, name or "front matter"), record.path, pos, field)
+        return error(
+            err.validator if isinstance(err.validator, str) else "schema",
+            messages.describe(err, name or "front matter"),
+            record.path,
+            pos,
+            field,
+        )
 
     def _check(self, record: Record, spec: FieldSpec, value: Any) -> list[Diagnostic]:
         items = value if isinstance(value, list) else [value]
@@ -124,9 +139,15 @@ class _Checker:
             label = f"{spec.name}[{index + 1}]" if isinstance(value, list) else spec.name
             problem = self._problem(spec, item)
             if problem:
-                out.append(error(spec.type, f"{label} {problem}", record.path,
-                                 record.pos(key) if key in record.positions else
-                                 record.pos(spec.name), spec.name))
+                out.append(
+                    error(
+                        spec.type,
+                        f"{label} {problem}",
+                        record.path,
+                        record.pos(key) if key in record.positions else record.pos(spec.name),
+                        spec.name,
+                    )
+                )
         return out
 
     def _problem(self, spec: FieldSpec, item: Any) -> str | None:
@@ -140,12 +161,16 @@ class _Checker:
         if spec.type == "list":
             names = [s.name for s in self.schema.lists]
             if item not in names:
-                return (f"must be one of the lists {messages.allowed(names)}, got "
-                        f"{messages.show(item)}{messages.did_you_mean(str(item), names)}")
+                return (
+                    f"must be one of the lists {messages.allowed(names)}, got "
+                    f"{messages.show(item)}{messages.did_you_mean(str(item), names)}"
+                )
         if spec.type == "tags" and self.schema.tags and item not in self.schema.tags:
-            return (f"'{item}' is not a declared tag; use one of "
-                    f"{messages.allowed(list(self.schema.tags))} or declare it in the schema"
-                    f"{messages.did_you_mean(str(item), self.schema.tags)}")
+            return (
+                f"'{item}' is not a declared tag; use one of "
+                f"{messages.allowed(list(self.schema.tags))} or declare it in the schema"
+                f"{messages.did_you_mean(str(item), self.schema.tags)}"
+            )
         if spec.type in ("reference", "tags", "multi-select") and not isinstance(item, str):
             return f"must be text, got {messages.show(item)}"
         return None

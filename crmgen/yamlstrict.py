@@ -145,8 +145,7 @@ def parse(
             *builder.diagnostics,
             error(
                 "yaml-character",
-                f"character U+{_codepoint(exc.character):04X} "
-                "is not allowed in YAML; remove it",
+                f"character U+{_codepoint(exc.character):04X} is not allowed in YAML; remove it",
                 path,
                 Pos(line),
             ),

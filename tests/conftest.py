@@ -26,7 +26,11 @@ properties:
   size: {type: string, enum: [small, medium, large], x-crmgen: {type: select}}
   code: {type: string, x-crmgen: {type: text}}
   logo: {type: string, x-crmgen: {type: file}}
-  ltv: {x-crmgen: {type: rollup, rollup: 'sum(opportunities.amount where list.kind = "won")', result: currency}}
+  ltv:
+    x-crmgen:
+      type: rollup
+      rollup: 'sum(opportunities.amount where list.kind = "won")'
+      result: currency
   open_count: {x-crmgen: {type: rollup, rollup: 'count(opportunities where list.kind = "open")'}}
   deals: {x-crmgen: {type: referenced-by, project: opportunities, field: client}}
 """

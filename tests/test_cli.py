@@ -39,15 +39,18 @@ def test_config_error_exits_2(make_repo: MakeRepo) -> None:
 
 
 def test_missing_root_is_a_usage_error(tmp_path: Path) -> None:
-    code, out = _run("validate", str(tmp_path / "nope"))
+    code, _out = _run("validate", str(tmp_path / "nope"))
     assert code == 2
 
 
 def test_github_format_is_automatic(make_repo: MakeRepo, tmp_path: Path) -> None:
-    root = make_repo({f"data/clients/c{i}.md": record(f"title: C\nemail: x{i}") for i in range(12)})
+    root = make_repo(
+        {f"data/clients/c{i}.md": record(f"title: C\nemail: x{i}") for i in range(12)}
+    )
     summary = tmp_path / "summary.md"
-    code, out = _run("validate", str(root),
-                     env={"GITHUB_ACTIONS": "true", "GITHUB_STEP_SUMMARY": str(summary)})
+    code, out = _run(
+        "validate", str(root), env={"GITHUB_ACTIONS": "true", "GITHUB_STEP_SUMMARY": str(summary)}
+    )
     assert code == 1
     assert out.count("::error file=data/clients/") == 9
     assert "... and 3 more problem(s)" in out

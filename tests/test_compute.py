@@ -98,11 +98,10 @@ def test_result_types_are_inferred_for_the_site(make_repo: MakeRepo, today: dt.d
 
 def test_division_by_zero_is_a_record_diagnostic(make_repo: MakeRepo, today: dt.date) -> None:
     schema = THREE.replace(
-        "  names:", '  ratio: {x-crmgen: {type: formula, formula: "1 / (len(title) - 2)"}}\n  names:'
+        "  names:",
+        '  ratio: {x-crmgen: {type: formula, formula: "1 / (len(title) - 2)"}}\n  names:',
     )
-    ds = load_dataset(
-        _repo(make_repo)({"schema/delivery.schema.yaml": schema}), today=today
-    )
+    ds = load_dataset(_repo(make_repo)({"schema/delivery.schema.yaml": schema}), today=today)
     problems = [d for d in ds.errors if d.field == "ratio"]
     assert len(problems) == 1
     assert problems[0].path == "data/delivery/d1.md"

@@ -51,9 +51,13 @@ def _imports(path: Path) -> set[str]:
             found.update(a.name for a in node.names if a.name.startswith("crmgen"))
         elif isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("crmgen"):
             found.add(node.module)
-            found.update(f"{node.module}.{a.name}" for a in node.names
-                         if (PACKAGE.parent / node.module.replace(".", "/") / a.name).with_suffix(
-                             ".py").exists())
+            found.update(
+                f"{node.module}.{a.name}"
+                for a in node.names
+                if (PACKAGE.parent / node.module.replace(".", "/") / a.name)
+                .with_suffix(".py")
+                .exists()
+            )
     return found
 
 

@@ -20,8 +20,9 @@ CASES = sorted(p.name for p in HERE.iterdir() if p.is_dir() and not p.name.start
 
 
 @pytest.mark.parametrize("case", CASES)
-def test_invalid_case(case: str, tmp_path: Path, snapshot_update: bool,
-                      monkeypatch: pytest.MonkeyPatch) -> None:
+def test_invalid_case(
+    case: str, tmp_path: Path, snapshot_update: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
     repo = tmp_path / "repo"
     shutil.copytree(HERE / "_base", repo)
     for source in sorted((HERE / case).rglob("*")):

@@ -8,8 +8,15 @@ from crmgen.model import Diagnostic
 
 
 def _diag(i: int, severity: str = "error", path: str = "data/x.md") -> Diagnostic:
-    return Diagnostic(severity, "type", f"amount must be a number, got \"{i}k\"", path, i, 3,  # type: ignore[arg-type]
-                      "amount")
+    return Diagnostic(
+        severity,
+        "type",
+        f'amount must be a number, got "{i}k"',
+        path,
+        i,
+        3,  # type: ignore[arg-type]
+        "amount",
+    )
 
 
 def test_text_format_and_exit_codes() -> None:
@@ -32,9 +39,14 @@ def test_github_annotations_are_capped_and_escaped() -> None:
     out = report.format_github(diags).splitlines()
     annotations = [line for line in out if line.startswith("::")]
     assert len(annotations) == 9
-    assert annotations[0] == "::error file=data/a%2Cb%3Ac.md,line=1,col=1,title=crmgen x::50%25%0Anext"
-    assert out[9] == ("... and 4 more problem(s); see the job summary or run `crmgen validate` "
-                      "locally for the full list")
+    assert (
+        annotations[0]
+        == "::error file=data/a%2Cb%3Ac.md,line=1,col=1,title=crmgen x::50%25%0Anext"
+    )
+    assert out[9] == (
+        "... and 4 more problem(s); see the job summary or run `crmgen validate` "
+        "locally for the full list"
+    )
 
 
 def test_step_summary_lists_everything(tmp_path: Path) -> None:

@@ -32,11 +32,15 @@ def test_meta_schema_errors_are_at_their_line() -> None:
 
 
 def test_cross_project_checks(make_repo: MakeRepo) -> None:
-    root = make_repo({"schema/clients.schema.yaml": "$schema: https://json-schema.org/draft/"
-                      "2020-12/schema\ntype: object\nx-crmgen: {title: name}\nproperties:\n"
-                      "  title: {type: string}\n  boss: {type: string, x-crmgen: {type: "
-                      "reference, project: peoples}}\n  n: {type: string, x-crmgen: {type: "
-                      "currency}}\n"})
+    root = make_repo(
+        {
+            "schema/clients.schema.yaml": "$schema: https://json-schema.org/draft/"
+            "2020-12/schema\ntype: object\nx-crmgen: {title: name}\nproperties:\n"
+            "  title: {type: string}\n  boss: {type: string, x-crmgen: {type: "
+            "reference, project: peoples}}\n  n: {type: string, x-crmgen: {type: "
+            "currency}}\n"
+        }
+    )
     _, diags = load_schemas(root, ["clients", "opportunities"], 10**6)
     messages = [d.message for d in diags]
     assert any("title field 'name' is not a property" in m for m in messages)

@@ -76,22 +76,39 @@ def test_file_field_symlink_out_of_attachments(tmp_path: Path) -> None:
 field_values = st.one_of(
     st.text(max_size=30),
     st.integers(),
-    st.sampled_from(["2026-02-30", "1e999", ".nan", "NO", "[a, b", "{x: 1}", "&a x", "*a", "!!str"]),
+    st.sampled_from(
+        ["2026-02-30", "1e999", ".nan", "NO", "[a, b", "{x: 1}", "&a x", "*a", "!!str"]
+    ),
 )
 
 
-@settings(max_examples=150, deadline=2000, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=150, deadline=2000, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(
     st.dictionaries(
-        st.sampled_from(["title", "list", "tags", "client", "amount", "profit", "confidence",
-                         "expected_close", "weird key", "client_email"]),
+        st.sampled_from(
+            [
+                "title",
+                "list",
+                "tags",
+                "client",
+                "amount",
+                "profit",
+                "confidence",
+                "expected_close",
+                "weird key",
+                "client_email",
+            ]
+        ),
         field_values,
         max_size=8,
     ),
     st.text(max_size=40),
 )
-def test_random_records_give_values_or_diagnostics(make_repo: MakeRepo, fields: dict[str, object],
-                                                   body: str) -> None:
+def test_random_records_give_values_or_diagnostics(
+    make_repo: MakeRepo, fields: dict[str, object], body: str
+) -> None:
     lines = "\n".join(f"{k}: {v}" for k, v in fields.items())
     root = make_repo({"data/opportunities/fuzz.md": "---\n" + lines + "\n---\n" + body})
     start = time.perf_counter()

@@ -109,7 +109,7 @@ def test_deep_nesting_does_not_recurse() -> None:
     assert doc is not None or diags
 
 
-yaml_chars = st.sampled_from(list("ab:-[]{},&*!|>'\"#\n \t?.0123456789%@`~\\") + ["\u2028"])
+yaml_chars = st.sampled_from([*list("ab:-[]{},&*!|>'\"#\n \t?.0123456789%@`~\\"), "\u2028"])
 
 
 @settings(max_examples=1500, deadline=500)

@@ -93,8 +93,9 @@ def _kind(value: Any) -> str:
     return "text"
 
 
-def _result_type(schemas: Mapping[str, ProjectSchema], project: str, spec: FieldSpec,
-                 compiled: Plan) -> str | None:
+def _result_type(
+    schemas: Mapping[str, ProjectSchema], project: str, spec: FieldSpec, compiled: Plan
+) -> str | None:
     """The type of a computed field's value, declared or inferred."""
     if spec.result:
         return spec.result
@@ -104,8 +105,9 @@ def _result_type(schemas: Mapping[str, ProjectSchema], project: str, spec: Field
             if target is None:
                 return "text"
             if target.computed:
-                return _result_type(schemas, target_field_project(schemas, project, spec.path),
-                                    target, compiled)
+                return _result_type(
+                    schemas, target_field_project(schemas, project, spec.path), target, compiled
+                )
             return target.type
         if spec.type == "rollup":
             rollup = compiled.rollups.get((project, spec.name))
@@ -130,7 +132,9 @@ def target_field_project(schemas: Mapping[str, ProjectSchema], project: str, pat
 
 
 def _first_pos(record: Record, names: frozenset[str]) -> Pos:
-    lines = [record.positions[n.split(".")[0]] for n in names if n.split(".")[0] in record.positions]
+    lines = [
+        record.positions[n.split(".")[0]] for n in names if n.split(".")[0] in record.positions
+    ]
     return min(lines, key=lambda p: (p.line, p.col)) if lines else Pos(1, 1)
 
 
@@ -183,8 +187,11 @@ def compute(
         spec = schemas[project].field(name)
         assert spec is not None
         result = _result_type(schemas, project, spec, compiled)
-        inputs = frozenset(expr.names(compiled.formulas[node])) if node in compiled.formulas \
+        inputs = (
+            frozenset(expr.names(compiled.formulas[node]))
+            if node in compiled.formulas
             else frozenset()
+        )
         for slug, record in records.get(project, {}).items():
             try:
                 value = _evaluate(state, compiled, node, spec, record)
@@ -192,15 +199,27 @@ def compute(
             except expr.ExprError as exc:
                 value, problem = None, str(exc)
             if problem:
-                diags.append(error(f"{spec.type}-error", f"{name}: {problem} (in {spec.type} "
-                                   f"'{spec.expression}')", record.path,
-                                   _first_pos(record, inputs), name))
+                diags.append(
+                    error(
+                        f"{spec.type}-error",
+                        f"{name}: {problem} (in {spec.type} '{spec.expression}')",
+                        record.path,
+                        _first_pos(record, inputs),
+                        name,
+                    )
+                )
                 value = None
             state.computed[(project, slug)][name] = value
     new_schemas = {
-        p: dataclasses.replace(s, fields=tuple(
-            dataclasses.replace(f, result=_result_type(schemas, p, f, compiled))
-            if f.type in ("lookup", "rollup", "formula") else f for f in s.fields))
+        p: dataclasses.replace(
+            s,
+            fields=tuple(
+                dataclasses.replace(f, result=_result_type(schemas, p, f, compiled))
+                if f.type in ("lookup", "rollup", "formula")
+                else f
+                for f in s.fields
+            ),
+        )
         for p, s in schemas.items()
     }
     out = {

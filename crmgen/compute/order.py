@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from crmgen.compute import expr
 from crmgen.compute.paths import Node, PathError, walk
@@ -43,15 +44,19 @@ def rollup_target(
     if link in schemas:
         if any(f.type == "reference" and f.target == project for f in schemas[link].fields):
             return link, []
-        raise PathError(f"no field of {link} references {project}, so there is nothing to "
-                        "roll up; add a reference field to that project")
+        raise PathError(
+            f"no field of {link} references {project}, so there is nothing to "
+            "roll up; add a reference field to that project"
+        )
     names = [f.name for f in schemas[project].fields] + list(schemas)
-    raise PathError(f"'{link}' is neither a reference field of {project} nor a project"
-                    f"{did_you_mean(link, names)}")
+    raise PathError(
+        f"'{link}' is neither a reference field of {project} nor a project"
+        f"{did_you_mean(link, names)}"
+    )
 
 
 def _deps(
-    schemas: Mapping[str, ProjectSchema], project: str, spec: FieldSpec, plan: dict[str, dict]
+    schemas: Mapping[str, ProjectSchema], project: str, spec: FieldSpec, plan: dict[str, dict[Any, Any]]
 ) -> list[Node]:
     text = spec.expression or ""
     node = (project, spec.name)
@@ -78,7 +83,7 @@ def _deps(
 def plan(schemas: Mapping[str, ProjectSchema]) -> tuple[Plan, list[Diagnostic]]:
     """Parse every computed field, check its names, and order them; report cycles."""
     diags: list[Diagnostic] = []
-    parts: dict[str, dict] = {"formulas": {}, "rollups": {}, "targets": {}}
+    parts: dict[str, dict[Any, Any]] = {"formulas": {}, "rollups": {}, "targets": {}}
     graph: dict[Node, list[Node]] = {}
     computed: dict[Node, FieldSpec] = {}
     for name, schema in sorted(schemas.items()):
@@ -90,8 +95,15 @@ def plan(schemas: Mapping[str, ProjectSchema]) -> tuple[Plan, list[Diagnostic]]:
                 deps = _deps(schemas, name, spec, parts)
             except (PathError, expr.ExprError) as exc:
                 what = spec.expression or spec.path
-                diags.append(error(f"schema-{spec.type}", f"{spec.name}: {exc} (in {spec.type} "
-                                   f"'{what}')", schema.path, spec.pos, spec.name))
+                diags.append(
+                    error(
+                        f"schema-{spec.type}",
+                        f"{spec.name}: {exc} (in {spec.type} '{what}')",
+                        schema.path,
+                        spec.pos,
+                        spec.name,
+                    )
+                )
                 continue
             computed[node] = spec
             graph[node] = [d for d in deps if d != node or spec.type != "lookup"]
@@ -99,9 +111,15 @@ def plan(schemas: Mapping[str, ProjectSchema]) -> tuple[Plan, list[Diagnostic]]:
     for cycle in cycles:
         first = computed[cycle[0]]
         shown = " -> ".join(f"{p}.{f}" for p, f in (*cycle, cycle[0]))
-        diags.append(error("cycle", f"computed fields depend on each other in a cycle: {shown};"
-                           " break the cycle", schemas[cycle[0][0]].path, first.pos,
-                           first.name))
+        diags.append(
+            error(
+                "cycle",
+                f"computed fields depend on each other in a cycle: {shown}; break the cycle",
+                schemas[cycle[0][0]].path,
+                first.pos,
+                first.name,
+            )
+        )
     return Plan(tuple(order), parts["formulas"], parts["rollups"], parts["targets"]), diags
 
 
@@ -127,7 +145,7 @@ def _toposort(
                 stack.append((node, index + 1))
                 dep = deps[index]
                 if state.get(dep) == 1:
-                    cycle = path[path.index(dep):]
+                    cycle = path[path.index(dep) :]
                     cycles.append(cycle)
                     for n in cycle:
                         state[n] = 3

@@ -11,7 +11,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from crmgen import messages
-from crmgen.model import ProjectSchema, Record
+from crmgen.model import FieldSpec, ProjectSchema, Record
 
 Node = tuple[str, str]  # (project, field)
 LIST_ATTRS = ("name", "kind", "probability", "max_days")
@@ -35,8 +35,9 @@ def walk(schemas: Mapping[str, ProjectSchema], project: str, dotted: str) -> lis
         spec = schema.field(part)
         if spec is None:
             names = [f.name for f in schema.fields]
-            raise PathError(f"'{part}' is not a field of {current}"
-                            f"{messages.did_you_mean(part, names)}")
+            raise PathError(
+                f"'{part}' is not a field of {current}{messages.did_you_mean(part, names)}"
+            )
         nodes.append((current, part))
         rest = parts[index + 1 :]
         if not rest:
@@ -48,19 +49,25 @@ def walk(schemas: Mapping[str, ProjectSchema], project: str, dotted: str) -> lis
             inner = walk(schemas, current, spec.path)
             last = schemas[inner[-1][0]].field(inner[-1][1])
             if last is None or last.type != "reference" or not last.target:
-                raise PathError(f"'{part}' in '{dotted}' is not a reference, so nothing can be "
-                                "looked up through it")
+                raise PathError(
+                    f"'{part}' in '{dotted}' is not a reference, so nothing can be "
+                    "looked up through it"
+                )
             nodes.extend(inner)
             current = last.target
             continue
         if spec.type not in ("reference", "referenced-by") or not spec.target:
-            raise PathError(f"'{part}' in '{dotted}' is a {spec.type} field, not a reference; "
-                            "only references can be followed with '.'")
+            raise PathError(
+                f"'{part}' in '{dotted}' is a {spec.type} field, not a reference; "
+                "only references can be followed with '.'"
+            )
         current = spec.target
     return nodes
 
 
-def target_field(schemas: Mapping[str, ProjectSchema], project: str, dotted: str) -> Any:
+def target_field(
+    schemas: Mapping[str, ProjectSchema], project: str, dotted: str
+) -> FieldSpec | None:
     """The FieldSpec a dotted name ends on; None when it ends on a list attribute."""
     proj, name = walk(schemas, project, dotted)[-1]
     spec = schemas[proj].field(name)
