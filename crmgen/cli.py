@@ -114,3 +114,62 @@ def build(
     if not code:
         click.echo(f"built {result.written} files into {out or root / 'site'}", err=True)
     sys.exit(code)
+
+
+@main.command()
+@ROOT
+@click.option(
+    "-a",
+    "--address",
+    default="127.0.0.1:8000",
+    show_default=True,
+    help="Loopback HOST:PORT to listen on.",
+)
+@click.option(
+    "--out",
+    "-o",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Where the preview is built (default: ROOT/site).",
+)
+@click.option("--audience", default=None, help="Preview the site of this audience.")
+@click.option("--open", "open_browser", is_flag=True, help="Open the site in a browser.")
+def serve(
+    root: Path, address: str, out: Path | None, audience: str | None, open_browser: bool
+) -> None:
+    """Build, serve on loopback, rebuild and reload on every change.
+
+    Example: crmgen serve . -a 127.0.0.1:8000 --open
+    """
+    from crmgen import serve as preview
+
+    _check_root(root)
+    try:
+        host, port = preview.parse_address(address)
+    except ValueError as exc:
+        raise click.UsageError(str(exc)) from exc
+
+    def ready(url: str) -> None:
+        click.echo(f"serving {root} at {url} (Ctrl-C to stop)", err=True)
+        if open_browser:
+            import webbrowser
+
+            webbrowser.open(url)
+
+    def built(problems: list[Diagnostic]) -> None:
+        click.echo(report.format_text(problems), nl=False, err=True)
+
+    try:
+        preview.serve(
+            root,
+            out or root / "site",
+            host,
+            port,
+            audience=audience,
+            on_ready=ready,
+            on_build=built,
+        )
+    except KeyboardInterrupt:
+        pass
+    except OSError as exc:
+        raise click.UsageError(f"cannot listen on {address}: {exc.strerror}") from exc
