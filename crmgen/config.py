@@ -93,7 +93,9 @@ def parse_config(text: str, path: str = FILE) -> tuple[Config, list[Diagnostic]]
             )
             bad.add("locale")
     attachments = str(data.get("attachments", "files")).strip("/")
-    if ".." in attachments.split("/") or attachments.startswith(".git"):
+    if "attachments" not in bad and (
+        ".." in attachments.split("/") or attachments.split("/")[0].startswith(".git")
+    ):
         diags.append(
             error(
                 "config",

@@ -1,0 +1,65 @@
+from __future__ import annotations
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from crmgen.config import parse_config
+from crmgen.schema import parse_schema
+
+
+def test_defaults_and_values() -> None:
+    config, diags = parse_config("title: Agency\ncurrency: EUR\nlocale: en-GB\nprojects: [a, b]\n")
+    assert diags == []
+    assert (config.title, config.currency, config.locale) == ("Agency", "EUR", "en_GB")
+    assert config.projects == ("a", "b")
+    assert config.attachments == "files"
+    assert config.positions["projects/1"].line == 4
+
+
+def test_unknown_keys_are_warnings_at_their_line() -> None:
+    _, diags = parse_config("title: X\ntitel: Y\nfoo: 1\n")
+    assert [(d.severity, d.line, d.message) for d in diags] == [
+        ("warning", 2, "unknown setting 'titel' is ignored; did you mean 'title'?"),
+        ("warning", 3, "unknown setting 'foo' is ignored; remove it"),
+    ]
+
+
+def test_bad_values_are_errors_and_fall_back() -> None:
+    config, diags = parse_config(
+        "currency: euro\nlocale: xx_YY\nattachments: a/../../x\nprojects: [Bad Name]\n"
+    )
+    assert sorted(str(d.field) for d in diags) == [
+        "attachments",
+        "currency",
+        "locale",
+        "projects.0",
+    ]
+    assert config.currency == "USD" and config.attachments == "files"
+
+
+@settings(max_examples=300, deadline=1000)
+@given(st.text(max_size=200))
+def test_random_config_and_schema_text_never_raise(text: str) -> None:
+    _, diags = parse_config(text)
+    for d in diags:
+        assert d.path == "crmgen.yml"
+    schema, diags = parse_schema("x", text, "schema/x.schema.yaml")
+    assert schema is not None or diags
+
+
+@settings(max_examples=200, deadline=1000)
+@given(
+    st.recursive(
+        st.none() | st.booleans() | st.integers() | st.text(max_size=8),
+        lambda inner: (
+            st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=6), inner, max_size=3)
+        ),
+        max_leaves=12,
+    )
+)
+def test_random_schema_shapes_never_raise(value: object) -> None:
+    import json
+
+    text = "type: object\nx-crmgen: {title: title}\nproperties:\n  title: " + json.dumps(value)
+    schema, diags = parse_schema("x", text, "schema/x.schema.yaml")
+    assert schema is not None or diags
