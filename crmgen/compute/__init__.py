@@ -1,0 +1,1 @@
+"""Compute stage: lookups, formulas and rollups; the formula language (``expr``)."""
