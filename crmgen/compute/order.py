@@ -56,7 +56,10 @@ def rollup_target(
 
 
 def _deps(
-    schemas: Mapping[str, ProjectSchema], project: str, spec: FieldSpec, plan: dict[str, dict[Any, Any]]
+    schemas: Mapping[str, ProjectSchema],
+    project: str,
+    spec: FieldSpec,
+    plan: dict[str, dict[Any, Any]],
 ) -> list[Node]:
     text = spec.expression or ""
     node = (project, spec.name)
