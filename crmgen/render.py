@@ -1,0 +1,201 @@
+"""Stage: pages and the site view -> every output file, as bytes. Never writes to disk.
+
+Templates are Jinja with autoescape on and ``StrictUndefined``: a missing variable is an error,
+never an empty string. A data repo's ``templates/`` overrides the packaged ones file by file
+(``ChoiceLoader``: override folders first, the packaged ``crmgen/templates`` last). Static assets
+are read from the package (``importlib.resources``) and attachments through a function the caller
+passes in, so this module only ever reads.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import fields, is_dataclass
+from datetime import date
+from decimal import Decimal
+from importlib.resources import files as package_files
+from importlib.resources.abc import Traversable
+from pathlib import Path
+from typing import Any, Protocol
+from urllib.parse import unquote
+
+from jinja2 import ChoiceLoader, Environment, FileSystemLoader, PackageLoader, StrictUndefined
+from markupsafe import Markup
+
+from crmgen.model import Page
+
+#: The Content-Security-Policy of every page: no inline script or style, no foreign origin.
+CSP = (
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "font-src 'self'; connect-src 'self'; base-uri 'none'; form-action 'none'; "
+    "object-src 'none'"
+)
+
+#: Packaged static files are written under this folder of the site.
+ASSETS = "assets"
+
+# JSON inside <script> must not close the element or start a comment, and U+2028/U+2029 end
+# lines in older JavaScript parsers.
+_SCRIPT_ESCAPES = {
+    ord("<"): "\\u003c",
+    ord(">"): "\\u003e",
+    ord("&"): "\\u0026",
+    0x2028: "\\u2028",
+    0x2029: "\\u2029",
+}
+
+
+class NavEntry(Protocol):
+    """A navigation link; ``href`` relative to the site root."""
+
+    @property
+    def label(self) -> str: ...
+    @property
+    def href(self) -> str: ...
+
+
+class SiteInfo(Protocol):
+    """What the renderer needs of ``views.SiteView`` (a stage may not import another)."""
+
+    @property
+    def title(self) -> str: ...
+    @property
+    def lang(self) -> str: ...
+    @property
+    def built(self) -> str: ...
+    @property
+    def built_iso(self) -> str: ...
+    @property
+    def nav(self) -> Sequence[NavEntry]: ...
+    @property
+    def attachments(self) -> Sequence[str]: ...
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, (set, frozenset)):
+        return sorted(value, key=str)
+    if isinstance(value, Mapping):
+        return dict(value)
+    if is_dataclass(value) and not isinstance(value, type):
+        return {f.name: getattr(value, f.name) for f in fields(value)}
+    raise TypeError(f"{type(value).__name__} cannot be written as JSON")
+
+
+def tojson_script(value: Any) -> Markup:
+    """JSON that is safe inside ``<script type="application/json">`` (and in HTML text).
+
+    Keys are sorted for byte-identical builds; ``<``, ``>``, ``&``, U+2028 and U+2029 are
+    written as ``\\uXXXX`` escapes so no value can close the element.
+    """
+    text = json.dumps(
+        value, sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=_json_default
+    )
+    return Markup(text.translate(_SCRIPT_ESCAPES))  # escaped for this context above
+
+
+def make_environment(template_dirs: Sequence[Path]) -> Environment:
+    """The Jinja environment: override folders first, then the packaged templates.
+
+    Args:
+        template_dirs: folders whose templates replace packaged ones of the same name.
+    """
+    loaders: list[Any] = [FileSystemLoader(str(d)) for d in template_dirs]
+    loaders.append(PackageLoader("crmgen", "templates"))
+    env = Environment(
+        loader=ChoiceLoader(loaders),
+        autoescape=True,
+        undefined=StrictUndefined,
+        keep_trailing_newline=True,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        auto_reload=False,
+    )
+    env.filters["tojson_script"] = tojson_script
+    env.policies["json.dumps_kwargs"] = {"sort_keys": True}
+    return env
+
+
+def root_of(path: str) -> str:
+    """The relative prefix from a page to the site root: ``a/b.html`` -> ``../``."""
+    return "../" * path.count("/")
+
+
+def common_context(page: Page, site: SiteInfo) -> dict[str, Any]:
+    """Variables every template gets: ``root``, ``site``, ``site_title``, ``nav`` and more."""
+    root = root_of(page.path)
+    nav = [{"label": "Home", "href": f"{root}index.html", "current": page.path == "index.html"}]
+    for entry in site.nav:
+        folder = unquote(entry.href).rsplit("/", 1)[0] + "/"
+        current = page.path.startswith(folder)
+        nav.append({"label": entry.label, "href": f"{root}{entry.href}", "current": current})
+    return {
+        "root": root,
+        "site": site,
+        "site_title": site.title,
+        "lang": site.lang,
+        "built": site.built,
+        "built_iso": site.built_iso,
+        "nav": nav,
+        "page_path": page.path,
+        "csp": CSP,
+    }
+
+
+def packaged_assets() -> Iterator[tuple[str, bytes]]:
+    """(relative name, content) of every packaged static file, sorted by name."""
+
+    def walk(folder: Traversable, prefix: str) -> Iterator[tuple[str, bytes]]:
+        for entry in sorted(folder.iterdir(), key=lambda e: e.name):
+            if entry.name.startswith((".", "__")):
+                continue
+            if entry.is_dir():
+                yield from walk(entry, f"{prefix}{entry.name}/")
+            else:
+                yield f"{prefix}{entry.name}", entry.read_bytes()
+
+    yield from walk(package_files("crmgen") / "static", "")
+
+
+def render_site(
+    pages: Sequence[Page],
+    site: SiteInfo,
+    template_dirs: Sequence[Path],
+    read_attachment: Callable[[str], bytes],
+) -> dict[str, bytes]:
+    """Render every page and gather every file of the site.
+
+    Args:
+        pages: the pages to render (``views.pages`` plus any others, e.g. dashboards).
+        site: the site view (``views.SiteView``).
+        template_dirs: override folders, searched before the packaged templates.
+        read_attachment: repo-relative path -> the file's bytes.
+
+    Returns:
+        Site-relative POSIX path -> content: pages, ``assets/…`` and attachments, sorted.
+
+    Raises:
+        ValueError: two outputs would have the same path (e.g. a project named like an
+            attachment folder).
+        jinja2.TemplateError: a template is missing, broken or uses an undefined variable.
+    """
+    env = make_environment(template_dirs)
+    out: dict[str, bytes] = {}
+
+    def add(path: str, content: bytes) -> None:
+        if path in out:
+            raise ValueError(f"two files of the site would be written to {path}; rename one")
+        out[path] = content
+
+    for page in pages:
+        context = {**page.context, **common_context(page, site)}
+        add(page.path, env.get_template(page.template).render(context).encode("utf-8"))
+    for name, content in packaged_assets():
+        add(f"{ASSETS}/{name}", content)
+    for path in site.attachments:
+        add(path, read_attachment(path))
+    return dict(sorted(out.items()))

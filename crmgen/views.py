@@ -1,0 +1,499 @@
+"""Stage: dataset + audience -> the view models templates see. Redaction happens here, once.
+
+View models are frozen dataclasses of formatted text plus plain machine values; templates never
+see a ``Record``. A field restricted to audiences the build is not for is dropped before anything
+is formatted, and so is every computed field that reads one (``profit = amount - cost`` goes with
+``cost``). Back-links are rebuilt from visible reference fields only.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from urllib.parse import quote, unquote
+
+from markupsafe import Markup
+
+from crmgen.formatting import (
+    NUMERIC_TYPES,
+    Display,
+    LinkView,
+    display,
+    format_money,
+    format_value,
+    items,
+    locale_lang,
+    plain_number,
+    sort_value,
+    to_decimal,
+)
+from crmgen.markdown import render_markdown
+from crmgen.model import EMPTY, Dataset, FieldSpec, Page, Project, Record
+
+#: Conventional fields a board card shows, in order ("tags" is the schema's tags field).
+CARD_FIELDS = ("amount", "client", "tags", "confidence", "owner", "expected_close")
+#: Page names a record cannot take inside its project folder.
+RESERVED_PAGES = frozenset({"index", "board"})
+_LINKING = ("reference", "referenced-by")
+_Node = tuple[str, str]  # (project, field) or (project, slug)
+_Row = dict[str, "ValueView"]  # field -> its view
+_Values = dict[str, _Row]  # slug -> its row
+
+
+@dataclass(frozen=True, slots=True)
+class ValueView:
+    """One field value of one record: label, origin and how to show it (``shown``)."""
+
+    name: str
+    label: str
+    type: str  # the display type: for a computed field, its result type
+    origin: str  # where a computed value comes from: "via client → email", "= amount - cost"
+    shown: Display
+
+
+@dataclass(frozen=True, slots=True)
+class ColumnView:
+    name: str
+    label: str
+    type: str
+    sort_type: str  # "number" or "text" (dates sort as ISO text)
+
+
+@dataclass(frozen=True, slots=True)
+class RowView:
+    slug: str
+    list: str  # "" when the project has no visible list field
+    tags_json: str  # JSON array, for the tag filter
+    cells: tuple[ValueView, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class TableView:
+    columns: tuple[ColumnView, ...]
+    rows: tuple[RowView, ...]
+    lists: tuple[str, ...]  # filter options; empty when the list field is not visible
+    tags: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class CardView:
+    """A board card: title, the visible non-empty ``CARD_FIELDS`` and automation findings."""
+
+    slug: str
+    href: str
+    title: str
+    amount: str  # machine value, "" when hidden or empty
+    fields: tuple[ValueView, ...]
+    findings: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class BoardColumnView:
+    """One list; ``total`` and ``weighted`` are None without a visible currency ``amount``."""
+
+    name: str
+    kind: str
+    probability: str
+    collapsed: bool
+    count: int
+    total: Display | None
+    weighted: Display | None
+    cards: tuple[CardView, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class BoardView:
+    href: str
+    currency: bool
+    columns: tuple[BoardColumnView, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class GroupView:
+    project: str
+    title: str
+    links: tuple[LinkView, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class RecordView:
+    project: str
+    slug: str
+    path: str  # the page, relative to the site root
+    href: str  # the same, URL-quoted
+    title: str
+    source: str
+    fields: tuple[ValueView, ...]
+    referenced_by: tuple[GroupView, ...]
+    body_html: Markup
+    findings: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class ProjectView:
+    name: str
+    title: str
+    count: int
+    href: str
+    table: TableView
+    board: BoardView | None
+    records: tuple[RecordView, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class SiteView:
+    """Everything one audience's site shows."""
+
+    title: str
+    lang: str
+    audience: str | None
+    built: str
+    built_iso: str
+    projects: tuple[ProjectView, ...]
+    nav: tuple[LinkView, ...]  # one per project, to its table
+    attachments: tuple[str, ...]
+
+
+def build_site_views(
+    dataset: Dataset,
+    *,
+    audience: str | None = None,
+    findings: Mapping[str, Sequence[str]] = EMPTY,
+) -> SiteView:
+    """Build the views of the whole site for one audience.
+
+    Args:
+        dataset: the finished dataset (linked and computed).
+        audience: the audience to build for; None is the most restricted (no restricted field).
+        findings: ``project/slug`` -> short badge texts from automations.
+
+    Returns:
+        The site's view models, holding no value the audience may not see.
+    """
+    hidden = hidden_fields(dataset, audience)
+    ctx = _Context(
+        dataset=dataset,
+        visible={
+            name: tuple(f for f in proj.schema.fields if (name, f.name) not in hidden)
+            for name, proj in dataset.projects.items()
+        },
+        pages={name: _page_names(proj) for name, proj in dataset.projects.items()},
+        backlinks=visible_backlinks(dataset, hidden),
+        findings=findings,
+    )
+    projects = tuple(_project_view(ctx, proj) for proj in dataset.projects.values())
+    rows = (row for project in projects for row in project.table.rows)
+    links = (link for row in rows for cell in row.cells for link in cell.shown.links)
+    files = {unquote(link.href) for link in links if link.download}
+    return SiteView(
+        title=dataset.config.title,
+        lang=locale_lang(dataset.config.locale),
+        audience=audience,
+        built=format_value(dataset.today, "date", currency="", locale=dataset.config.locale),
+        built_iso=dataset.today.isoformat(),
+        projects=projects,
+        nav=tuple(LinkView(p.title, p.href) for p in projects),
+        attachments=tuple(sorted(files)),
+    )
+
+
+def pages(site: SiteView) -> list[Page]:
+    """Every page: home, and per project its table, board (if it has lists) and records."""
+    result = [Page("index.html", "home.html", {"projects": site.projects})]
+    for project in site.projects:
+        context = {"project": project}
+        result.append(Page(f"{project.name}/index.html", "table.html", context))
+        if project.board is not None:
+            result.append(Page(f"{project.name}/board.html", "board.html", context))
+        result.extend(
+            Page(r.path, "record.html", {**context, "record": r}) for r in project.records
+        )
+    return sorted(result, key=lambda page: page.path)
+
+
+def attachments(site: SiteView) -> list[str]:
+    """Repo-relative paths of the files that visible file fields link to."""
+    return list(site.attachments)
+
+
+@dataclass(frozen=True, slots=True)
+class _Context:
+    dataset: Dataset
+    visible: Mapping[str, tuple[FieldSpec, ...]]
+    pages: Mapping[str, Mapping[str, str]]
+    backlinks: Mapping[_Node, frozenset[_Node]]
+    findings: Mapping[str, Sequence[str]]
+
+    def field(self, project: str, name: str | None) -> FieldSpec | None:
+        return next((f for f in self.visible.get(project, ()) if f.name == name), None)
+
+    def title(self, project: str, slug: str) -> str:
+        proj = self.dataset.projects.get(project)
+        record = proj.records.get(slug) if proj else None
+        if proj is None or record is None or not self.field(project, proj.schema.title_field):
+            return slug
+        return str(record.get(proj.schema.title_field) or slug)
+
+    def record_link(self, project: str, slug: str) -> LinkView:
+        page = self.pages.get(project, {}).get(slug)
+        return LinkView(self.title(project, slug), quote(page) if page else "")
+
+    def findings_of(self, project: str, slug: str) -> tuple[str, ...]:
+        return tuple(str(f) for f in self.findings.get(f"{project}/{slug}", ()))
+
+
+def _page_names(project: Project) -> dict[str, str]:
+    """slug -> page path; a slug that would clash with index/board (in any case) is prefixed."""
+    taken, names = set(RESERVED_PAGES), {}
+    for slug in sorted(project.records):
+        name = slug
+        while name.lower() in taken:
+            name = f"record-{name}"
+        taken.add(name.lower())
+        names[slug] = f"{project.name}/{name}.html"
+    return names
+
+
+def _project_view(ctx: _Context, project: Project) -> ProjectView:
+    schema = project.schema
+    has_board = bool(schema.lists) and ctx.field(project.name, schema.list_field) is not None
+    records = project.records.values()
+    values = {  # each value is formatted once, for the table, the board and its record page
+        r.slug: {f.name: value_view(ctx, project.name, r, f) for f in ctx.visible[project.name]}
+        for r in records
+    }
+    return ProjectView(
+        name=project.name,
+        title=schema.title or project.name,
+        count=len(project.records),
+        href=quote(f"{project.name}/index.html"),
+        table=_table_view(ctx, project, values),
+        board=_board_view(ctx, project, values) if has_board else None,
+        records=tuple(_record_view(ctx, project, r, values[r.slug]) for r in records),
+    )
+
+
+def _display_type(ctx: _Context, project: str, spec: FieldSpec) -> tuple[str, str | None]:
+    """The type a field's value is shown as, and the project its references point to."""
+    if spec.type == "lookup" and spec.path:
+        steps = _walk(ctx.dataset, project, spec.path)
+        final = steps[-1][1] if steps else None
+        if final is None or (final.computed and final.type != "referenced-by"):
+            return spec.result or (final.result if final else None) or "text", None
+        return spec.result or final.type, final.target
+    if spec.type in ("formula", "rollup"):
+        return spec.result or "number", None
+    return spec.type, spec.target
+
+
+def value_view(ctx: _Context, project: str, record: Record, spec: FieldSpec) -> ValueView:
+    """One visible field of a record as a ``ValueView``."""
+    value = record.get(spec.name)
+    shown, target = _display_type(ctx, project, spec)
+    if shown in _LINKING and value not in (None, ()):
+        refs = [
+            str(v).split("/", 1) if "/" in str(v) else [str(target), str(v)] for v in items(value)
+        ]
+        links = tuple(ctx.record_link(p, s) for p, s in refs)
+        labels = ", ".join(link.label for link in links)
+        shown_as = Display("links", labels, labels.casefold(), links)
+    else:
+        config = ctx.dataset.config
+        money = {"currency": config.currency, "locale": config.locale}
+        shown_as = display(value, shown, **money, attachments=config.attachments)
+    return ValueView(spec.name, spec.label, shown, _origin(spec), shown_as)
+
+
+def _origin(spec: FieldSpec) -> str:
+    if spec.type == "lookup" and spec.path:
+        return "via " + " → ".join(spec.path.split("."))
+    prefix = {"formula": "= ", "rollup": ""}.get(spec.type)
+    return f"{prefix}{spec.expression}" if prefix is not None and spec.expression else ""
+
+
+def _record_view(ctx: _Context, project: Project, record: Record, values: _Row) -> RecordView:
+    title_field = project.schema.title_field
+    by_project: dict[str, list[LinkView]] = {}
+    for source, slug in ctx.backlinks.get((project.name, record.slug), frozenset()):
+        by_project.setdefault(source, []).append(ctx.record_link(source, slug))
+    groups = []
+    for source, links in sorted(by_project.items()):
+        links.sort(key=lambda link: (link.label.casefold(), link.href))
+        groups.append(GroupView(source, ctx.dataset.projects[source].schema.title, tuple(links)))
+    return RecordView(
+        project=project.name,
+        slug=record.slug,
+        path=ctx.pages[project.name][record.slug],
+        href=quote(ctx.pages[project.name][record.slug]),
+        title=ctx.title(project.name, record.slug),
+        source=record.path,
+        fields=tuple(
+            values[spec.name]
+            for spec in ctx.visible[project.name]
+            if spec.name != title_field and spec.type != "referenced-by"
+        ),
+        referenced_by=tuple(groups),
+        body_html=Markup(render_markdown(record.body)),
+        findings=ctx.findings_of(project.name, record.slug),
+    )
+
+
+def _table_view(ctx: _Context, project: Project, values: _Values) -> TableView:
+    schema = project.schema
+    columns = sorted(ctx.visible[project.name], key=lambda f: f.name != schema.title_field)
+    list_field = schema.list_field if ctx.field(project.name, schema.list_field) else None
+    tags_field = schema.tags_field if ctx.field(project.name, schema.tags_field) else None
+    rows = []
+    used_tags: set[str] = set()
+    for record in project.records.values():
+        link = ctx.record_link(project.name, record.slug)
+        cells = [values[record.slug][spec.name] for spec in columns]
+        if cells and columns[0].name == schema.title_field:  # the title links to the record
+            shown = Display("links", link.label, link.label.casefold(), (link,))
+            cells[0] = ValueView(cells[0].name, cells[0].label, "text", "", shown)
+        tags = sorted(str(t) for t in items(record.get(tags_field))) if tags_field else []
+        used_tags.update(tags)
+        listed = str(record.get(list_field) or "") if list_field else ""
+        rows.append(RowView(record.slug, listed, json.dumps(tags), tuple(cells)))
+    return TableView(
+        columns=tuple(
+            ColumnView(
+                spec.name, spec.label, shown, "number" if shown in NUMERIC_TYPES else "text"
+            )
+            for spec in columns
+            for shown in (_display_type(ctx, project.name, spec)[0],)
+        ),
+        rows=tuple(rows),
+        lists=tuple(s.name for s in schema.lists) if list_field else (),
+        tags=tuple(sorted(set(schema.tags) | used_tags)) if tags_field else (),
+    )
+
+
+def _card(ctx: _Context, project: Project, record: Record, values: _Values) -> CardView:
+    names = [project.schema.tags_field if n == "tags" else n for n in CARD_FIELDS]
+    views = (values[record.slug].get(name or "") for name in names)
+    fields = tuple(v for v in views if v is not None and v.shown.kind != "empty")
+    link = ctx.record_link(project.name, record.slug)
+    amount = next((v.shown.sort for v in fields if v.name == "amount"), "")
+    findings = ctx.findings_of(project.name, record.slug)
+    return CardView(record.slug, link.href, link.label, amount, fields, findings)
+
+
+def _board_view(ctx: _Context, project: Project, values: _Values) -> BoardView:
+    schema = project.schema
+    amount = ctx.field(project.name, "amount")
+    currency = amount is not None and amount.type == "currency"
+    config = {"currency": ctx.dataset.config.currency, "locale": ctx.dataset.config.locale}
+    columns, list_field = [], schema.list_field or ""
+    for spec in schema.lists:
+        records = [r for r in project.records.values() if r.get(list_field) == spec.name]
+        records.sort(key=lambda r: (sort_value(r.get("expected_close")) or "~", r.slug))
+        total = sum((to_decimal(r.get("amount")) or Decimal(0) for r in records), Decimal(0))
+        sums = [total, total * Decimal(spec.probability)] if currency else []
+        money = [Display("text", format_money(n, **config), plain_number(n)) for n in sums]
+        percent = format_value(Decimal(spec.probability) * 100, "percent", **config)
+        cards = tuple(_card(ctx, project, r, values) for r in records)
+        total_view, weighted_view = money or (None, None)
+        head = (spec.name, spec.kind, percent, spec.kind != "open", len(records))
+        columns.append(BoardColumnView(*head, total_view, weighted_view, cards))
+    return BoardView(quote(f"{project.name}/board.html"), currency, tuple(columns))
+
+
+_STRINGS = re.compile(r"\"(?:[^\"\\]|\\.)*\"|'(?:[^'\\]|\\.)*'")
+_DOTTED = re.compile(r"[A-Za-z_][A-Za-z0-9_-]*(?:\.[A-Za-z_][A-Za-z0-9_-]*)*")
+_MAX_DEPTH = 16
+_Step = tuple[str, FieldSpec]
+
+
+def hidden_fields(dataset: Dataset, audience: str | None) -> frozenset[_Node]:
+    """The (project, field) pairs an audience must not see.
+
+    A field restricted to audiences without ``audience``, and, transitively, every computed
+    field that reads one: a lookup whose path crosses it, a formula or rollup naming it (in its
+    own project or in one its first path segment leads to), a referenced-by fed by it.
+    """
+    hidden = {
+        (name, spec.name)
+        for name, proj in dataset.projects.items()
+        for spec in proj.schema.fields
+        if spec.audiences and audience not in spec.audiences
+    }
+    changed = True
+    while changed:
+        changed = False
+        for name, proj in sorted(dataset.projects.items()):
+            for spec in proj.schema.fields:
+                if (name, spec.name) not in hidden and _reads_hidden(dataset, hidden, name, spec):
+                    hidden.add((name, spec.name))
+                    changed = True
+    return frozenset(hidden)
+
+
+def _reads_hidden(dataset: Dataset, hidden: set[_Node], project: str, spec: FieldSpec) -> bool:
+    if spec.type == "referenced-by":
+        target = dataset.projects.get(spec.target or "")
+        return any(
+            (spec.target, f.name) in hidden
+            for f in (target.schema.fields if target else ())
+            if f.type == "reference" and f.target == project and spec.via in (None, f.name)
+        )
+    if spec.type == "lookup":
+        names, scopes = [spec.path or ""], [project]
+    elif spec.type in ("formula", "rollup"):
+        names = _DOTTED.findall(_STRINGS.sub(" ", spec.expression or ""))
+        scopes = sorted({project} | {s for n in names for s in _scope_of(dataset, project, n)})
+    else:
+        return False
+    steps = (step for s in scopes for n in names for step in _walk(dataset, s, n))
+    return any((p, field.name) in hidden for p, field in steps)
+
+
+def _scope_of(dataset: Dataset, project: str, dotted: str) -> set[str]:
+    """Projects a rollup's first path segment leads to (a linking field or a project name)."""
+    steps = _walk(dataset, project, dotted.split(".")[0])
+    spec = steps[-1][1] if steps else None
+    if spec is not None and spec.type in _LINKING and spec.target:
+        return {spec.target}
+    return {dotted.split(".")[0]} & set(dataset.projects)
+
+
+def _walk(dataset: Dataset, project: str, dotted: str, depth: int = 0) -> list[_Step]:
+    """The (project, field) steps a dotted name takes, through references and lookups.
+
+    A first segment that is no field but a project name starts there (rollups over a project).
+    The last step is the field the name ends at; a name that does not resolve stops early.
+    """
+    segments = dotted.split(".")
+    proj = dataset.projects.get(project)
+    if proj and proj.schema.field(segments[0]) is None and segments[0] in dataset.projects:
+        project, segments = segments[0], segments[1:]
+    steps: list[_Step] = []
+    for segment in segments:
+        proj = dataset.projects.get(project)
+        spec = proj.schema.field(segment) if proj else None
+        if spec is None or depth > _MAX_DEPTH:
+            break
+        steps.append((project, spec))
+        if spec.type == "lookup" and spec.path:
+            steps.extend(_walk(dataset, project, spec.path, depth + 1))
+        last = steps[-1][1]
+        if last.type not in _LINKING or not last.target:
+            break
+        project = last.target
+    return steps
+
+
+def visible_backlinks(dataset: Dataset, hidden: frozenset[_Node]) -> dict[_Node, frozenset[_Node]]:
+    """(project, slug) -> {(source project, source slug)}, through visible references only."""
+    links: dict[_Node, set[_Node]] = {}
+    for name, proj in dataset.projects.items():
+        for spec in proj.schema.fields:
+            if spec.type != "reference" or not spec.target or (name, spec.name) in hidden:
+                continue
+            for record in proj.records.values():
+                for slug in items(record.values.get(spec.name)):
+                    links.setdefault((spec.target, str(slug)), set()).add((name, record.slug))
+    return {key: frozenset(value) for key, value in links.items()}

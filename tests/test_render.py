@@ -1,0 +1,230 @@
+"""Pages + site view -> files: templates, overrides, escaping, links, assets, attachments."""
+
+from __future__ import annotations
+
+import json
+import os
+import posixpath
+import re
+import subprocess
+import sys
+from html.parser import HTMLParser
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+import jinja2
+import pytest
+from test_views import SECRETS, make_dataset
+
+from crmgen.model import Page
+from crmgen.render import CSP, render_site, tojson_script
+from crmgen.views import SiteView, build_site_views, pages
+
+ATTACHMENTS = {"files/acme/logo.png": b"PNG-BYTES", "files/acme/nda.pdf": b"%PDF-SECRET"}
+
+
+def read(path: str) -> bytes:
+    return ATTACHMENTS[path]
+
+
+def render(
+    site: SiteView | None = None, dirs: list[Path] | None = None, extra: list[Page] | None = None
+) -> dict[str, bytes]:
+    site = site or build_site_views(make_dataset())
+    return render_site([*pages(site), *(extra or [])], site, dirs or [], read)
+
+
+class _Links(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.urls: list[str] = []
+        self.ids: set[str] = set()
+        self.tags: list[tuple[str, dict[str, str | None]]] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        found = dict(attrs)
+        self.tags.append((tag, found))
+        self.ids.update(v for k, v in attrs if k == "id" and v)
+        self.urls.extend(v for k, v in attrs if k in ("href", "src") and v is not None)
+
+
+def parse(html: bytes) -> _Links:
+    parser = _Links()
+    parser.feed(html.decode("utf-8"))
+    return parser
+
+
+def html_pages(files: dict[str, bytes]) -> dict[str, bytes]:
+    return {path: content for path, content in files.items() if path.endswith(".html")}
+
+
+def test_every_link_resolves_to_a_produced_file() -> None:
+    files = render(build_site_views(make_dataset(), audience="managers"))
+    checked = 0
+    for path, content in html_pages(files).items():
+        parsed = parse(content)
+        for url in parsed.urls:
+            parts = urlsplit(url)
+            if parts.scheme in ("http", "https", "mailto", "tel"):
+                continue
+            assert not parts.scheme and not parts.netloc, f"{path}: {url}"
+            if not parts.path:  # a fragment on the same page
+                assert parts.fragment in parsed.ids, f"{path}: {url}"
+                continue
+            target = posixpath.normpath(
+                posixpath.join(posixpath.dirname(path), unquote(parts.path))
+            )
+            assert target in files, f"{path} links to {url} -> {target}, which is not produced"
+            checked += 1
+    assert checked > 50
+
+
+def test_every_page_is_locked_down() -> None:
+    for path, content in html_pages(render()).items():
+        parsed = parse(content)
+        metas = [attrs for tag, attrs in parsed.tags if tag == "meta"]
+        assert {"http-equiv": "Content-Security-Policy", "content": CSP} in metas, path
+        assert {"name": "referrer", "content": "no-referrer"} in metas, path
+        assert ("html", {"lang": "en-GB"}) in parsed.tags, path
+        for tag, attrs in parsed.tags:
+            assert not any(name.startswith("on") or name == "style" for name in attrs), path
+            if tag == "script":
+                assert attrs.get("src") or attrs.get("type") == "application/json", path
+        assert sum(tag == "h1" for tag, _ in parsed.tags) == 1, path
+        assert ("main", {"id": "main", "tabindex": "-1"}) in parsed.tags, path
+
+
+def test_restricted_values_are_in_no_output_byte() -> None:
+    files = render()
+    blob = b"\n".join(files.values()).decode("utf-8", errors="replace")
+    for secret in SECRETS:
+        assert secret not in blob, secret
+    assert "files/acme/nda.pdf" not in files
+
+
+def test_assets_and_attachments_are_included() -> None:
+    files = render(build_site_views(make_dataset(), audience="managers"))
+    assert b"addEventListener" in files["assets/site.js"]
+    assert b"@media print" in files["assets/site.css"]
+    assert files["files/acme/nda.pdf"] == b"%PDF-SECRET"
+    assert list(files) == sorted(files)
+
+
+def test_board_and_table_carry_machine_values() -> None:
+    files = render()
+    board = files["opportunities/board.html"].decode()
+    assert '<section class="board-column kind-open" data-list="Proposal sent"' in board
+    assert 'data-count="1" data-total="42000" data-weighted="21000"' in board
+    assert '<li class="card" data-slug="acme-web" data-amount="42000">' in board
+    assert "<details open>" in board and "<details>" in board  # won/lost collapsed
+    table = files["opportunities/index.html"].decode()
+    assert '<tr data-slug="acme-web" data-list="Proposal sent"' in table
+    assert 'data-field="expected_close" data-sort="2026-12-15"' in table
+    assert '<button type="button" class="sort-button">Amount</button>' in table
+    assert "<caption" in table and '<label for="filter-text">' in table
+
+
+def test_rendering_is_deterministic() -> None:
+    assert render() == render()
+
+
+def test_missing_variable_is_an_error(tmp_path: Path) -> None:
+    (tmp_path / "home.html").write_text("{{ no_such_variable }}", encoding="utf-8")
+    with pytest.raises(jinja2.UndefinedError, match="no_such_variable"):
+        render(dirs=[tmp_path])
+
+
+def test_override_dir_wins_file_by_file(tmp_path: Path) -> None:
+    (tmp_path / "home.html").write_text(
+        '{% extends "base.html" %}{% block content %}<h1>Our own home</h1>'
+        "<p>{{ projects|length }} projects</p>{% endblock %}",
+        encoding="utf-8",
+    )
+    files = render(dirs=[tmp_path])
+    home = files["index.html"].decode()
+    assert "<h1>Our own home</h1><p>2 projects</p>" in home
+    assert "Skip to main content" in home  # the packaged base.html still applies
+    assert 'class="record"' in files["clients/acme.html"].decode()  # packaged record.html
+
+
+def test_first_override_dir_wins(tmp_path: Path) -> None:
+    first, second = tmp_path / "a", tmp_path / "b"
+    first.mkdir()
+    second.mkdir()
+    (first / "home.html").write_text("first", encoding="utf-8")
+    (second / "home.html").write_text("second", encoding="utf-8")
+    assert render(dirs=[first, second])["index.html"] == b"first"
+
+
+def test_tojson_script_is_safe_inside_a_script_element() -> None:
+    data = {"b": "</script><script>alert(1)</script>", "a": "<!-- & \u2028\u2029 -->"}
+    text = str(tojson_script(data))
+    assert not set("<>&\u2028\u2029") & set(text)
+    assert json.loads(text) == data
+    assert text.index('"a"') < text.index('"b"')  # sorted keys
+
+
+def test_json_in_a_template_script_cannot_close_the_element(tmp_path: Path) -> None:
+    (tmp_path / "data.html").write_text(
+        '<script type="application/json" id="d">{{ payload|tojson_script }}</script>',
+        encoding="utf-8",
+    )
+    payload = {"title": "</script><img src=x onerror=alert(1)>"}
+    page = Page("data.html", "data.html", {"payload": payload})
+    out = render(dirs=[tmp_path], extra=[page])["data.html"].decode()
+    assert out.count("</script>") == 1
+    inner = out.split(">", 1)[1].rsplit("</script>", 1)[0]
+    assert json.loads(inner) == payload
+
+
+def test_common_context_gives_root_and_current_nav() -> None:
+    record = render()["opportunities/acme-web.html"].decode()
+    assert 'href="../assets/site.css"' in record
+    assert '<a href="../opportunities/index.html" aria-current="page">Opportunities</a>' in record
+    assert '<a href="../clients/index.html">Clients</a>' in record
+    home = render()["index.html"].decode()
+    assert 'href="assets/site.css"' in home
+    assert '<a href="index.html" aria-current="page">Home</a>' in home
+
+
+def test_two_outputs_at_one_path_are_refused() -> None:
+    clash = Page("assets/site.css", "home.html", {"projects": ()})
+    with pytest.raises(ValueError, match=r"assets/site\.css"):
+        render(extra=[clash])
+
+
+def test_body_markdown_is_rendered_and_sanitised() -> None:
+    acme = render()["clients/acme.html"].decode()
+    assert "<h2>Minutes</h2>" in acme
+    assert "<strong>Ann</strong>" in acme
+    assert "<script>alert(1)</script>" not in acme
+    assert re.search(r"&lt;script&gt;alert\(1\)&lt;/script&gt;", acme)
+
+
+HASH_SITE = """\
+import hashlib, sys
+sys.path.insert(0, sys.argv[1])
+from test_render import render
+from test_views import make_dataset
+from crmgen.views import build_site_views
+
+site = build_site_views(make_dataset(), audience="managers", findings={"clients/acme": ["b", "a"]})
+digest = hashlib.sha256()
+for path, content in render(site).items():
+    digest.update(path.encode() + b"\\0" + content + b"\\0")
+print(digest.hexdigest())
+"""
+
+
+def test_output_is_byte_identical_across_processes(tmp_path: Path) -> None:
+    script = tmp_path / "hash_site.py"
+    script.write_text(HASH_SITE, encoding="utf-8")
+    digests = set()
+    for seed, zone in (("1", "UTC"), ("2", "Pacific/Kiritimati")):
+        env = {**os.environ, "PYTHONHASHSEED": seed, "TZ": zone, "LC_ALL": "C"}
+        result = subprocess.run(
+            [sys.executable, str(script), str(Path(__file__).parent)],
+            env=env, capture_output=True, text=True, check=True,
+        )  # fmt: skip
+        digests.add(result.stdout.strip())
+    assert len(digests) == 1

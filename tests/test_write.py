@@ -1,0 +1,187 @@
+"""The atomic site writer: swap, failure, stale folders, escapes, and SIGKILL at any moment."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+
+import pytest
+
+from crmgen import write
+from crmgen.write import MARKER, recover, write_site
+
+REPO = Path(__file__).parent.parent
+
+
+def snapshot(folder: Path) -> dict[str, bytes]:
+    return {
+        p.relative_to(folder).as_posix(): p.read_bytes()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file()
+    }
+
+
+def leftovers(out: Path) -> list[str]:
+    return sorted(p.name for p in out.parent.iterdir() if p.name.startswith(f".{out.name}."))
+
+
+def test_writes_and_replaces_the_whole_site(tmp_path: Path) -> None:
+    out = tmp_path / "site"
+    write_site({"index.html": b"one", "a/b/c.html": b"deep", "old.html": b"x"}, out)
+    assert snapshot(out) == {
+        "index.html": b"one", "a/b/c.html": b"deep", "old.html": b"x", MARKER: write.MARKER_TEXT,
+    }  # fmt: skip
+    write_site({"index.html": b"two"}, out)
+    assert snapshot(out) == {"index.html": b"two", MARKER: write.MARKER_TEXT}
+    assert leftovers(out) == []
+
+
+class Exploding(Mapping[str, bytes]):
+    """A files mapping that fails while being read, like a render that raises midway."""
+
+    def __init__(self, good: int) -> None:
+        self.keys_ = [f"page{i}.html" for i in range(10)]
+        self.good = good
+
+    def __getitem__(self, key: str) -> bytes:
+        if self.keys_.index(key) >= self.good:
+            raise RuntimeError("render failed")
+        return b"new"
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.keys_)
+
+    def __len__(self) -> int:
+        return len(self.keys_)
+
+
+def test_failure_mid_iteration_keeps_the_old_site(tmp_path: Path) -> None:
+    out = tmp_path / "site"
+    write_site({"index.html": b"old", "page1.html": b"old"}, out)
+    before = snapshot(out)
+    with pytest.raises(RuntimeError, match="render failed"):
+        write_site(Exploding(good=3), out)
+    assert snapshot(out) == before
+    assert leftovers(out) == []
+
+
+def test_stale_staging_and_old_folders_are_cleaned(tmp_path: Path) -> None:
+    out = tmp_path / "site"
+    write_site({"index.html": b"old"}, out)
+    for name in (".site.staging-0123abcd", ".site.old-4567ef01"):
+        (tmp_path / name / "x").mkdir(parents=True)
+        (tmp_path / name / "x" / "junk.html").write_bytes(b"junk")
+    (tmp_path / ".other.staging-1").mkdir()  # another output's: not ours to touch
+    write_site({"index.html": b"new"}, out)
+    assert snapshot(out)["index.html"] == b"new"
+    assert leftovers(out) == []
+    assert (tmp_path / ".other.staging-1").is_dir()
+
+
+def test_a_site_renamed_aside_is_restored(tmp_path: Path) -> None:
+    out = tmp_path / "site"
+    write_site({"index.html": b"old"}, out)
+    aside = tmp_path / ".site.old-deadbeef"
+    os.rename(out, aside)  # killed between the two renames of the fallback swap
+    (tmp_path / ".site.staging-cafe").mkdir()
+    recover(out)
+    assert snapshot(out)["index.html"] == b"old"
+    assert leftovers(out) == []
+
+
+def test_fallback_swap_without_renameat2(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(write, "_exchange", lambda a, b: False)  # as on macOS or Windows
+    out = tmp_path / "site"
+    write_site({"index.html": b"old"}, out)
+    write_site({"index.html": b"new", "more.html": b"more"}, out)
+    assert snapshot(out) == {"index.html": b"new", "more.html": b"more", MARKER: write.MARKER_TEXT}
+    assert leftovers(out) == []
+
+
+@pytest.mark.parametrize(
+    "bad",
+    ["../evil.html", "/abs.html", "a/../../evil.html", "a\\..\\evil", "", "a//b", "./x", MARKER],
+)
+def test_paths_escaping_the_output_are_refused(tmp_path: Path, bad: str) -> None:
+    out = tmp_path / "site"
+    write_site({"index.html": b"old"}, out)
+    with pytest.raises(ValueError, match="refusing to write"):
+        write_site({"index.html": b"new", bad: b"evil"}, out)
+    assert snapshot(out)["index.html"] == b"old"
+    assert not (tmp_path / "evil.html").exists()
+    assert leftovers(out) == []
+
+
+def test_a_folder_that_is_not_a_site_is_not_replaced(tmp_path: Path) -> None:
+    out = tmp_path / "repo"
+    out.mkdir()
+    (out / "crmgen.yml").write_text("title: precious\n", encoding="utf-8")
+    with pytest.raises(FileExistsError, match="not a crmgen site"):
+        write_site({"index.html": b"x"}, out)
+    assert (out / "crmgen.yml").read_text(encoding="utf-8") == "title: precious\n"
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    write_site({"index.html": b"x"}, empty)
+    assert (empty / "index.html").read_bytes() == b"x"
+
+
+WRITER = """\
+import hashlib, json, sys
+from pathlib import Path
+from crmgen.write import write_site
+
+out, generation = Path(sys.argv[1]), sys.argv[2]
+files = {f"d{i % 7}/p{i}.html": (generation * 500 + str(i)).encode() for i in range(150)}
+manifest = {path: hashlib.sha256(data).hexdigest() for path, data in files.items()}
+files["manifest.json"] = json.dumps({"generation": generation, "files": manifest}).encode()
+write_site(files, out)
+"""
+
+
+def check_whole(out: Path) -> str:
+    """The site is exactly what its manifest lists; returns its generation."""
+    files = snapshot(out)
+    manifest = json.loads(files.pop("manifest.json"))
+    assert files.pop(MARKER) == write.MARKER_TEXT
+    assert sorted(files) == sorted(manifest["files"])
+    for path, digest in manifest["files"].items():
+        assert hashlib.sha256(files[path]).hexdigest() == digest, path
+    return str(manifest["generation"])
+
+
+def test_sigkill_at_any_moment_leaves_a_whole_site(tmp_path: Path) -> None:
+    script = tmp_path / "writer.py"
+    script.write_text(WRITER, encoding="utf-8")
+    out = tmp_path / "site"
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+
+    def run(generation: str) -> subprocess.Popen[bytes]:
+        return subprocess.Popen([sys.executable, str(script), str(out), generation], env=env)
+
+    started = time.monotonic()
+    assert run("g0").wait() == 0
+    duration = time.monotonic() - started
+    assert check_whole(out) == "g0"
+    rng = random.Random(20261127)
+    interrupted = 0  # kills that left a staging folder: the old site had to survive them
+    for attempt in range(1, 31):
+        process = run(f"g{attempt}")
+        time.sleep(rng.uniform(0.3, 1.0) * duration)
+        process.send_signal(signal.SIGKILL)
+        process.wait()
+        check_whole(out)
+        interrupted += any(".staging-" in name for name in leftovers(out))
+        if attempt >= 8 and interrupted:
+            break
+    assert interrupted, "no kill landed while the site was being staged; nothing was tested"
+    assert run("final").wait() == 0
+    assert check_whole(out) == "final"
+    assert leftovers(out) == []
