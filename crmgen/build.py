@@ -7,20 +7,25 @@ same and then renders and writes the site.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+import jinja2
+
 from crmgen import report
 from crmgen.compute.evaluate import compute
 from crmgen.config import load_config
+from crmgen.formatting import LinkView
 from crmgen.link import link_records
 from crmgen.load import load_records
-from crmgen.model import Dataset, Diagnostic, Project, frozen_map
+from crmgen.model import Dataset, Diagnostic, Page, Pos, Project, error, frozen_map
 from crmgen.schema import load_schemas
 from crmgen.validate import validate_records
+from crmgen.views import SiteView
 
 Progress = Callable[[str, int, int], None]
 
@@ -86,7 +91,7 @@ def build_site(
     progress("load", 1, 4)
     diags = list(dataset.diagnostics)
     specs, more = dashboards.parse_dashboards(
-        list(dataset.config.dashboards) or None, dataset.config.positions, dataset.config.path
+        dataset.config.raw.get("dashboards"), dataset.config.positions, dataset.config.path
     )
     diags += more
     if report.exit_code(diags, strict):
@@ -101,15 +106,54 @@ def build_site(
         locale=dataset.config.locale,
     )
     diags += more
+    pages, site = _with_dashboards(pages, site, dash_pages)
     progress("views", 2, 4)
     template_dirs = [root / "templates"] if (root / "templates").is_dir() else []
-    files = render.render_site(
-        [*pages, *dash_pages], site, template_dirs, lambda rel: (root / rel).read_bytes()
-    )
-    files.update(dash_files)
-    progress("render", 3, 4)
-    if report.exit_code(diags, strict):
+    try:
+        files = render.render_site(
+            [*pages, *dash_pages], site, template_dirs, lambda rel: (root / rel).read_bytes()
+        )
+        files.update(dash_files)
+        progress("render", 3, 4)
+        if report.exit_code(diags, strict):
+            return BuildResult(dataset, tuple(report.ordered(diags)), 0)
+        write.write_site(files, out)
+    except jinja2.TemplateError as exc:
+        where = getattr(exc, "filename", None) or getattr(exc, "name", None) or "templates"
+        line = getattr(exc, "lineno", 0) or 0
+        diags.append(
+            error(
+                "usage-template",
+                f"template error: {exc}",
+                _rel(root, where),
+                Pos(line) if line else None,
+            )
+        )
         return BuildResult(dataset, tuple(report.ordered(diags)), 0)
-    write.write_site(files, out)
+    except (OSError, ValueError) as exc:
+        diags.append(error("usage-output", f"cannot write the site to {out}: {exc}"))
+        return BuildResult(dataset, tuple(report.ordered(diags)), 0)
     progress("write", 4, 4)
     return BuildResult(dataset, tuple(report.ordered(diags)), len(files))
+
+
+def _with_dashboards(
+    pages: list[Page], site: SiteView, dash_pages: list[Page]
+) -> tuple[list[Page], SiteView]:
+    """The home page holds the first dashboard; the navigation links to them all."""
+    first = next((p for p in dash_pages if p.path == "dashboards/index.html"), None)
+    if first is None:
+        return pages, site
+    merged = [
+        Page(p.path, p.template, {**p.context, **first.context}) if p.path == "index.html" else p
+        for p in pages
+    ]
+    nav = (*site.nav, LinkView("Dashboards", "dashboards/index.html"))
+    return merged, dataclasses.replace(site, nav=nav)
+
+
+def _rel(root: Path, name: str) -> str:
+    try:
+        return Path(name).resolve().relative_to(root.resolve()).as_posix()
+    except ValueError:
+        return name

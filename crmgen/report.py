@@ -17,7 +17,11 @@ GITHUB_LIMIT = 9
 
 def is_config(diag: Diagnostic) -> bool:
     """Problems in the trusted configuration (crmgen.yml, schema files), not in records."""
-    return diag.path == "crmgen.yml" or diag.path.startswith("schema/")
+    return (
+        diag.path == "crmgen.yml"
+        or diag.path.startswith("schema/")
+        or diag.code.startswith("usage-")
+    )
 
 
 def ordered(diags: Iterable[Diagnostic]) -> list[Diagnostic]:

@@ -34,6 +34,10 @@ GROUPS = {
     "crmgen.dashboards": "dashboards",
     "crmgen.charts": "dashboards",
     "crmgen.metrics": "dashboards",
+    "crmgen.dashboard_spec": "dashboards",
+    "crmgen.dashboard_check": "dashboards",
+    "crmgen.dashboard_cube": "dashboards",
+    "crmgen.dashboard_view": "dashboards",
 }
 EDGES = {"crmgen.cli", "crmgen.serve", "crmgen.__main__"}
 
