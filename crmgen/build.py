@@ -22,7 +22,7 @@ from crmgen.config import load_config
 from crmgen.formatting import LinkView
 from crmgen.link import link_records
 from crmgen.load import load_records
-from crmgen.model import Dataset, Diagnostic, Page, Pos, Project, error, frozen_map
+from crmgen.model import Config, Dataset, Diagnostic, Page, Pos, Project, error, frozen_map
 from crmgen.schema import load_schemas
 from crmgen.validate import validate_records
 from crmgen.views import SiteView
@@ -50,6 +50,9 @@ def load_dataset(root: Path, *, today: dt.date | None = None) -> Dataset:
         today: the date formulas see as ``today()``; defaults to :func:`build_date`.
     """
     today = today or build_date()
+    if not root.is_dir():
+        problem = error("usage-root", f"{root} is not a folder; give the data repo's root")
+        return Dataset(str(root), Config(), frozen_map({}), (problem,), today)
     config, diags = load_config(root)
     schemas, more = load_schemas(root, config.projects, config.max_file_size)
     diags += more
