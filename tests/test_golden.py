@@ -1,0 +1,48 @@
+"""Golden site: a small repo built and compared file by file with stored output.
+
+On a mismatch the actual output is written to ``tests/golden/expected-changed/`` to diff.
+Regenerate with ``pytest tests/test_golden.py --snapshot-update`` (refused in CI) and
+review the diff before committing. The Vega bundle is checked for presence only: it is
+vl-convert's file, not ours.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import shutil
+from pathlib import Path
+
+from crmgen.build import build_site
+
+HERE = Path(__file__).parent / "golden"
+NOT_COMPARED = {"assets/vega-bundle.js"}
+
+
+def _files(folder: Path) -> dict[str, bytes]:
+    return {
+        p.relative_to(folder).as_posix(): p.read_bytes()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file() and p.relative_to(folder).as_posix() not in NOT_COMPARED
+    }
+
+
+def test_golden_site(tmp_path: Path, snapshot_update: bool) -> None:
+    out = tmp_path / "site"
+    result = build_site(HERE / "input", out, today=dt.date(2026, 11, 27))
+    assert [d for d in result.diagnostics if d.severity == "error"] == []
+    assert (out / "assets/vega-bundle.js").stat().st_size > 100_000
+    expected_dir = HERE / "expected"
+    changed = HERE / "expected-changed"
+    if snapshot_update:
+        shutil.rmtree(expected_dir, ignore_errors=True)
+        shutil.copytree(out, expected_dir, ignore=lambda d, names: [
+            n for n in names if Path(d, n).relative_to(out).as_posix() in NOT_COMPARED])
+    actual, expected = _files(out), _files(expected_dir)
+    if actual != expected:
+        shutil.rmtree(changed, ignore_errors=True)
+        shutil.copytree(out, changed)
+    else:
+        shutil.rmtree(changed, ignore_errors=True)
+    assert sorted(actual) == sorted(expected), f"file list differs; see {changed}"
+    for name in sorted(actual):
+        assert actual[name] == expected[name], f"{name} differs; diff {changed} against expected"
