@@ -35,8 +35,13 @@ def test_golden_site(tmp_path: Path, snapshot_update: bool) -> None:
     changed = HERE / "expected-changed"
     if snapshot_update:
         shutil.rmtree(expected_dir, ignore_errors=True)
-        shutil.copytree(out, expected_dir, ignore=lambda d, names: [
-            n for n in names if Path(d, n).relative_to(out).as_posix() in NOT_COMPARED])
+        shutil.copytree(
+            out,
+            expected_dir,
+            ignore=lambda d, names: [
+                n for n in names if Path(d, n).relative_to(out).as_posix() in NOT_COMPARED
+            ],
+        )
     actual, expected = _files(out), _files(expected_dir)
     if actual != expected:
         shutil.rmtree(changed, ignore_errors=True)
