@@ -83,11 +83,16 @@ def build_site(
     out: Path,
     *,
     audience: str | None = None,
+    base_url: str | None = None,
     strict: bool = False,
     today: dt.date | None = None,
     progress: Progress = _no_progress,
 ) -> BuildResult:
-    """Build the site of ``root`` into ``out``; nothing is written when there are errors."""
+    """Build the site of ``root`` into ``out``; nothing is written when there are errors.
+
+    Links are relative, so the site works under any path; ``base_url`` (or ``base_url`` in
+    crmgen.yml), when it is an absolute http(s) URL, adds a ``sitemap.xml`` of every page.
+    """
     from crmgen import dashboards, render, views, write
 
     dataset = load_dataset(root, today=today)
@@ -117,6 +122,9 @@ def build_site(
             [*pages, *dash_pages], site, template_dirs, lambda rel: (root / rel).read_bytes()
         )
         files.update(dash_files)
+        public = base_url or dataset.config.base_url
+        if public.startswith(("https://", "http://")):
+            files["sitemap.xml"] = render.sitemap([p.path for p in [*pages, *dash_pages]], public)
         progress("render", 3, 4)
         if report.exit_code(diags, strict):
             return BuildResult(dataset, tuple(report.ordered(diags)), 0)

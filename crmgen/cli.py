@@ -106,8 +106,15 @@ def build(
     from crmgen.progress import terminal_progress
 
     _check_root(root)
+    if base_url and not base_url.startswith(("https://", "http://", "/")):
+        raise click.UsageError("--base-url must be an http(s) URL or start with '/'")
     result = build_site(
-        root, out or root / "site", audience=audience, strict=strict, progress=terminal_progress()
+        root,
+        out or root / "site",
+        audience=audience,
+        base_url=base_url,
+        strict=strict,
+        progress=terminal_progress(),
     )
     _emit(result.diagnostics, fmt)
     code = report.exit_code(result.diagnostics, strict)

@@ -199,3 +199,19 @@ def render_site(
     for path in site.attachments:
         add(path, read_attachment(path))
     return dict(sorted(out.items()))
+
+
+def sitemap(page_paths: Sequence[str], base_url: str) -> bytes:
+    """A sitemap.xml of every page under ``base_url`` (an absolute http(s) URL)."""
+    from urllib.parse import quote
+    from xml.sax.saxutils import escape
+
+    base = base_url if base_url.endswith("/") else base_url + "/"
+    urls = "".join(
+        f"  <url><loc>{escape(base + quote(path))}</loc></url>\n" for path in sorted(page_paths)
+    )
+    return (
+        '<?xml version="1.0" encoding="UTF-8"?>\n'
+        '<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">\n'
+        f"{urls}</urlset>\n"
+    ).encode()

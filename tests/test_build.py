@@ -132,3 +132,16 @@ def test_sigkill_at_random_moments_never_leaves_a_half_written_site(tmp_path: Pa
     leftovers = [p.name for p in tmp_path.iterdir() if p.name != "site"]
     assert all(name.startswith(".site.") for name in leftovers)
     shutil.rmtree(out)
+
+
+def test_base_url_adds_a_sitemap_and_links_stay_relative(
+    make_repo: MakeRepo, tmp_path: Path
+) -> None:
+    root = make_repo({"data/clients/acme.md": record("title: Acme")})
+    out = tmp_path / "site"
+    assert build_site(root, out, base_url="https://owner.github.io/repo", today=TODAY).written
+    sitemap = (out / "sitemap.xml").read_text()
+    assert "<loc>https://owner.github.io/repo/clients/acme.html</loc>" in sitemap
+    assert "owner.github.io" not in (out / "clients/acme.html").read_text()
+    assert build_site(root, tmp_path / "plain", today=TODAY).written
+    assert not (tmp_path / "plain/sitemap.xml").exists()

@@ -62,3 +62,12 @@ def test_python_dash_m(module: list[str]) -> None:
     result = subprocess.run([sys.executable, *module], capture_output=True, text=True, check=False)
     assert result.returncode == 0
     assert "validate" in result.stdout
+
+
+def test_build_writes_the_site_and_checks_base_url(make_repo: MakeRepo, tmp_path: Path) -> None:
+    root = make_repo({"data/clients/acme.md": record("title: Acme")})
+    code, out = _run("build", str(root), "--out", str(tmp_path / "s"), "--base-url", "ftp://x")
+    assert code == 2 and "--base-url must be" in out
+    code, out = _run("build", str(root), "--out", str(tmp_path / "s"))
+    assert code == 0
+    assert (tmp_path / "s/clients/acme.html").is_file()
