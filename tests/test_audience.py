@@ -1,0 +1,68 @@
+"""Restricted fields appear nowhere in a build for another audience: not in HTML, not in
+data attributes, dashboard data, charts or SVGs, and not through formulas or lookups."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+from conftest import OPPS_SCHEMA, MakeRepo, record
+
+from crmgen.build import build_site
+
+SECRET_COST = "987654.321"
+SECRETS = ["987654.321", "987,654.32", "987654", "987,654", "SECRET-NOTE-XYZ"]
+# profit = amount - cost = 1000000 - 987654.321 = 12345.679
+DERIVED = ["12345.679", "12,345.68", "12,345.679", "12345"]
+
+
+def _repo(make_repo: MakeRepo) -> Path:
+    schema = OPPS_SCHEMA.replace(
+        "cost: {type: number, minimum: 0, x-crmgen: {type: currency}}",
+        "cost: {type: number, minimum: 0, x-crmgen: {type: currency, audiences: [managers]}}\n"
+        "  internal: {type: string, x-crmgen: {type: text, audiences: [managers]}}",
+    )
+    return make_repo(
+        {
+            "schema/opportunities.schema.yaml": schema,
+            "crmgen.yml": "title: T\ncurrency: EUR\nlocale: en_GB\n"
+            "projects: [clients, opportunities]\n",
+            "data/clients/acme.md": record("title: Acme"),
+            "data/opportunities/big.md": record(
+                f"title: Big deal\nlist: Closed won\nclient: acme\namount: 1000000\n"
+                f"cost: {SECRET_COST}\ninternal: SECRET-NOTE-XYZ\ntags: [seo]\n"
+                "expected_close: 2026-12-01"
+            ),
+        }
+    )
+
+
+def _all_bytes(folder: Path) -> dict[str, bytes]:
+    return {
+        p.relative_to(folder).as_posix(): p.read_bytes()
+        for p in folder.rglob("*")
+        if p.is_file() and p.name != "vega-bundle.js"
+    }
+
+
+def test_default_build_leaks_no_restricted_value(make_repo: MakeRepo, tmp_path: Path) -> None:
+    root = _repo(make_repo)
+    out = tmp_path / "public"
+    result = build_site(root, out, today=dt.date(2026, 11, 27))
+    assert result.written > 0
+    files = _all_bytes(out)
+    assert any(name.endswith(".svg") for name in files)
+    for name, data in files.items():
+        text = data.decode("utf-8", errors="replace")
+        for secret in SECRETS + DERIVED:
+            assert secret not in text, f"{secret} leaked into {name}"
+        for label in ('data-field="cost"', 'data-field="profit"', 'data-field="internal"'):
+            assert label not in text, f"{label} in {name}"
+
+
+def test_managers_build_shows_them(make_repo: MakeRepo, tmp_path: Path) -> None:
+    root = _repo(make_repo)
+    out = tmp_path / "managers"
+    assert build_site(root, out, audience="managers", today=dt.date(2026, 11, 27)).written
+    page = (out / "opportunities/big.html").read_text()
+    assert "987,654.32" in page and "SECRET-NOTE-XYZ" in page and "12,345.68" in page
