@@ -22,6 +22,7 @@ from crmgen.dashboard_spec import (
     normalise,
 )
 from crmgen.model import Dataset, Diagnostic, FieldSpec, ProjectSchema, error
+from crmgen.redaction import Audience
 
 NUMERIC = frozenset({"number", "percent", "currency", "rating"})
 CATEGORICAL = frozenset(
@@ -84,13 +85,14 @@ def is_sales_project(schema: ProjectSchema) -> bool:
     return has_closing and amount is not None and field_type(amount) in ("currency", "number")
 
 
-def visible(spec: FieldSpec | None, audience: str | None) -> bool:
-    """Whether ``audience`` may see a field (None sees only unrestricted fields)."""
-    return spec is None or not spec.audiences or audience in spec.audiences
+def visible(schema: ProjectSchema, name: str | None, audience: Audience) -> bool:
+    """Whether ``audience`` may see a field of ``schema``: restricted fields and every
+    computed field that reads one are hidden (the rule lives in ``redaction``)."""
+    return audience.sees(schema.name, name)
 
 
 def resolve(
-    dataset: Dataset, dashboard: DashboardSpec, audience: str | None
+    dataset: Dataset, dashboard: DashboardSpec, audience: Audience
 ) -> tuple[list[Chart], list[Diagnostic]]:
     """Resolve every chart of a dashboard; a built-in one drops what does not fit, silently."""
     charts: list[Chart] = []
@@ -231,7 +233,7 @@ def _bad_filters(
                 yield f"filter/{key}", f"no {key} is called '{value}'{hint}"
 
 
-def _hidden(chart: ChartSpec, series: Series, audience: str | None) -> bool:
+def _hidden(chart: ChartSpec, series: Series, audience: Audience) -> bool:
     """Whether the series uses a field (or lists, tags) the audience may not see."""
     spec = series.spec
     tags = chart.group == "tag" or any(key == "tag" for key, _ in spec.filters)
@@ -241,7 +243,7 @@ def _hidden(chart: ChartSpec, series: Series, audience: str | None) -> bool:
             names.append(schema.list_field)
         if tags and schema.tags_field:
             names.append(schema.tags_field)
-        if any(not visible(schema.field(name), audience) for name in names):
+        if any(not visible(schema, name, audience) for name in names):
             return True
     return False
 

@@ -18,6 +18,7 @@ from crmgen.dashboard_check import Chart, Series, project_order, visible
 from crmgen.dashboard_spec import BUILTIN_GROUPS
 from crmgen.metrics import NOT_SET, Dims, Fact
 from crmgen.model import Dataset, ListSpec, Project, Record
+from crmgen.redaction import Audience
 
 Filters = tuple[tuple[str, tuple[str | None, ...]], ...]
 #: A record with its list and tags as the audience sees them.
@@ -53,7 +54,7 @@ def cube_key(chart: Chart, series: Series) -> CubeKey:
 
 
 def build_cubes(
-    dataset: Dataset, charts: Iterable[Chart], audience: str | None
+    dataset: Dataset, charts: Iterable[Chart], audience: Audience
 ) -> dict[CubeKey, Cube]:
     """One cube per distinct cube key, in the order the charts first use them."""
     columns: dict[CubeKey, dict[str, None]] = {}
@@ -66,12 +67,12 @@ def build_cubes(
     return {key: _cube(dataset, placed, key, tuple(cols)) for key, cols in columns.items()}
 
 
-def _placed(project: Project, audience: str | None) -> list[Placed]:
+def _placed(project: Project, audience: Audience) -> list[Placed]:
     """Each record with its list and tags, as far as the audience may see them."""
     schema = project.schema
     list_field, tags_field = schema.list_field, schema.tags_field
-    show_list = list_field is not None and visible(schema.field(list_field), audience)
-    show_tags = tags_field is not None and visible(schema.field(tags_field), audience)
+    show_list = list_field is not None and visible(schema, list_field, audience)
+    show_tags = tags_field is not None and visible(schema, tags_field, audience)
     placed = []
     for record in project.records.values():
         value = record.get(list_field) if show_list and list_field else None

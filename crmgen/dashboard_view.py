@@ -14,6 +14,7 @@ from crmgen.dashboard_cube import Cube, CubeKey, cube_key
 from crmgen.dashboard_spec import BUILTIN_GROUPS
 from crmgen.metrics import NOT_SET, Dims, Selection
 from crmgen.model import Dataset
+from crmgen.redaction import Audience
 
 NOT_SET_LABEL = "(not set)"
 NO_TAG_LABEL = "(no tag)"
@@ -196,7 +197,7 @@ def controls(dataset: Dataset, dims: Dims, month_labels: Sequence[str]) -> dict[
 
 
 def missing_dates(
-    dataset: Dataset, cubes: Mapping[CubeKey, Cube], audience: str | None
+    dataset: Dataset, cubes: Mapping[CubeKey, Cube], audience: Audience
 ) -> list[dict[str, Any]]:
     """Per date field, the records a chart reads that lack that date, with links (named by
     their title, or by their slug when the audience may not see titles)."""
@@ -204,7 +205,7 @@ def missing_dates(
     for cube in cubes.values():
         for field, record in cube.missing:
             schema = dataset.projects[record.project].schema
-            shown = visible(schema.field(schema.title_field), audience)
+            shown = visible(schema, schema.title_field, audience)
             title = record.get(schema.title_field) if shown else None
             label = title if isinstance(title, str) and title else record.slug
             by_field.setdefault(field, {})[(record.project, record.slug)] = label

@@ -17,7 +17,7 @@ from typing import Any
 
 import yaml
 
-from crmgen import charts
+from crmgen import charts, redaction
 from crmgen.dashboard_check import Chart, resolve
 from crmgen.dashboard_cube import build_cubes, cube_data, dims_data, month_label, page_dims
 from crmgen.dashboard_spec import DashboardSpec, parse_declarations
@@ -173,17 +173,18 @@ def dashboard_pages(
         "dashboards/NAME/CHART.svg"); and diagnostics for charts that do not fit the data, at
         their line in ``crmgen.yml``.
     """
+    seen = redaction.audience(dataset, audience)
     resolved: list[tuple[DashboardSpec, list[Chart]]] = []
     diagnostics: list[Diagnostic] = []
     for spec in specs:
-        found, problems = resolve(dataset, spec, audience)
+        found, problems = resolve(dataset, spec, seen)
         diagnostics.extend(problems)
         if found:
             resolved.append((spec, found))
     pages: list[Page] = []
     files: dict[str, bytes] = {}
     for spec, found in resolved:
-        context, svgs = _page(dataset, spec, found, audience, currency, locale)
+        context, svgs = _page(dataset, spec, found, seen, currency, locale)
         context["tabs"] = [
             {"name": other.name, "title": other.title, "current": other.name == spec.name}
             for other, _ in resolved
@@ -200,7 +201,7 @@ def _page(
     dataset: Dataset,
     spec: DashboardSpec,
     found: list[Chart],
-    audience: str | None,
+    audience: redaction.Audience,
     currency: str,
     locale: str,
 ) -> tuple[dict[str, Any], dict[str, bytes]]:

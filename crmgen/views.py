@@ -9,7 +9,6 @@ is formatted, and so is every computed field that reads one (``profit = amount -
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
@@ -32,6 +31,7 @@ from crmgen.formatting import (
 )
 from crmgen.markdown import render_markdown
 from crmgen.model import EMPTY, Dataset, FieldSpec, Page, Project, Record
+from crmgen.redaction import hidden_fields, walk
 
 #: Conventional fields a board card shows, in order ("tags" is the schema's tags field).
 CARD_FIELDS = ("amount", "client", "tags", "confidence", "owner", "expected_close")
@@ -279,7 +279,7 @@ def _project_view(ctx: _Context, project: Project) -> ProjectView:
 def _display_type(ctx: _Context, project: str, spec: FieldSpec) -> tuple[str, str | None]:
     """The type a field's value is shown as, and the project its references point to."""
     if spec.type == "lookup" and spec.path:
-        steps = _walk(ctx.dataset, project, spec.path)
+        steps = walk(ctx.dataset, project, spec.path)
         final = steps[-1][1] if steps else None
         if final is None or (final.computed and final.type != "referenced-by"):
             return spec.result or (final.result if final else None) or "text", None
@@ -400,90 +400,6 @@ def _board_view(ctx: _Context, project: Project, values: _Values) -> BoardView:
         head = (spec.name, spec.kind, percent, spec.kind != "open", len(records))
         columns.append(BoardColumnView(*head, total_view, weighted_view, cards))
     return BoardView(quote(f"{project.name}/board.html"), currency, tuple(columns))
-
-
-_STRINGS = re.compile(r"\"(?:[^\"\\]|\\.)*\"|'(?:[^'\\]|\\.)*'")
-_DOTTED = re.compile(r"[A-Za-z_][A-Za-z0-9_-]*(?:\.[A-Za-z_][A-Za-z0-9_-]*)*")
-_MAX_DEPTH = 16
-_Step = tuple[str, FieldSpec]
-
-
-def hidden_fields(dataset: Dataset, audience: str | None) -> frozenset[_Node]:
-    """The (project, field) pairs an audience must not see.
-
-    A field restricted to audiences without ``audience``, and, transitively, every computed
-    field that reads one: a lookup whose path crosses it, a formula or rollup naming it (in its
-    own project or in one its first path segment leads to), a referenced-by fed by it.
-    """
-    hidden = {
-        (name, spec.name)
-        for name, proj in dataset.projects.items()
-        for spec in proj.schema.fields
-        if spec.audiences and audience not in spec.audiences
-    }
-    changed = True
-    while changed:
-        changed = False
-        for name, proj in sorted(dataset.projects.items()):
-            for spec in proj.schema.fields:
-                if (name, spec.name) not in hidden and _reads_hidden(dataset, hidden, name, spec):
-                    hidden.add((name, spec.name))
-                    changed = True
-    return frozenset(hidden)
-
-
-def _reads_hidden(dataset: Dataset, hidden: set[_Node], project: str, spec: FieldSpec) -> bool:
-    if spec.type == "referenced-by":
-        target = dataset.projects.get(spec.target or "")
-        return any(
-            (spec.target, f.name) in hidden
-            for f in (target.schema.fields if target else ())
-            if f.type == "reference" and f.target == project and spec.via in (None, f.name)
-        )
-    if spec.type == "lookup":
-        names, scopes = [spec.path or ""], [project]
-    elif spec.type in ("formula", "rollup"):
-        names = _DOTTED.findall(_STRINGS.sub(" ", spec.expression or ""))
-        scopes = sorted({project} | {s for n in names for s in _scope_of(dataset, project, n)})
-    else:
-        return False
-    steps = (step for s in scopes for n in names for step in _walk(dataset, s, n))
-    return any((p, field.name) in hidden for p, field in steps)
-
-
-def _scope_of(dataset: Dataset, project: str, dotted: str) -> set[str]:
-    """Projects a rollup's first path segment leads to (a linking field or a project name)."""
-    steps = _walk(dataset, project, dotted.split(".")[0])
-    spec = steps[-1][1] if steps else None
-    if spec is not None and spec.type in _LINKING and spec.target:
-        return {spec.target}
-    return {dotted.split(".")[0]} & set(dataset.projects)
-
-
-def _walk(dataset: Dataset, project: str, dotted: str, depth: int = 0) -> list[_Step]:
-    """The (project, field) steps a dotted name takes, through references and lookups.
-
-    A first segment that is no field but a project name starts there (rollups over a project).
-    The last step is the field the name ends at; a name that does not resolve stops early.
-    """
-    segments = dotted.split(".")
-    proj = dataset.projects.get(project)
-    if proj and proj.schema.field(segments[0]) is None and segments[0] in dataset.projects:
-        project, segments = segments[0], segments[1:]
-    steps: list[_Step] = []
-    for segment in segments:
-        proj = dataset.projects.get(project)
-        spec = proj.schema.field(segment) if proj else None
-        if spec is None or depth > _MAX_DEPTH:
-            break
-        steps.append((project, spec))
-        if spec.type == "lookup" and spec.path:
-            steps.extend(_walk(dataset, project, spec.path, depth + 1))
-        last = steps[-1][1]
-        if last.type not in _LINKING or not last.target:
-            break
-        project = last.target
-    return steps
 
 
 def visible_backlinks(dataset: Dataset, hidden: frozenset[_Node]) -> dict[_Node, frozenset[_Node]]:

@@ -26,7 +26,12 @@ def _repo(make_repo: MakeRepo) -> Path:
         {
             "schema/opportunities.schema.yaml": schema,
             "crmgen.yml": "title: T\ncurrency: EUR\nlocale: en_GB\n"
-            "projects: [clients, opportunities]\n",
+            "projects: [clients, opportunities]\n"
+            "dashboards:\n  - name: money\n    title: Money\n    charts:\n"
+            "      - {title: Profit, kind: stat, measure: sum(profit)}\n"
+            "      - {title: Cost by tag, kind: bar, measure: sum(cost), group: tag}\n"
+            "      - {title: Amount, kind: stat, measure: sum(amount)}\n"
+            "      - {title: Amount by tag, kind: bar, measure: sum(amount), group: tag}\n",
             "data/clients/acme.md": record("title: Acme"),
             "data/opportunities/big.md": record(
                 f"title: Big deal\nlist: Closed won\nclient: acme\namount: 1000000\n"
@@ -52,6 +57,8 @@ def test_default_build_leaks_no_restricted_value(make_repo: MakeRepo, tmp_path: 
     assert result.written > 0
     files = _all_bytes(out)
     assert any(name.endswith(".svg") for name in files)
+    dashboard = files["dashboards/money.html"].decode()
+    assert "Amount" in dashboard and "Profit" not in dashboard and "Cost by tag" not in dashboard
     for name, data in files.items():
         text = data.decode("utf-8", errors="replace")
         for secret in SECRETS + DERIVED:
@@ -64,5 +71,7 @@ def test_managers_build_shows_them(make_repo: MakeRepo, tmp_path: Path) -> None:
     root = _repo(make_repo)
     out = tmp_path / "managers"
     assert build_site(root, out, audience="managers", today=dt.date(2026, 11, 27)).written
+    dashboard = (out / "dashboards/money.html").read_text()
+    assert "Profit" in dashboard and "Cost by tag" in dashboard
     page = (out / "opportunities/big.html").read_text()
     assert "987,654.32" in page and "SECRET-NOTE-XYZ" in page and "12,345.68" in page

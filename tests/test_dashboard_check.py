@@ -5,6 +5,7 @@ from __future__ import annotations
 from dashboard_repo import make_dataset, opportunities_schema, parse
 
 from crmgen.dashboard_check import is_sales_project, project_order, resolve
+from crmgen.redaction import audience as who
 
 FIELD_ERRORS = """\
 dashboards:
@@ -24,7 +25,7 @@ dashboards:
 def test_unknown_fields_lists_and_projects_are_errors_at_their_line() -> None:
     specs, diags = parse(FIELD_ERRORS)
     assert diags == []
-    found, problems = resolve(make_dataset(), specs[0], None)
+    found, problems = resolve(make_dataset(), specs[0], who(make_dataset(), None))
     assert [(d.line, d.code, d.message) for d in problems] == [
         (4, "dashboard-field", "chart 'Amounts': no project has a field 'amout'; did you mean "
          "'amount'?"),
@@ -53,7 +54,7 @@ def test_a_series_reads_every_project_with_its_fields() -> None:
               - {title: Deals, kind: stat, measure: sum(amount), filter: {kind: won}}
               - {title: Bills, kind: stat, measure: sum(amount), date: issued}
         """)
-    found, problems = resolve(make_dataset(), specs[0], None)
+    found, problems = resolve(make_dataset(), specs[0], who(make_dataset(), None))
     assert problems == []
     read = {c.spec.id: [p.name for p in c.series[0].projects] for c in found}
     assert read == {
@@ -73,9 +74,9 @@ def test_audiences_drop_charts_silently() -> None:
               - {title: Count, kind: stat}
         """)
     for audience in (None, "juniors"):
-        found, problems = resolve(make_dataset(), specs[0], audience)
+        found, problems = resolve(make_dataset(), specs[0], who(make_dataset(), audience))
         assert problems == [] and [c.spec.id for c in found] == ["count"]
-    found, _ = resolve(make_dataset(), specs[0], "managers")
+    found, _ = resolve(make_dataset(), specs[0], who(make_dataset(), "managers"))
     assert [c.spec.id for c in found] == ["cost", "cost-by-source", "count"]
 
 

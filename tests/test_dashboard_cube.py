@@ -11,12 +11,13 @@ from crmgen.dashboard_check import resolve
 from crmgen.dashboard_cube import CubeKey, build_cubes, page_dims, record_fact
 from crmgen.dashboards import builtin_dashboards
 from crmgen.model import ListSpec, Record, frozen_map
+from crmgen.redaction import audience as who
 
 
 def test_series_with_the_same_records_share_a_cube() -> None:
     dataset = make_dataset()
-    found, _ = resolve(dataset, builtin_dashboards()[0], None)
-    cubes = build_cubes(dataset, found, None)
+    found, _ = resolve(dataset, builtin_dashboards()[0], who(dataset, None))
+    cubes = build_cubes(dataset, found, who(dataset, None))
     shapes = {(k.projects, k.filters, k.date, k.group): c.columns for k, c in cubes.items()}
     opps, invoices = ("opportunities",), ("invoices",)
     assert shapes == {
@@ -61,8 +62,8 @@ def test_a_record_contributes_its_dimensions_and_columns() -> None:
 
 def test_page_dimensions() -> None:
     dataset = make_dataset()
-    found, _ = resolve(dataset, builtin_dashboards()[0], None)
-    dims = page_dims(dataset, build_cubes(dataset, found, None))
+    found, _ = resolve(dataset, builtin_dashboards()[0], who(dataset, None))
+    dims = page_dims(dataset, build_cubes(dataset, found, who(dataset, None)))
     assert dims.months == ("", "2025-01", "2025-02", "2025-03", "2025-04")
     assert dims.projects == ("opportunities", "invoices")
     assert dims.tags == ("", "web", "seo")  # declared order, "no tag" first
@@ -77,9 +78,13 @@ def test_months_run_without_gaps_and_restricted_tags_vanish() -> None:
           - name: x
             charts: [{title: New, kind: bar, group: month(created)}]
         """)
-    found, _ = resolve(dataset, specs[0], None)
-    dims = page_dims(dataset, build_cubes(dataset, found, None))
+    found, _ = resolve(dataset, specs[0], who(dataset, None))
+    dims = page_dims(dataset, build_cubes(dataset, found, who(dataset, None)))
     assert dims.months[1:] == tuple(f"2025-{m:02d}" for m in range(1, 10))
     assert dims.tags == ("",)
-    found, _ = resolve(dataset, specs[0], "managers")
-    assert page_dims(dataset, build_cubes(dataset, found, "managers")).tags == ("", "web", "seo")
+    found, _ = resolve(dataset, specs[0], who(dataset, "managers"))
+    assert page_dims(dataset, build_cubes(dataset, found, who(dataset, "managers"))).tags == (
+        "",
+        "web",
+        "seo",
+    )

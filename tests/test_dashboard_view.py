@@ -16,6 +16,7 @@ from crmgen.dashboard_view import (
     missing_dates,
     series_values,
 )
+from crmgen.redaction import audience as who
 
 CHARTS = """\
 dashboards:
@@ -31,8 +32,8 @@ dashboards:
 def rows_of(title: str) -> list[tuple[str, float | None]]:
     dataset = make_dataset(invoices=False)
     specs, _ = parse(CHARTS)
-    found, _ = resolve(dataset, specs[0], None)
-    cubes = build_cubes(dataset, found, None)
+    found, _ = resolve(dataset, specs[0], who(dataset, None))
+    cubes = build_cubes(dataset, found, who(dataset, None))
     dims = page_dims(dataset, cubes)
     labels = ["", "Jan", "Feb", "Mar"]
     chart: Chart = next(c for c in found if c.spec.title == title)
@@ -54,8 +55,8 @@ def test_rows_follow_the_order_and_fill_empty_months() -> None:
 def test_a_gap_month_is_zero_for_a_sum_and_empty_for_an_average() -> None:
     dataset = make_dataset(invoices=False)
     specs, _ = parse(CHARTS)
-    found, _ = resolve(dataset, specs[0], None)
-    cubes = build_cubes(dataset, found, None)
+    found, _ = resolve(dataset, specs[0], who(dataset, None))
+    cubes = build_cubes(dataset, found, who(dataset, None))
     dims = page_dims(dataset, cubes)
     for chart, expected in zip(found[:2], (Decimal(0), None), strict=True):
         values = [{"2025-01": Decimal(5), "2025-03": Decimal(7)}]
@@ -70,8 +71,8 @@ def test_a_gap_month_is_zero_for_a_sum_and_empty_for_an_average() -> None:
 def test_controls_and_missing_dates() -> None:
     dataset = make_dataset()
     specs, _ = parse(CHARTS)
-    found, _ = resolve(dataset, specs[0], None)
-    cubes = build_cubes(dataset, found, None)
+    found, _ = resolve(dataset, specs[0], who(dataset, None))
+    cubes = build_cubes(dataset, found, who(dataset, None))
     dims = page_dims(dataset, cubes)
     found_controls = controls(dataset, dims, ["", "Jan", "Feb", "Mar"])
     assert found_controls["months"] == [
@@ -83,7 +84,7 @@ def test_controls_and_missing_dates() -> None:
         {"value": "0", "label": "Opportunities"},
         {"value": "1", "label": "Invoices"},
     ]
-    assert missing_dates(dataset, cubes, None) == [
+    assert missing_dates(dataset, cubes, who(dataset, None)) == [
         {
             "field": "created",
             "label": "Created",
@@ -94,7 +95,9 @@ def test_controls_and_missing_dates() -> None:
     ]
     secret_titles = field("title", "text", audiences=("managers",))
     dataset = make_dataset(schema=opportunities_schema(title=secret_titles))
-    cubes = build_cubes(dataset, resolve(dataset, specs[0], None)[0], None)
-    assert missing_dates(dataset, cubes, None)[0]["records"] == [
+    cubes = build_cubes(
+        dataset, resolve(dataset, specs[0], who(dataset, None))[0], who(dataset, None)
+    )
+    assert missing_dates(dataset, cubes, who(dataset, None))[0]["records"] == [
         {"title": "f", "href": "opportunities/f.html"}
     ]

@@ -24,6 +24,7 @@ BASE = {
     "crmgen.progress",
     "crmgen.formatting",
     "crmgen.markdown",
+    "crmgen.redaction",
     "crmgen.compute",
     "crmgen.compute.expr",
 }

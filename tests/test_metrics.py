@@ -22,6 +22,7 @@ from crmgen.dashboard_spec import Measure
 from crmgen.dashboards import builtin_dashboards
 from crmgen.metrics import Dims, Fact, Selection
 from crmgen.model import Page
+from crmgen.redaction import audience as who
 
 JS = Path(__file__).parent.parent / "crmgen" / "static" / "dashboard.js"
 ALL = {"project": None, "list": None, "tag": None, "start": None, "end": None}
@@ -135,8 +136,8 @@ def python_values(data: dict[str, Any], sel: dict[str, Any]) -> dict[str, dict]:
     selection = Selection(pick("project", "projects"), pick("list", "lists"), pick("tag", "tags"),
                           pick("start", "months"), pick("end", "months"))  # fmt: skip
     dataset = make_dataset()
-    found, _ = resolve(dataset, builtin_dashboards()[0], None)
-    cubes = build_cubes(dataset, found, None)
+    found, _ = resolve(dataset, builtin_dashboards()[0], who(dataset, None))
+    cubes = build_cubes(dataset, found, who(dataset, None))
     out: dict[str, dict] = {}
     for chart in found:
         values = out.setdefault(chart.spec.id, {})

@@ -28,7 +28,6 @@ from crmgen.views import (
     SiteView,
     attachments,
     build_site_views,
-    hidden_fields,
     pages,
 )
 
@@ -228,17 +227,6 @@ def test_an_unknown_audience_sees_what_the_default_sees() -> None:
     assert everything(build_site_views(make_dataset(), audience="interns")) == everything(
         dataclasses.replace(build_site_views(make_dataset()), audience="interns")
     )
-
-
-def test_computed_fields_reading_restricted_ones_are_hidden_too() -> None:
-    hidden = hidden_fields(make_dataset(), None)
-    assert ("opportunities", "profit") in hidden  # amount - cost
-    assert ("opportunities", "margin") in hidden  # profit / amount: through profit
-    assert ("opportunities", "client_secret") in hidden  # lookup of clients.secret_note
-    assert ("clients", "partnered") in hidden  # referenced-by through the hidden partner
-    assert ("opportunities", "client_email") not in hidden
-    assert ("clients", "deals") not in hidden
-    assert hidden_fields(make_dataset(), "managers") == frozenset()
 
 
 def test_back_links_through_hidden_references_are_dropped() -> None:
