@@ -227,7 +227,18 @@ def _page(
             rows = chart_rows(chart, values, keys, labels)
             plain = [{k: row[k] for k in ("k", "s", "v", "i")} for row in rows]
             fmt, title = chart.series[0].fmt, chart.spec.title
-            domain = [label for label in labels if label] if chart.spec.kind == "pie" else []
+            # A pie's colours stay put under filtering: every group the unfiltered data has,
+            # in order (filters only ever remove groups).
+            present = {key for found_values in values for key, v in found_values.items() if v}
+            domain = (
+                [
+                    label
+                    for key, label in zip(keys, labels, strict=True)
+                    if label and key in present
+                ]
+                if chart.spec.kind == "pie"
+                else []
+            )
             vega_lite = charts.chart_spec(
                 chart.spec.kind,
                 fmt,
