@@ -15,7 +15,7 @@ from typing import Any
 
 from crmgen.compute import expr
 from crmgen.compute.order import Plan, plan
-from crmgen.compute.paths import Node, PathError, resolve, target_field
+from crmgen.compute.paths import Node, PathError, resolve, target_field, walk
 from crmgen.model import Diagnostic, FieldSpec, Pos, ProjectSchema, Record, error, frozen_map
 
 _NUMERIC = ("number", "percent", "currency", "rating")
@@ -126,8 +126,6 @@ def _result_type(
 
 
 def target_field_project(schemas: Mapping[str, ProjectSchema], project: str, path: str) -> str:
-    from crmgen.compute.paths import walk
-
     return walk(schemas, project, path)[-1][0]
 
 
