@@ -41,10 +41,6 @@ CONFIG_SCHEMA: dict[str, Any] = {
 KNOWN = frozenset(CONFIG_SCHEMA["properties"])
 
 
-def _key(path: tuple[str | int, ...]) -> str:
-    return "/".join(str(p) for p in path)
-
-
 def parse_config(text: str, path: str = FILE) -> tuple[Config, list[Diagnostic]]:
     """Parse the text of ``crmgen.yml``."""
     doc, diags = yamlstrict.parse(text, path)
@@ -121,7 +117,7 @@ def parse_config(text: str, path: str = FILE) -> tuple[Config, list[Diagnostic]]
         dashboards=tuple(get("dashboards", ())),
         audiences=frozen_map(get("audiences", {})),
         automations=frozen_map(get("automations", {})),
-        positions=frozen_map({_key(k): v for k, v in doc.positions.items()}),
+        positions=frozen_map(doc.keyed_positions()),
         path=path,
         raw=frozen_map(data),
     )

@@ -15,9 +15,7 @@ from dataclasses import replace
 from decimal import Decimal
 from typing import Any
 
-import yaml
-
-from crmgen import charts, redaction
+from crmgen import charts, redaction, yamlstrict
 from crmgen.dashboard_check import Chart, resolve
 from crmgen.dashboard_cube import build_cubes, cube_data, dims_data, month_label, page_dims
 from crmgen.dashboard_spec import DashboardSpec, parse_declarations
@@ -127,26 +125,12 @@ def builtin_dashboards() -> tuple[DashboardSpec, ...]:
 
 
 def load_yaml_with_positions(text: str) -> tuple[Any, dict[str, Pos]]:
-    """Parse YAML text and map every "/"-joined key path to the Pos of its key or item."""
-    node = yaml.compose(text, Loader=yaml.SafeLoader)
-    positions: dict[str, Pos] = {}
-
-    def walk(current: yaml.Node, prefix: str) -> None:
-        if isinstance(current, yaml.MappingNode):
-            for key_node, value_node in current.value:
-                sub = f"{prefix}/{key_node.value}" if prefix else str(key_node.value)
-                mark = key_node.start_mark
-                positions[sub] = Pos(mark.line + 1, mark.column + 1)
-                walk(value_node, sub)
-        elif isinstance(current, yaml.SequenceNode):
-            for index, item in enumerate(current.value):
-                sub = f"{prefix}/{index}"
-                positions[sub] = Pos(item.start_mark.line + 1, item.start_mark.column + 1)
-                walk(item, sub)
-
-    if node is not None:
-        walk(node, "")
-    return yaml.safe_load(text), positions
+    """Parse YAML the way ``crmgen.yml`` is parsed (``yamlstrict``), with "/"-joined key paths
+    mapped to the Pos of their key or item."""
+    doc, diagnostics = yamlstrict.parse(text, "crmgen.yml")
+    if doc is None or diagnostics:
+        raise ValueError(diagnostics)
+    return doc.value, doc.keyed_positions()
 
 
 def dashboard_pages(

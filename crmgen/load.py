@@ -85,7 +85,7 @@ def parse_record(
                 Pos(2),
             ),
         ]
-    positions = {"/".join(str(p) for p in k): v for k, v in doc.positions.items() if k}
+    positions = doc.keyed_positions()
     record = Record(
         project=project,
         slug=slug,

@@ -206,8 +206,6 @@ def _check_project(schema: ProjectSchema, doc: yamlstrict.YamlDoc) -> list[Diagn
                         spec.name,
                     )
                 )
-        if spec.type == "formula" and spec.result is None:
-            pass  # number is the default result
     return out
 
 

@@ -60,6 +60,12 @@ class YamlDoc:
             path = path[:-1]
         return self.positions.get((), Pos(1, 1))
 
+    def keyed_positions(self) -> dict[str, Pos]:
+        """Positions keyed by "/"-joined paths (``dashboards/0/charts/2``), root left out."""
+        return {
+            "/".join(str(p) for p in path): pos for path, pos in self.positions.items() if path
+        }
+
     def value_pos(self, path: Path) -> Pos:
         """Position of the value at ``path`` (falls back to the key)."""
         return self.value_positions.get(path) or self.pos(path)
