@@ -7,6 +7,7 @@ records there that reference it; referenced-by fields are filled from them.
 
 from __future__ import annotations
 
+import dataclasses
 from collections import defaultdict
 from collections.abc import Mapping
 
@@ -74,15 +75,7 @@ def link_records(
                 fields = incoming.get(spec.target or "", {})
                 chosen = [s for f, ss in fields.items() if spec.via in (None, f) for s in ss]
                 computed[spec.name] = tuple(f"{spec.target}/{s}" for s in sorted(set(chosen)))
-            out[name][slug] = Record(
-                project=record.project,
-                slug=record.slug,
-                path=record.path,
-                values=record.values,
-                positions=record.positions,
-                body=record.body,
-                body_line=record.body_line,
-                computed=frozen_map(computed),
-                backlinks=frozen_map(backlinks),
+            out[name][slug] = dataclasses.replace(
+                record, computed=frozen_map(computed), backlinks=frozen_map(backlinks)
             )
     return out, diags

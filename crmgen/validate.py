@@ -6,6 +6,7 @@ come out typed: dates as ``datetime.date``, lists as tuples; empty (null) values
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections.abc import Mapping
 from pathlib import Path, PurePosixPath
@@ -99,7 +100,7 @@ class _Checker:
                     failed.add(key)
         # A value that failed is left out, so later stages do not pile errors on it.
         typed = {k: _typed(self.fields.get(k), v) for k, v in values.items() if k not in failed}
-        return _replace(record, typed), diags
+        return dataclasses.replace(record, values=frozen_map(typed)), diags
 
     def _schema_error(self, record: Record, err: Any, failed: set[str]) -> Diagnostic:
         where = [str(p) for p in err.absolute_path]
@@ -184,18 +185,6 @@ def _typed(spec: FieldSpec | None, value: Any) -> Any:
     if isinstance(value, dict):
         return frozen_map(value)
     return value
-
-
-def _replace(record: Record, values: Mapping[str, Any]) -> Record:
-    return Record(
-        project=record.project,
-        slug=record.slug,
-        path=record.path,
-        values=frozen_map(values),
-        positions=record.positions,
-        body=record.body,
-        body_line=record.body_line,
-    )
 
 
 def validate_records(

@@ -51,21 +51,9 @@ class _State:
                 value = resolve(self.schemas, record, name, self.get, self.value_of)
             except PathError as exc:  # pragma: no cover - names were checked by the plan
                 raise KeyError(name) from exc
-            return _for_expr(value)
+            return value  # expr converts ints, addresses and lists to its own types
 
         return resolve_name
-
-
-def _for_expr(value: Any) -> Any:
-    if isinstance(value, bool):
-        return value
-    if isinstance(value, int):
-        return Decimal(value)
-    if isinstance(value, tuple):
-        return tuple(_for_expr(v) for v in value)
-    if isinstance(value, Mapping):
-        return ", ".join(str(v) for v in value.values() if v)
-    return value
 
 
 def _check_result(value: Any, result: str | None) -> str | None:
