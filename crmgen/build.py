@@ -1,8 +1,14 @@
-"""The pipeline: load -> validate -> link -> compute -> (views -> render -> write).
+"""The pipeline. Read it top to bottom to see how crmgen works.
 
-This is the only module that imports every stage; read it top to bottom to see how
-crmgen works. ``load_dataset`` is what ``crmgen validate`` runs; ``build_site`` runs the
-same and then renders and writes the site.
+    config -> schemas -> load -> validate -> link -> compute -> dashboards -> templates
+                                                      (the check: ``load_dataset``)
+    -> redact -> charts -> views -> render -> write     (the build: ``build_site``)
+
+``crmgen validate`` runs ``load_dataset``: everything ``crmgen build`` can find out about the
+data repo without rendering. ``build_site`` runs the same, then cuts the dataset for one
+audience, builds the views, renders and writes. Each step returns a value and its diagnostics;
+``_Run`` collects them and reports each finished step to the injected ``progress`` callback.
+This is the only module that imports every stage.
 """
 
 from __future__ import annotations
@@ -10,28 +16,46 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import os
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, TypeVar
 
-import jinja2
-
-from crmgen import report
+from crmgen import dashboards, redaction, render, report, views, write
 from crmgen.compute.evaluate import compute
 from crmgen.config import load_config
-from crmgen.formatting import LinkView
 from crmgen.link import link_records
 from crmgen.load import load_records
-from crmgen.model import Config, Dataset, Diagnostic, Page, Pos, Project, error, frozen_map
+from crmgen.model import Config, Dataset, Diagnostic, Page, PageSet, Project, error, frozen_map
 from crmgen.schema import load_schemas
 from crmgen.validate import validate_records
-from crmgen.views import SiteView
 
-Progress = Callable[[str, int, int], None]
+#: ``progress(step, seconds)``: a step of the pipeline finished, taking ``seconds``.
+Progress = Callable[[str, float], None]
+T = TypeVar("T")
 
 
-def _no_progress(stage: str, done: int, total: int) -> None:
+def _no_progress(step: str, seconds: float) -> None:
     return None
+
+
+class _Run:
+    """Runs the steps of one pipeline: collects diagnostics, times and reports each step."""
+
+    def __init__(self, progress: Progress) -> None:
+        self.progress = progress
+        self.diagnostics: list[Diagnostic] = []
+
+    def __call__(self, step: str, fn: Callable[..., tuple[T, list[Diagnostic]]], *args: Any) -> T:
+        start = time.perf_counter()
+        value, diags = fn(*args)
+        self.diagnostics.extend(diags)
+        self.progress(step, time.perf_counter() - start)
+        return value
+
+    def failed(self, strict: bool) -> bool:
+        return report.exit_code(self.diagnostics, strict) != report.EXIT_OK
 
 
 def build_date() -> dt.date:
@@ -42,31 +66,37 @@ def build_date() -> dt.date:
     return dt.datetime.now(dt.UTC).date()
 
 
-def load_dataset(root: Path, *, today: dt.date | None = None) -> Dataset:
-    """Load, validate, link and compute a data repo. Never raises for bad data.
+def load_dataset(
+    root: Path, *, today: dt.date | None = None, progress: Progress = _no_progress
+) -> Dataset:
+    """Load and check a data repo: every problem ``crmgen build`` could report, without rendering.
+
+    Never raises for bad data: every problem is a diagnostic in ``Dataset.diagnostics``.
 
     Args:
         root: the data repo's folder.
         today: the date formulas see as ``today()``; defaults to :func:`build_date`.
+        progress: called after each step.
     """
     today = today or build_date()
     if not root.is_dir():
         problem = error("usage-root", f"{root} is not a folder; give the data repo's root")
-        return Dataset(str(root), Config(), frozen_map({}), (problem,), today)
-    config, diags = load_config(root)
-    schemas, more = load_schemas(root, config.projects, config.max_file_size)
-    diags += more
-    records, more = load_records(root, config, schemas)
-    diags += more
-    records, more = validate_records(root, config, schemas, records)
-    diags += more
-    records, more = link_records(schemas, records)
-    diags += more
-    schemas, records, more = compute(schemas, records, today)
-    diags += more
+        return Dataset(str(root), Config(), frozen_map({}), today, (problem,))
+    run = _Run(progress)
+    config = run("config", load_config, root)
+    schemas = run("schemas", load_schemas, root, config)
+    records = run("load", load_records, root, config, schemas)
+    records = run("validate", validate_records, root, config, schemas, records)
+    records = run("link", link_records, schemas, records)
     order = [p for p in config.projects if p in schemas] or sorted(schemas)
     projects = {p: Project(schemas[p], frozen_map(records.get(p, {}))) for p in order}
-    return Dataset(str(root), config, frozen_map(projects), tuple(report.ordered(diags)), today)
+    dataset = Dataset(str(root), config, frozen_map(projects), today)
+    dataset = run("compute", compute, dataset)
+    boards = run("dashboards", dashboards.check, dataset)
+    run("templates", _check_templates, root)
+    return dataclasses.replace(
+        dataset, dashboards=boards, diagnostics=tuple(report.ordered(run.diagnostics))
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,81 +120,69 @@ def build_site(
 ) -> BuildResult:
     """Build the site of ``root`` into ``out``; nothing is written when there are errors.
 
-    Links are relative, so the site works under any path; ``base_url`` (or ``base_url`` in
-    crmgen.yml), when it is an absolute http(s) URL, adds a ``sitemap.xml`` of every page.
+    Args:
+        root: the data repo.
+        out: the site folder, replaced atomically.
+        audience: the audience to build for (declared in crmgen.yml); None builds for the most
+            restricted one, which sees no restricted field.
+        base_url: the public URL; when it is an absolute http(s) URL (here or as ``base_url``
+            in crmgen.yml) a ``sitemap.xml`` is added. Links stay relative either way.
+        strict: warnings fail the build too.
+        today: the build date (see :func:`build_date`).
+        progress: called after each step.
     """
-    from crmgen import dashboards, render, views, write
+    run = _Run(progress)
+    dataset = load_dataset(root, today=today, progress=progress)
+    run.diagnostics.extend(dataset.diagnostics)
 
-    dataset = load_dataset(root, today=today)
-    progress("load", 1, 4)
-    diags = list(dataset.diagnostics)
-    specs, more = dashboards.parse_dashboards(
-        dataset.config.raw.get("dashboards"), dataset.config.positions, dataset.config.path
-    )
-    diags += more
-    if report.exit_code(diags, strict):
-        return BuildResult(dataset, tuple(report.ordered(diags)), 0)
-    site = views.build_site_views(dataset, audience=audience)
-    pages = views.pages(site)
-    dash_pages, dash_files, more = dashboards.dashboard_pages(
-        dataset,
-        specs,
-        audience=audience,
-        currency=dataset.config.currency,
-        locale=dataset.config.locale,
-    )
-    diags += more
-    pages, site = _with_dashboards(pages, site, dash_pages)
-    progress("views", 2, 4)
-    template_dirs = [root / "templates"] if (root / "templates").is_dir() else []
+    def done() -> BuildResult:
+        return BuildResult(dataset, tuple(report.ordered(run.diagnostics)), 0)
+
+    if run.failed(strict):
+        return done()
+    cut = run("redact", redaction.redact, dataset, audience)
+    if run.failed(strict):
+        return done()
+    charts = run("charts", _quiet(dashboards.pages), cut)
+    site, pages = run("views", _quiet(_views), cut, charts)
+    templates = [root / "templates"] if (root / "templates").is_dir() else []
     try:
-        files = render.render_site(
-            [*pages, *dash_pages], site, template_dirs, lambda rel: (root / rel).read_bytes()
+        files = run(
+            "render",
+            render.render_site,
+            pages,
+            site,
+            templates,
+            lambda rel: (root / rel).read_bytes(),
+            root,
         )
-        files.update(dash_files)
-        public = base_url or dataset.config.base_url
-        if public.startswith(("https://", "http://")):
-            files["sitemap.xml"] = render.sitemap([p.path for p in [*pages, *dash_pages]], public)
-        progress("render", 3, 4)
-        if report.exit_code(diags, strict):
-            return BuildResult(dataset, tuple(report.ordered(diags)), 0)
-        write.write_site(files, out)
-    except jinja2.TemplateError as exc:
-        where = getattr(exc, "filename", None) or getattr(exc, "name", None) or "templates"
-        line = getattr(exc, "lineno", 0) or 0
-        diags.append(
-            error(
-                "usage-template",
-                f"template error: {exc}",
-                _rel(root, where),
-                Pos(line) if line else None,
-            )
-        )
-        return BuildResult(dataset, tuple(report.ordered(diags)), 0)
+        files.update(charts.files)
+    except ValueError as exc:
+        run.diagnostics.append(error("usage-output", f"cannot build the site: {exc}"))
+        return done()
+    public = base_url or dataset.config.base_url
+    if public.startswith(("https://", "http://")):
+        files["sitemap.xml"] = render.sitemap([p.path for p in pages], public)
+    if run.failed(strict):
+        return done()
+    try:
+        run("write", _quiet(write.write_site), files, out)
     except (OSError, ValueError) as exc:
-        diags.append(error("usage-output", f"cannot write the site to {out}: {exc}"))
-        return BuildResult(dataset, tuple(report.ordered(diags)), 0)
-    progress("write", 4, 4)
-    return BuildResult(dataset, tuple(report.ordered(diags)), len(files))
+        run.diagnostics.append(error("usage-output", f"cannot write the site to {out}: {exc}"))
+        return done()
+    return BuildResult(dataset, tuple(report.ordered(run.diagnostics)), len(files))
 
 
-def _with_dashboards(
-    pages: list[Page], site: SiteView, dash_pages: list[Page]
-) -> tuple[list[Page], SiteView]:
-    """The home page holds the first dashboard; the navigation links to them all."""
-    first = next((p for p in dash_pages if p.path == "dashboards/index.html"), None)
-    if first is None:
-        return pages, site
-    merged = [
-        Page(p.path, p.template, {**p.context, **first.context}) if p.path == "index.html" else p
-        for p in pages
-    ]
-    nav = (*site.nav, LinkView("Dashboards", "dashboards/index.html"))
-    return merged, dataclasses.replace(site, nav=nav)
+def _check_templates(root: Path) -> tuple[None, list[Diagnostic]]:
+    return None, render.check_templates(root)
 
 
-def _rel(root: Path, name: str) -> str:
-    try:
-        return Path(name).resolve().relative_to(root.resolve()).as_posix()
-    except ValueError:
-        return name
+def _views(dataset: Dataset, charts: PageSet) -> tuple[views.SiteView, list[Page]]:
+    """The site's views and every page: records, tables, boards and the dashboards."""
+    pages, site = views.pages(views.build_site_views(dataset), [charts])
+    return site, pages
+
+
+def _quiet(fn: Callable[..., T]) -> Callable[..., tuple[T, list[Diagnostic]]]:
+    """A step that reports no diagnostics, in the shape ``_Run`` expects."""
+    return lambda *args: (fn(*args), [])

@@ -85,7 +85,7 @@ def validate(root: Path, fmt: str | None, strict: bool) -> None:
 @click.option(
     "--audience",
     default=None,
-    help="Build for this audience (default: the most "
+    help="Build for this audience, declared in crmgen.yml (default: the most "
     "restricted one: no restricted field is shown).",
 )
 @click.option("--strict", is_flag=True, help="Treat warnings as errors.")
@@ -103,7 +103,7 @@ def build(
     Example: crmgen build . --out site
     """
     from crmgen.build import build_site
-    from crmgen.progress import terminal_progress
+    from crmgen.progress import clear_line, terminal_progress
 
     _check_root(root)
     if base_url and not base_url.startswith(("https://", "http://", "/")):
@@ -116,6 +116,7 @@ def build(
         strict=strict,
         progress=terminal_progress(),
     )
+    clear_line()
     _emit(result.diagnostics, fmt)
     code = report.exit_code(result.diagnostics, strict)
     if not code:

@@ -1,11 +1,13 @@
 """Stage: ``crmgen.yml`` -> ``Config``.
 
 Unknown keys are warnings at their line (a typo must not silently do nothing); wrong
-values are errors. A missing file gives the defaults.
+values are errors at the value. A missing file gives the defaults. ``audiences:`` declares who
+a build may be for; ``dashboards:`` is kept as written (deeply frozen) for the dashboards stage.
 """
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -13,8 +15,8 @@ import babel
 from jsonschema import Draft202012Validator
 
 from crmgen import messages, yamlstrict
-from crmgen.model import Config, Diagnostic, Pos, error, frozen_map, warning
-from crmgen.sources import DEFAULT_MAX_SIZE, read_text
+from crmgen.model import AudienceSpec, Config, Diagnostic, Pos, error, freeze, frozen_map, warning
+from crmgen.yamlstrict import DEFAULT_MAX_SIZE, read_source
 
 FILE = "crmgen.yml"
 
@@ -23,22 +25,47 @@ CONFIG_SCHEMA: dict[str, Any] = {
     "properties": {
         "title": {"type": "string", "minLength": 1},
         "description": {"type": "string"},
-        "currency": {"type": "string", "pattern": "^[A-Z]{3}$"},
+        "currency": {
+            "type": "string",
+            "pattern": "^[A-Z]{3}$",
+            "x-hint": "a three-letter ISO 4217 code such as EUR, USD or GBP",
+        },
         "locale": {"type": "string", "pattern": "^[a-z]{2,3}([_-][A-Za-z0-9]{2,8})*$"},
         "projects": {
             "type": "array",
-            "items": {"type": "string", "pattern": "^[a-z0-9][a-z0-9_-]*$"},
+            "items": {
+                "type": "string",
+                "pattern": "^[a-z0-9][a-z0-9_-]*$",
+                "x-hint": "a folder name of lower-case letters, digits, '-' and '_'",
+            },
             "uniqueItems": True,
         },
         "attachments": {"type": "string", "pattern": r"^[A-Za-z0-9_][A-Za-z0-9_./-]*$"},
         "max_file_size": {"type": "integer", "minimum": 1024},
         "base_url": {"type": "string"},
-        "audiences": {"type": "object"},
-        "automations": {"type": "object"},
+        "audiences": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "required": ["name"],
+                "additionalProperties": False,
+                "properties": {
+                    "name": {
+                        "type": "string",
+                        "pattern": "^[a-z0-9][a-z0-9_-]*$",
+                        "x-hint": "a name of lower-case letters, digits, '-' and '_'",
+                    },
+                    "description": {"type": "string"},
+                },
+            },
+        },
         "dashboards": {"type": "array"},
     },
 }
 KNOWN = frozenset(CONFIG_SCHEMA["properties"])
+_AUDIENCE_NAME = re.compile(
+    CONFIG_SCHEMA["properties"]["audiences"]["items"]["properties"]["name"]["pattern"]
+)
 
 
 def parse_config(text: str, path: str = FILE) -> tuple[Config, list[Diagnostic]]:
@@ -58,9 +85,8 @@ def parse_config(text: str, path: str = FILE) -> tuple[Config, list[Diagnostic]]
         where = tuple(err.absolute_path)
         bad.add(str(where[0]) if where else "")
         name = ".".join(str(p) for p in where)
-        diags.append(
-            error("config", messages.describe(err, name), path, doc.value_pos(where), name or None)
-        )
+        pos = doc.pos(where) if err.validator == "additionalProperties" else doc.value_pos(where)
+        diags.append(error("config", messages.describe(err, name), path, pos, name or None))
     for key in data:
         if key not in KNOWN:
             diags.append(
@@ -114,14 +140,39 @@ def parse_config(text: str, path: str = FILE) -> tuple[Config, list[Diagnostic]]
         attachments="files" if "attachments" in bad else attachments,
         max_file_size=get("max_file_size", DEFAULT_MAX_SIZE),
         base_url=get("base_url", "/"),
-        dashboards=tuple(get("dashboards", ())),
-        audiences=frozen_map(get("audiences", {})),
-        automations=frozen_map(get("automations", {})),
+        audiences=_audiences(data.get("audiences"), doc, path, diags),
+        dashboards=freeze(data["dashboards"]) if "dashboards" in data else None,
         positions=frozen_map(doc.keyed_positions()),
+        value_positions=frozen_map(doc.keyed_value_positions()),
         path=path,
-        raw=frozen_map(data),
     )
     return config, diags
+
+
+def _audiences(
+    raw: Any, doc: yamlstrict.YamlDoc, path: str, diags: list[Diagnostic]
+) -> tuple[AudienceSpec, ...]:
+    """The declared audiences that are well formed (the schema check reported the others); a
+    name declared twice is an error at the second."""
+    found: list[AudienceSpec] = []
+    for index, item in enumerate(raw if isinstance(raw, list) else []):
+        name = item.get("name") if isinstance(item, dict) else None
+        if not isinstance(name, str) or not _AUDIENCE_NAME.fullmatch(name):
+            continue
+        if any(a.name == name for a in found):
+            diags.append(
+                error(
+                    "config",
+                    f"audience '{name}' is declared twice; keep one",
+                    path,
+                    doc.value_pos(("audiences", index, "name")),
+                    "audiences",
+                )
+            )
+            continue
+        pos = doc.pos(("audiences", index))
+        found.append(AudienceSpec(name, str(item.get("description") or ""), pos))
+    return tuple(found)
 
 
 def load_config(root: Path) -> tuple[Config, list[Diagnostic]]:
@@ -136,7 +187,7 @@ def load_config(root: Path) -> tuple[Config, list[Diagnostic]]:
                 FILE,
             )
         ]
-    text, diags = read_text(root, file)
+    text, diags = read_source(root, file)
     if text is None:
         return Config(), diags
     config, more = parse_config(text)

@@ -1,8 +1,10 @@
 """Stage: resolve references between records and collect back-links.
 
 An unknown slug is an error with a "did you mean" (by slug, or by title when the author
-typed the name instead of the id). Every record gets ``backlinks``: project -> slugs of the
-records there that reference it; referenced-by fields are filled from them.
+typed the name instead of the id), at the value. Every record gets ``backlinks``: project ->
+reference field -> slugs of the records there that reference it through that field;
+referenced-by fields are filled from them. A reference to a project whose schema did not load is
+skipped here: the schema's own errors say what to fix.
 """
 
 from __future__ import annotations
@@ -49,7 +51,7 @@ def link_records(
                         back[(spec.target, slug)][name][spec.name].append(record.slug)
                         continue
                     key = f"{spec.name}/{index}" if isinstance(value, tuple) else spec.name
-                    pos = record.positions.get(key) or record.pos(spec.name)
+                    pos = record.value_pos(key)
                     hint = _hint(slug, targets, schemas[spec.target].title_field)
                     diags.append(
                         error(
@@ -66,16 +68,18 @@ def link_records(
         out[name] = {}
         for slug, record in by_slug.items():
             incoming = back.get((name, slug), {})
-            backlinks = {
-                project: tuple(sorted({s for slugs in fields.values() for s in slugs}))
-                for project, fields in sorted(incoming.items())
-            }
+            backlinks = frozen_map(
+                {
+                    project: frozen_map(
+                        {f: tuple(sorted(set(ss))) for f, ss in sorted(fields.items())}
+                    )
+                    for project, fields in sorted(incoming.items())
+                }
+            )
+            record = dataclasses.replace(record, backlinks=backlinks)
             computed = dict(record.computed)
             for spec in backfields:
-                fields = incoming.get(spec.target or "", {})
-                chosen = [s for f, ss in fields.items() if spec.via in (None, f) for s in ss]
-                computed[spec.name] = tuple(f"{spec.target}/{s}" for s in sorted(set(chosen)))
-            out[name][slug] = dataclasses.replace(
-                record, computed=frozen_map(computed), backlinks=frozen_map(backlinks)
-            )
+                chosen = record.linked_from(spec.target or "", spec.via)
+                computed[spec.name] = tuple(f"{spec.target}/{s}" for s in chosen)
+            out[name][slug] = dataclasses.replace(record, computed=frozen_map(computed))
     return out, diags

@@ -13,8 +13,19 @@ from pathlib import Path
 from typing import Any
 
 from crmgen import yamlstrict
-from crmgen.model import Config, Diagnostic, Pos, ProjectSchema, Record, error, frozen_map, warning
-from crmgen.sources import read_text, rel
+from crmgen.fields.rules import rel
+from crmgen.model import (
+    RESERVED_SLUGS,
+    Config,
+    Diagnostic,
+    Pos,
+    ProjectSchema,
+    Record,
+    error,
+    frozen_map,
+    warning,
+)
+from crmgen.yamlstrict import read_source
 
 SLUG = re.compile(r"[a-z0-9][a-z0-9-]*")
 _FENCE = re.compile(r"---[ \t]*")
@@ -25,10 +36,10 @@ def _is_string_schema(schema: Any) -> bool:
     if not isinstance(schema, Mapping):
         return False
     kind = schema.get("type")
-    if kind == "string" or (isinstance(kind, list) and set(kind) <= {"string", "null"}):
+    if kind == "string" or (isinstance(kind, list | tuple) and set(kind) <= {"string", "null"}):
         return True
     enum = schema.get("enum")
-    return isinstance(enum, list) and bool(enum) and all(isinstance(v, str) for v in enum)
+    return isinstance(enum, list | tuple) and bool(enum) and all(isinstance(v, str) for v in enum)
 
 
 def string_paths(schema: ProjectSchema) -> Any:
@@ -85,28 +96,32 @@ def parse_record(
                 Pos(2),
             ),
         ]
-    positions = doc.keyed_positions()
     record = Record(
         project=project,
         slug=slug,
         path=path,
         values=frozen_map(values),
-        positions=frozen_map(positions),
+        positions=frozen_map(doc.keyed_positions()),
+        value_positions=frozen_map(doc.keyed_value_positions()),
         body=body,
         body_line=body_line,
     )
     return record, diags
 
 
-def _walk(folder: Path) -> tuple[list[Path], list[Path]]:
+def _walk(folder: Path) -> tuple[list[Path], list[Path], list[Path]]:
+    """Files, symlinked folders, and hidden files or folders (names starting with '.')."""
     files: list[Path] = []
     links: list[Path] = []
+    hidden: list[Path] = []
     for current, dirs, names in os.walk(folder, followlinks=False):
         here = Path(current)
+        hidden.extend(here / d for d in dirs if d.startswith("."))
+        hidden.extend(here / n for n in names if n.startswith("."))
         dirs[:] = sorted(d for d in dirs if not d.startswith("."))
         links.extend(here / d for d in dirs if (here / d).is_symlink())
         files.extend(here / n for n in sorted(names) if not n.startswith("."))
-    return sorted(files), links
+    return sorted(files), links, sorted(hidden)
 
 
 def load_records(
@@ -122,7 +137,16 @@ def load_records(
     out: dict[str, dict[str, Record]] = {name: {} for name in schemas}
     if data.is_dir():
         for entry in sorted(data.iterdir()):
-            if entry.is_dir() and entry.name not in schemas and not entry.name.startswith("."):
+            if entry.name.startswith(".") or not entry.is_dir():
+                diags.append(
+                    warning(
+                        "ignored-file",
+                        f"'{entry.name}' is ignored: data/ holds one folder per project (and "
+                        "names starting with '.' are hidden); move it into a project folder",
+                        rel(root, entry),
+                    )
+                )
+            elif entry.name not in schemas:
                 diags.append(
                     warning(
                         "unknown-project",
@@ -133,7 +157,16 @@ def load_records(
                     )
                 )
     for name, schema in schemas.items():
-        files, links = _walk(data / name)
+        files, links, hidden = _walk(data / name)
+        for secret in hidden:
+            diags.append(
+                warning(
+                    "ignored-file",
+                    f"'{secret.name}' is ignored: names starting with '.' are hidden; rename it "
+                    "without the dot if it is a record, or move it out of data/",
+                    rel(root, secret),
+                )
+            )
         for link in links:
             diags.append(
                 error(
@@ -150,24 +183,18 @@ def load_records(
                 diags.append(
                     warning(
                         "not-a-record",
-                        "only .md files are records; this file is "
-                        "ignored (attachments belong in the attachments folder)",
+                        f"'{file.name}' is ignored: only .md files are records (editor backups "
+                        "and attachments belong elsewhere; attachments go in the attachments "
+                        "folder)",
                         path,
                     )
                 )
                 continue
             slug = file.stem
-            if not SLUG.fullmatch(slug):
-                diags.append(
-                    error(
-                        "slug",
-                        f"file name '{file.name}' is not a valid record id: use"
-                        " lower-case letters a-z, digits and '-' (e.g. "
-                        f"'{_suggest(slug)}.md')",
-                        path,
-                    )
-                )
-                continue
+            problem = slug_problem(slug)
+            if problem:
+                # Still read and checked below, so every problem of the file shows in one run.
+                diags.append(error("slug", f"file name '{file.name}' {problem}", path))
             if slug in seen:
                 diags.append(
                     error(
@@ -179,7 +206,7 @@ def load_records(
                 )
                 continue
             seen[slug] = path
-            text, problems = read_text(root, file, config.max_file_size)
+            text, problems = read_source(root, file, config.max_file_size)
             diags.extend(problems)
             if text is None:
                 continue
@@ -191,6 +218,21 @@ def load_records(
     return out, diags
 
 
+def slug_problem(slug: str) -> str | None:
+    """Why a file name (without .md) cannot be a record id, or None."""
+    if not SLUG.fullmatch(slug):
+        return (
+            "is not a valid record id: use lower-case letters a-z, digits and '-' (e.g. "
+            f"'{_suggest(slug)}.md')"
+        )
+    if slug in RESERVED_SLUGS:
+        return (
+            f"is reserved: '{slug}' is a page of the site or a device name on Windows; "
+            f"rename the file, e.g. '{slug}-1.md'"
+        )
+    return None
+
+
 def _suggest(name: str) -> str:
-    slug = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
-    return slug or "record"
+    slug = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-") or "record"
+    return slug if slug not in RESERVED_SLUGS else f"{slug}-1"

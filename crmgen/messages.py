@@ -37,7 +37,7 @@ def show(value: Any) -> str:
         text = str(value)
     elif isinstance(value, list | tuple):
         text = "a list"
-    elif isinstance(value, dict):
+    elif isinstance(value, Mapping):
         text = "a mapping"
     else:
         text = str(value)
@@ -60,7 +60,7 @@ def allowed(choices: Sequence[Any], limit: int = 12) -> str:
 
 
 def type_name(types: Any) -> str:
-    if isinstance(types, list):
+    if isinstance(types, list | tuple):
         return " or ".join(_JSON_TYPE.get(str(t), str(t)) for t in types)
     return _JSON_TYPE.get(str(types), str(types))
 
@@ -104,6 +104,9 @@ def describe(err: ValidationError, name: str) -> str:
     if v == "maxLength":
         return f"{name} is too long: at most {arg} characters"
     if v == "pattern":
+        advice = err.schema.get("x-hint") if isinstance(err.schema, Mapping) else None
+        if isinstance(advice, str):
+            return f"{name} must be {advice}, got {show(inst)}"
         return f"{name} must match the pattern {arg}, got {show(inst)}"
     if v == "format" and arg == "date":
         return f"{name} must be a real date written YYYY-MM-DD, got {show(inst)}"

@@ -1,119 +1,162 @@
-"""Who may see what: the fields an audience must not see, derived once for every stage.
+"""Stage: cut a dataset for one audience. Restricted values are removed here, before any view.
 
 A field restricted to audiences the build is not for is hidden, and so, transitively, is every
-computed field that reads one: a lookup whose path crosses it, a formula or rollup naming it,
-a referenced-by fed by a hidden reference. Views and dashboards both ask this module, so a
-value hidden from a page is hidden from a chart too.
+computed field that reads one. What a computed field reads is ``Dataset.reads``, which the
+compute stage filled while resolving the very same names, so what is hidden and what is computed
+can never disagree: a lookup whose path crosses a hidden field, a formula or rollup naming one
+(in a value, a condition or a count), a referenced-by fed by a hidden reference, a rollup over
+back-links through one. The result holds no hidden value anywhere: not in schemas, records,
+back-links or dashboards, so pages, charts, exports and indexes built from it cannot leak one.
 """
 
 from __future__ import annotations
 
-import re
-from dataclasses import dataclass
+import dataclasses
+from collections.abc import Iterable, Mapping
+from typing import Any
 
-from crmgen.model import Dataset, FieldSpec
-
-_Node = tuple[str, str]  # (project, field)
-_LINKING = ("reference", "referenced-by")
-
-
-@dataclass(frozen=True, slots=True)
-class Audience:
-    """The audience a build is for and the (project, field) pairs it must not see."""
-
-    name: str | None
-    hidden: frozenset[_Node]
-
-    def sees(self, project: str, field: str | None) -> bool:
-        """Whether this audience may see ``field`` of ``project`` (None: nothing to hide)."""
-        return field is None or (project, field) not in self.hidden
+from crmgen.messages import did_you_mean
+from crmgen.model import (
+    Dataset,
+    Diagnostic,
+    Node,
+    Project,
+    ProjectSchema,
+    Record,
+    error,
+    freeze,
+    frozen_map,
+)
+from crmgen.model.dashboards import DashboardSpec
 
 
-def audience(dataset: Dataset, name: str | None) -> Audience:
-    """The visibility of every field for the audience called ``name`` (None: the most
-    restricted audience, which sees no restricted field)."""
-    return Audience(name, hidden_fields(dataset, name))
+def hidden_fields(dataset: Dataset, audience: str | None) -> frozenset[Node]:
+    """The (project, field) pairs ``audience`` must not see (None: the most restricted
+    audience, which sees no restricted field).
 
-
-_STRINGS = re.compile(r"\"(?:[^\"\\]|\\.)*\"|'(?:[^'\\]|\\.)*'")
-_DOTTED = re.compile(r"[A-Za-z_][A-Za-z0-9_-]*(?:\.[A-Za-z_][A-Za-z0-9_-]*)*")
-_MAX_DEPTH = 16
-_Step = tuple[str, FieldSpec]
-
-
-def hidden_fields(dataset: Dataset, audience: str | None) -> frozenset[_Node]:
-    """The (project, field) pairs an audience must not see.
-
-    A field restricted to audiences without ``audience``, and, transitively, every computed
-    field that reads one: a lookup whose path crosses it, a formula or rollup naming it (in its
-    own project or in one its first path segment leads to), a referenced-by fed by it.
+    Every field restricted to audiences without ``audience``, and every computed field that
+    reads a hidden one, directly or through others.
     """
     hidden = {
         (name, spec.name)
-        for name, proj in dataset.projects.items()
-        for spec in proj.schema.fields
+        for name, project in dataset.projects.items()
+        for spec in project.schema.fields
         if spec.audiences and audience not in spec.audiences
     }
-    changed = True
-    while changed:
-        changed = False
-        for name, proj in sorted(dataset.projects.items()):
-            for spec in proj.schema.fields:
-                if (name, spec.name) not in hidden and _reads_hidden(dataset, hidden, name, spec):
-                    hidden.add((name, spec.name))
-                    changed = True
+    readers: dict[Node, set[Node]] = {}
+    for node, reads in dataset.reads.items():
+        for read in reads:
+            readers.setdefault(read, set()).add(node)
+    queue = list(hidden)
+    while queue:
+        for reader in readers.get(queue.pop(), ()):
+            if reader not in hidden:
+                hidden.add(reader)
+                queue.append(reader)
     return frozenset(hidden)
 
 
-def _reads_hidden(dataset: Dataset, hidden: set[_Node], project: str, spec: FieldSpec) -> bool:
-    if spec.type == "referenced-by":
-        target = dataset.projects.get(spec.target or "")
-        return any(
-            (spec.target, f.name) in hidden
-            for f in (target.schema.fields if target else ())
-            if f.type == "reference" and f.target == project and spec.via in (None, f.name)
+def check_audience(dataset: Dataset, audience: str | None) -> list[Diagnostic]:
+    """A usage error when ``audience`` is not declared in ``crmgen.yml``."""
+    if audience is None or dataset.config.audience(audience) is not None:
+        return []
+    declared = [a.name for a in dataset.config.audiences]
+    hint = did_you_mean(audience, declared) or (
+        f"; declared: {', '.join(declared)}" if declared else "; crmgen.yml declares none"
+    )
+    return [
+        error(
+            "usage-audience",
+            f"--audience '{audience}' is not declared in crmgen.yml under audiences{hint}",
         )
-    if spec.type == "lookup":
-        names, scopes = [spec.path or ""], [project]
-    elif spec.type in ("formula", "rollup"):
-        names = _DOTTED.findall(_STRINGS.sub(" ", spec.expression or ""))
-        scopes = sorted({project} | {s for n in names for s in _scope_of(dataset, project, n)})
-    else:
-        return False
-    steps = (step for s in scopes for n in names for step in walk(dataset, s, n))
-    return any((p, field.name) in hidden for p, field in steps)
+    ]
 
 
-def _scope_of(dataset: Dataset, project: str, dotted: str) -> set[str]:
-    """Projects a rollup's first path segment leads to (a linking field or a project name)."""
-    steps = walk(dataset, project, dotted.split(".")[0])
-    spec = steps[-1][1] if steps else None
-    if spec is not None and spec.type in _LINKING and spec.target:
-        return {spec.target}
-    return {dotted.split(".")[0]} & set(dataset.projects)
+def redact(dataset: Dataset, audience: str | None) -> tuple[Dataset, list[Diagnostic]]:
+    """The dataset as ``audience`` may see it (None: the most restricted audience).
 
-
-def walk(dataset: Dataset, project: str, dotted: str, depth: int = 0) -> list[_Step]:
-    """The (project, field) steps a dotted name takes, through references and lookups.
-
-    A first segment that is no field but a project name starts there (rollups over a project).
-    The last step is the field the name ends at; a name that does not resolve stops early.
+    Returns:
+        A new dataset without any hidden field, value, back-link or chart, with ``audience``
+        set ("" for the most restricted one); and a usage error for an undeclared audience
+        (then the dataset is returned unchanged).
     """
-    segments = dotted.split(".")
-    proj = dataset.projects.get(project)
-    if proj and proj.schema.field(segments[0]) is None and segments[0] in dataset.projects:
-        project, segments = segments[0], segments[1:]
-    steps: list[_Step] = []
-    for segment in segments:
-        proj = dataset.projects.get(project)
-        spec = proj.schema.field(segment) if proj else None
-        if spec is None or depth > _MAX_DEPTH:
-            break
-        steps.append((project, spec))
-        if spec.type == "lookup" and spec.path:
-            steps.extend(walk(dataset, project, spec.path, depth + 1))
-        last = steps[-1][1]
-        if last.type not in _LINKING or not last.target:
-            break
-        project = last.target
-    return steps
+    problems = check_audience(dataset, audience)
+    if problems:
+        return dataset, problems
+    hidden = hidden_fields(dataset, audience)
+    projects = {
+        name: _project(project, {f for p, f in hidden if p == name}, hidden)
+        for name, project in dataset.projects.items()
+    }
+    cut = dataclasses.replace(
+        dataset,
+        projects=frozen_map(projects),
+        reads=frozen_map({n: r for n, r in dataset.reads.items() if n not in hidden}),
+        dashboards=_dashboards(dataset.dashboards, hidden),
+        audience=audience or "",
+    )
+    return cut, []
+
+
+def _project(project: Project, gone: set[str], hidden: frozenset[Node]) -> Project:
+    schema = _schema(project.schema, gone)
+    records = {s: _record(r, gone, hidden) for s, r in project.records.items()}
+    return Project(schema, frozen_map(records))
+
+
+def _schema(schema: ProjectSchema, gone: set[str]) -> ProjectSchema:
+    if not gone:
+        return schema
+    json_schema: dict[str, Any] = dict(schema.json_schema)
+    properties = json_schema.get("properties")
+    if isinstance(properties, Mapping):
+        json_schema["properties"] = {k: v for k, v in properties.items() if k not in gone}
+    required = json_schema.get("required")
+    if isinstance(required, Iterable) and not isinstance(required, str):
+        json_schema["required"] = [k for k in required if k not in gone]
+    return dataclasses.replace(
+        schema,
+        fields=tuple(f for f in schema.fields if f.name not in gone),
+        json_schema=freeze(json_schema),
+    )
+
+
+def _record(record: Record, gone: set[str], hidden: frozenset[Node]) -> Record:
+    backlinks = {
+        project: frozen_map({f: s for f, s in fields.items() if (project, f) not in hidden})
+        for project, fields in record.backlinks.items()
+    }
+    backlinks = {project: fields for project, fields in backlinks.items() if fields}
+    if not gone and backlinks == dict(record.backlinks):
+        return record
+    return dataclasses.replace(
+        record,
+        values=frozen_map({k: v for k, v in record.values.items() if k not in gone}),
+        computed=frozen_map({k: v for k, v in record.computed.items() if k not in gone}),
+        positions=frozen_map(
+            {k: v for k, v in record.positions.items() if k.split("/")[0] not in gone}
+        ),
+        value_positions=frozen_map(
+            {k: v for k, v in record.value_positions.items() if k.split("/")[0] not in gone}
+        ),
+        backlinks=frozen_map(backlinks),
+    )
+
+
+def _dashboards(dashboards: Iterable[Any], hidden: frozenset[Node]) -> tuple[DashboardSpec, ...]:
+    """Dashboards without the charts that read a hidden field (and without empty dashboards)."""
+    kept: list[DashboardSpec] = []
+    for spec in dashboards:
+        charts = tuple(
+            chart
+            for chart in spec.charts
+            if not any(
+                (project, name) in hidden
+                for series in chart.series
+                for project in series.projects
+                for name in series.reads.get(project, ())
+            )
+        )
+        if charts:
+            kept.append(dataclasses.replace(spec, charts=charts))
+    return tuple(kept)

@@ -1,14 +1,18 @@
 """Stage: pages and the site view -> every output file, as bytes. Never writes to disk.
 
-Templates are Jinja with autoescape on and ``StrictUndefined``: a missing variable is an error,
-never an empty string. A data repo's ``templates/`` overrides the packaged ones file by file
-(``ChoiceLoader``: override folders first, the packaged ``crmgen/templates`` last). Static assets
-are read from the package (``importlib.resources``) and attachments through a function the caller
-passes in, so this module only ever reads.
+Templates are Jinja in its immutable sandbox, with autoescape on and ``StrictUndefined``: a
+missing variable is an error, never an empty string, and no template (packaged or overridden)
+can reach Python internals or change a value. A data repo's ``templates/`` overrides the
+packaged ones file by file (``ChoiceLoader``: override folders first, the packaged
+``crmgen/templates`` last). ``check_templates`` compiles every template for ``crmgen validate``;
+errors found while rendering are diagnostics at the template's line too. Static assets are read
+from the package (``importlib.resources``) and attachments through a function the caller passes
+in, so this module only ever reads.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import fields, is_dataclass
@@ -20,10 +24,13 @@ from pathlib import Path
 from typing import Any, Protocol
 from urllib.parse import unquote
 
-from jinja2 import ChoiceLoader, Environment, FileSystemLoader, PackageLoader, StrictUndefined
+import jinja2
+from jinja2 import ChoiceLoader, FileSystemLoader, PackageLoader, StrictUndefined, nodes
+from jinja2.exceptions import SecurityError
+from jinja2.sandbox import ImmutableSandboxedEnvironment
 from markupsafe import Markup
 
-from crmgen.model import Page
+from crmgen.model import Diagnostic, Page, Pos, error
 
 #: The Content-Security-Policy of every page: no inline script or style, no foreign origin.
 CSP = (
@@ -98,15 +105,18 @@ def tojson_script(value: Any) -> Markup:
     return Markup(text.translate(_SCRIPT_ESCAPES))  # escaped for this context above
 
 
-def make_environment(template_dirs: Sequence[Path]) -> Environment:
+def make_environment(template_dirs: Sequence[Path]) -> ImmutableSandboxedEnvironment:
     """The Jinja environment: override folders first, then the packaged templates.
+
+    Every template runs in Jinja's immutable sandbox: no attribute starting with ``_``, no
+    internals of functions, frames or generators, no method that changes a list or dict.
 
     Args:
         template_dirs: folders whose templates replace packaged ones of the same name.
     """
     loaders: list[Any] = [FileSystemLoader(str(d)) for d in template_dirs]
     loaders.append(PackageLoader("crmgen", "templates"))
-    env = Environment(
+    env = ImmutableSandboxedEnvironment(
         loader=ChoiceLoader(loaders),
         autoescape=True,
         undefined=StrictUndefined,
@@ -166,25 +176,29 @@ def render_site(
     site: SiteInfo,
     template_dirs: Sequence[Path],
     read_attachment: Callable[[str], bytes],
-) -> dict[str, bytes]:
+    root: Path | None = None,
+) -> tuple[dict[str, bytes], list[Diagnostic]]:
     """Render every page and gather every file of the site.
 
     Args:
-        pages: the pages to render (``views.pages`` plus any others, e.g. dashboards).
+        pages: the pages to render (``views.pages``: records, dashboards and the rest).
         site: the site view (``views.SiteView``).
         template_dirs: override folders, searched before the packaged templates.
         read_attachment: repo-relative path -> the file's bytes.
+        root: the data repo, to name override templates by their repo path in diagnostics.
 
     Returns:
-        Site-relative POSIX path -> content: pages, ``assets/…`` and attachments, sorted.
+        Site-relative POSIX path -> content (pages, ``assets/…`` and attachments, sorted), and
+        a diagnostic for each template that failed (missing variable, sandbox violation, ...),
+        at its line; a template that fails is reported once, not once per page.
 
     Raises:
         ValueError: two outputs would have the same path (e.g. a project named like an
             attachment folder).
-        jinja2.TemplateError: a template is missing, broken or uses an undefined variable.
     """
     env = make_environment(template_dirs)
     out: dict[str, bytes] = {}
+    problems: dict[str, Diagnostic] = {}
 
     def add(path: str, content: bytes) -> None:
         if path in out:
@@ -192,13 +206,121 @@ def render_site(
         out[path] = content
 
     for page in pages:
+        if page.template in problems:
+            continue
         context = {**page.context, **common_context(page, site)}
-        add(page.path, env.get_template(page.template).render(context).encode("utf-8"))
+        try:
+            html = env.get_template(page.template).render(context)
+        except (jinja2.TemplateError, SecurityError) as exc:
+            problems[page.template] = template_error(exc, page.template, template_dirs, root)
+            continue
+        add(page.path, html.encode("utf-8"))
     for name, content in packaged_assets():
         add(f"{ASSETS}/{name}", content)
     for path in site.attachments:
         add(path, read_attachment(path))
-    return dict(sorted(out.items()))
+    return dict(sorted(out.items())), list(problems.values())
+
+
+def template_error(
+    exc: Exception, name: str, template_dirs: Sequence[Path], root: Path | None
+) -> Diagnostic:
+    """A template failure as a diagnostic at the template file and line where it happened."""
+    filename, line = _where(exc)
+    path = _template_path(filename, name, template_dirs, root)
+    if isinstance(exc, SecurityError):
+        message = (
+            f"template is not allowed to do this: {exc}; templates may only read the values "
+            "they are given (no attributes starting with '_', no internals)"
+        )
+    elif isinstance(exc, jinja2.UndefinedError):
+        message = f"template error: {exc.message}; check the name against the template's context"
+    else:
+        message = f"template error: {getattr(exc, 'message', None) or exc}"
+    return error("usage-template", message, path, Pos(line) if line else None)
+
+
+def _where(exc: Exception) -> tuple[str | None, int]:
+    """The template file and line of an exception (syntax errors carry them; runtime errors
+    are found in the traceback, which Jinja rewrites to point at template lines)."""
+    filename = getattr(exc, "filename", None)
+    line = getattr(exc, "lineno", None)
+    if filename and line:
+        return str(filename), int(line)
+    tb = exc.__traceback__
+    found: tuple[str | None, int] = (None, 0)
+    while tb is not None:
+        code = tb.tb_frame.f_code.co_filename
+        if code.endswith((".html", ".xml", ".txt", ".j2")):
+            found = (code, tb.tb_lineno)
+        tb = tb.tb_next
+    return found
+
+
+def _template_path(
+    filename: str | None, name: str, template_dirs: Sequence[Path], root: Path | None
+) -> str:
+    if filename:
+        file = Path(filename)
+        for folder in template_dirs:
+            try:
+                relative = file.resolve().relative_to(folder.resolve())
+            except ValueError:
+                continue
+            base = folder.resolve()
+            if root is not None:
+                with contextlib.suppress(ValueError):
+                    base = folder.resolve().relative_to(root.resolve())
+            return (Path(base) / relative).as_posix()
+        if "crmgen" in file.parts:
+            return f"<crmgen>/templates/{file.name}"
+    return f"templates/{name}"
+
+
+def check_templates(root: Path) -> list[Diagnostic]:
+    """Compile every template (packaged and the data repo's overrides) in the sandbox.
+
+    Finds what can be found without data: syntax errors, and any attribute or item whose name
+    starts with ``_`` (the sandbox refuses those at render time). Both at the template's line.
+    """
+    folder = root / "templates"
+    dirs = [folder] if folder.is_dir() else []
+    env = make_environment(dirs)
+    problems: list[Diagnostic] = []
+    for name in sorted(set(env.list_templates())):
+        try:
+            source, filename, _ = env.loader.get_source(env, name)  # type: ignore[union-attr]
+            tree = env.parse(source, name, filename)
+            env.get_template(name)
+        except jinja2.TemplateSyntaxError as exc:
+            problems.append(template_error(exc, name, dirs, root))
+            continue
+        except (jinja2.TemplateError, OSError, UnicodeDecodeError) as exc:
+            problems.append(
+                error("usage-template", f"cannot read template: {exc}", f"templates/{name}")
+            )
+            continue
+        for node in tree.find_all((nodes.Getattr, nodes.Getitem)):
+            attr = (
+                node.attr
+                if isinstance(node, nodes.Getattr)
+                else _const(getattr(node, "arg", None))
+            )
+            if isinstance(attr, str) and attr.startswith("_"):
+                problems.append(
+                    error(
+                        "usage-template",
+                        f"template uses '{attr}': attributes and items starting with '_' are "
+                        "internals that templates may not reach; remove it",
+                        _template_path(filename, name, dirs, root),
+                        Pos(node.lineno),
+                    )
+                )
+    return problems
+
+
+def _const(node: nodes.Node | None) -> Any:
+    return node.value if isinstance(node, nodes.Const) else None
 
 
 def sitemap(page_paths: Sequence[str], base_url: str) -> bytes:

@@ -19,18 +19,23 @@ import yaml
 from jsonschema import Draft202012Validator
 
 from crmgen import messages, yamlstrict
-from crmgen.fields import FIELD_TYPES, infer_type
-from crmgen.model import Diagnostic, FieldSpec, ListSpec, Pos, ProjectSchema, error
-from crmgen.sources import read_text
+from crmgen.fields import FIELD_TYPES, RESULT_TYPES, infer_type
+from crmgen.model import Config, Diagnostic, FieldSpec, ListSpec, Pos, ProjectSchema, error, freeze
+from crmgen.yamlstrict import read_source
 
 SUFFIX = ".schema.yaml"
 
 
 @functools.cache
 def meta_validator() -> Draft202012Validator:
-    """The validator for schema files (the meta-schema is packaged)."""
+    """The validator for schema files: the packaged meta-schema, with the field types and result
+    types of the field-type registry (so the two never disagree)."""
     text = resources.files("crmgen").joinpath("metaschema/project.schema.yaml").read_text("utf-8")
-    return Draft202012Validator(yaml.safe_load(text))
+    meta = yaml.safe_load(text)
+    vocabulary = meta["$defs"]["field"]["properties"]["x-crmgen"]["properties"]
+    vocabulary["type"] = {"enum": list(FIELD_TYPES)}
+    vocabulary["result"] = {"enum": list(RESULT_TYPES)}
+    return Draft202012Validator(meta)
 
 
 def _label(name: str) -> str:
@@ -50,15 +55,15 @@ def _jsonable(value: Any) -> Any:
 
 def _field(name: str, prop: Mapping[str, Any], required: bool, pos: Pos) -> FieldSpec:
     meta = prop.get("x-crmgen") or {}
-    ftype = meta.get("type") or infer_type(name, dict(prop))
-    stored = {k: v for k, v in prop.items() if k != "x-crmgen"}
-    items = stored.get("items") if isinstance(stored.get("items"), dict) else {}
+    ftype = meta.get("type") or infer_type(name, prop)
+    stored = {k: v for k, v in _jsonable(prop).items() if k != "x-crmgen"}
+    items = stored.get("items") if isinstance(stored.get("items"), Mapping) else {}
     enum = stored.get("enum") or (items or {}).get("enum") or ()
     return FieldSpec(
         name=name,
         type=ftype,
         label=meta.get("label") or _label(name),
-        schema=stored,
+        schema=freeze(stored),
         required=required,
         multiple=stored.get("type") == "array",
         target=meta.get("project"),
@@ -72,8 +77,18 @@ def _field(name: str, prop: Mapping[str, Any], required: bool, pos: Pos) -> Fiel
     )
 
 
-def parse_schema(name: str, text: str, path: str) -> tuple[ProjectSchema | None, list[Diagnostic]]:
-    """Parse and check one project's schema file text."""
+def parse_schema(
+    name: str, text: str, path: str, audiences: Sequence[str] | None = None
+) -> tuple[ProjectSchema | None, list[Diagnostic]]:
+    """Parse and check one project's schema file text.
+
+    Args:
+        name: the project.
+        text: the schema file's text.
+        path: its repo-relative path, for diagnostics.
+        audiences: the audiences ``crmgen.yml`` declares; a field restricted to another one is
+            an error at its line (None skips that check).
+    """
     doc, diags = yamlstrict.parse(text, path)
     if doc is None:
         return None, diags
@@ -83,12 +98,13 @@ def parse_schema(name: str, text: str, path: str) -> tuple[ProjectSchema | None,
     for err in sorted(meta_validator().iter_errors(_jsonable(data)), key=lambda e: list(e.path)):
         where = tuple(err.absolute_path)
         label = ".".join(str(p) for p in where) or "schema"
+        at_key = err.validator in ("additionalProperties", "required", "propertyNames")
         diags.append(
             error(
                 "schema-meta",
                 messages.describe(err, label),
                 path,
-                doc.pos(where),
+                doc.pos(where) if at_key else doc.value_pos(where),
                 str(where[1]) if len(where) > 1 and where[0] == "properties" else None,
             )
         )
@@ -125,10 +141,36 @@ def parse_schema(name: str, text: str, path: str) -> tuple[ProjectSchema | None,
         fields=fields,
         lists=lists,
         tags=tuple(meta.get("tags") or ()),
-        json_schema=_jsonable(data),
+        json_schema=freeze(_jsonable(data)),
     )
     diags.extend(_check_project(schema, doc))
+    if audiences is not None:
+        diags.extend(_check_audiences(schema, doc, audiences))
     return schema, diags
+
+
+def _check_audiences(
+    schema: ProjectSchema, doc: yamlstrict.YamlDoc, declared: Sequence[str]
+) -> list[Diagnostic]:
+    out: list[Diagnostic] = []
+    for spec in schema.fields:
+        for index, name in enumerate(spec.audiences):
+            if name in declared:
+                continue
+            where = ("properties", spec.name, "x-crmgen", "audiences", index)
+            hint = messages.did_you_mean(name, declared) or (
+                f"; declare it in crmgen.yml under audiences: (- name: {name})"
+            )
+            out.append(
+                error(
+                    "schema-audience",
+                    f"{spec.name}: audience '{name}' is not declared in crmgen.yml{hint}",
+                    schema.path,
+                    doc.value_pos(where),
+                    spec.name,
+                )
+            )
+    return out
 
 
 def _check_project(schema: ProjectSchema, doc: yamlstrict.YamlDoc) -> list[Diagnostic]:
@@ -142,7 +184,7 @@ def _check_project(schema: ProjectSchema, doc: yamlstrict.YamlDoc) -> list[Diagn
                 f"title field '{schema.title_field}' is not a property"
                 f"{messages.did_you_mean(schema.title_field, names)}; add it to properties",
                 path,
-                doc.pos(("x-crmgen", "title")),
+                doc.value_pos(("x-crmgen", "title")),
             )
         )
     seen: set[str] = set()
@@ -153,7 +195,7 @@ def _check_project(schema: ProjectSchema, doc: yamlstrict.YamlDoc) -> list[Diagn
                     "schema-lists",
                     f"list '{item.name}' is declared twice",
                     path,
-                    doc.pos(("x-crmgen", "lists", i)),
+                    doc.value_pos(("x-crmgen", "lists", i, "name")),
                 )
             )
         seen.add(item.name)
@@ -193,7 +235,7 @@ def _check_project(schema: ProjectSchema, doc: yamlstrict.YamlDoc) -> list[Diagn
                 )
             )
         elif not ftype.computed and json_type is not None:
-            types = set(json_type) if isinstance(json_type, list) else {json_type}
+            types = set(json_type) if isinstance(json_type, list | tuple) else {json_type}
             if not types <= ftype.json_types | {"null"}:
                 out.append(
                     error(
@@ -209,37 +251,38 @@ def _check_project(schema: ProjectSchema, doc: yamlstrict.YamlDoc) -> list[Diagn
     return out
 
 
-def load_schemas(
-    root: Path, projects: Sequence[str], max_size: int
-) -> tuple[dict[str, ProjectSchema], list[Diagnostic]]:
+def load_schemas(root: Path, config: Config) -> tuple[dict[str, ProjectSchema], list[Diagnostic]]:
     """Read ``schema/<project>.schema.yaml`` for every project and check them together.
 
     Args:
         root: the data repo.
-        projects: project names (from ``crmgen.yml``, or every schema file when empty).
-        max_size: the file size limit.
+        config: its ``crmgen.yml``: the projects (every schema file when it names none), the
+            file size limit, and the audiences fields may be restricted to.
+
+    Returns:
+        The schemas that loaded, and every problem. A project whose schema failed to load is
+        absent, and later stages treat a reference to it as an error, never a crash.
     """
     folder = root / "schema"
     diags: list[Diagnostic] = []
-    names = list(projects)
+    names = list(config.projects)
     if not names and folder.is_dir():
         names = sorted(p.name[: -len(SUFFIX)] for p in folder.glob("*" + SUFFIX))
+    audiences = [a.name for a in config.audiences]
     schemas: dict[str, ProjectSchema] = {}
-    for name in names:
+    for index, name in enumerate(names):
         file = folder / (name + SUFFIX)
         rel = f"schema/{name}{SUFFIX}"
         if not file.is_file():
-            diags.append(
-                error(
-                    "schema-missing", f"project '{name}' has no schema; create {rel}", "crmgen.yml"
-                )
-            )
+            pos = config.value_positions.get(f"projects/{index}")
+            message = f"project '{name}' has no schema; create {rel}"
+            diags.append(error("schema-missing", message, config.path, pos, "projects"))
             continue
-        text, problems = read_text(root, file, max_size)
+        text, problems = read_source(root, file, config.max_file_size)
         diags.extend(problems)
         if text is None:
             continue
-        schema, problems = parse_schema(name, text, rel)
+        schema, problems = parse_schema(name, text, rel, audiences)
         diags.extend(problems)
         if schema is not None:
             schemas[name] = schema

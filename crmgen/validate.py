@@ -7,15 +7,15 @@ come out typed: dates as ``datetime.date``, lists as tuples; empty (null) values
 from __future__ import annotations
 
 import dataclasses
-import datetime as dt
 from collections.abc import Mapping
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import Any
 
 from jsonschema import Draft202012Validator, FormatChecker
 
 from crmgen import messages
 from crmgen.fields import FIELD_TYPES
+from crmgen.fields.rules import inside, number_problem, parse_date, path_problem, under
 from crmgen.model import (
     Config,
     Diagnostic,
@@ -24,35 +24,24 @@ from crmgen.model import (
     ProjectSchema,
     Record,
     error,
+    freeze,
     frozen_map,
+    thaw,
 )
-from crmgen.sources import inside
 
 _FORMATS = FormatChecker()
-
-
-def parse_date(value: Any) -> dt.date | None:
-    """A strict YYYY-MM-DD calendar date, or None."""
-    if not isinstance(value, str) or len(value) != 10 or value[4] != "-" or value[7] != "-":
-        return None
-    try:
-        return dt.date.fromisoformat(value)
-    except ValueError:
-        return None
 
 
 def check_file(root: Path, attachments: str, value: Any) -> str | None:
     """Why a file field value is not an attachment inside the repo, or None."""
     if not isinstance(value, str) or not value:
         return "must be a path to a file, e.g. files/acme/nda.pdf"
-    pure = PurePosixPath(value)
-    if pure.is_absolute() or "\\" in value or ":" in pure.parts[0]:
-        return f"must be a path relative to the repository, e.g. {attachments}/contract.pdf"
-    if ".." in pure.parts or any(p.startswith(".git") for p in pure.parts):
-        return "must not use '..' or point into .git; give the path from the repository root"
-    if pure.parts[: len(PurePosixPath(attachments).parts)] != PurePosixPath(attachments).parts:
+    problem = path_problem(value)
+    if problem:
+        return problem
+    if not under(value, attachments):
         return f"must be inside the attachments folder '{attachments}/'"
-    target = root / pure
+    target = root / value
     if not target.exists():
         return f"'{value}' does not exist; add the file or fix the path"
     if not target.is_file():
@@ -68,7 +57,7 @@ class _Checker:
         self.config = config
         self.schema = schema
         self.fields = {f.name: f for f in schema.fields}
-        self.validator = Draft202012Validator(dict(schema.json_schema), format_checker=_FORMATS)
+        self.validator = Draft202012Validator(thaw(schema.json_schema), format_checker=_FORMATS)
 
     def run(self, record: Record) -> tuple[Record, list[Diagnostic]]:
         diags: list[Diagnostic] = []
@@ -121,9 +110,11 @@ class _Checker:
         field = where[0] if where else None
         if field:
             failed.add(field)
-        pos = record.pos("/".join(where)) if where else Pos(1, 1)
-        if "/".join(where) not in record.positions and field:
-            pos = record.pos(field)
+        key = "/".join(where)
+        if err.validator == "additionalProperties":
+            pos = record.pos(key) if where else Pos(1, 1)
+        else:
+            pos = record.value_pos(key) if where else Pos(1, 1)
         return error(
             err.validator if isinstance(err.validator, str) else "schema",
             messages.describe(err, name or "front matter"),
@@ -139,14 +130,13 @@ class _Checker:
             key = f"{spec.name}/{index}" if isinstance(value, list) else spec.name
             label = f"{spec.name}[{index + 1}]" if isinstance(value, list) else spec.name
             problem = self._problem(spec, item)
+            code = spec.type
+            if problem is None and (problem := number_problem(item)):
+                code = "number-range"
             if problem:
                 out.append(
                     error(
-                        spec.type,
-                        f"{label} {problem}",
-                        record.path,
-                        record.pos(key) if key in record.positions else record.pos(spec.name),
-                        spec.name,
+                        code, f"{label} {problem}", record.path, record.value_pos(key), spec.name
                     )
                 )
         return out
@@ -155,8 +145,6 @@ class _Checker:
         ftype = FIELD_TYPES[spec.type]
         if ftype.check is not None:
             return ftype.check(item)
-        if spec.type == "date" and parse_date(item) is None:
-            return f"must be a real date written YYYY-MM-DD, got {messages.show(item)}"
         if spec.type == "file":
             return check_file(self.root, self.config.attachments, item)
         if spec.type == "list":
@@ -178,13 +166,14 @@ class _Checker:
 
 
 def _typed(spec: FieldSpec | None, value: Any) -> Any:
+    """A checked value as later stages see it: dates as ``datetime.date``, deeply frozen."""
     if spec is not None and spec.type == "date":
         return parse_date(value) or value
     if isinstance(value, list):
-        return tuple(_typed(spec, v) if not isinstance(v, list | dict) else v for v in value)
-    if isinstance(value, dict):
-        return frozen_map(value)
-    return value
+        return tuple(
+            _typed(spec, v) if not isinstance(v, list | dict) else freeze(v) for v in value
+        )
+    return freeze(value)
 
 
 def validate_records(

@@ -8,18 +8,24 @@ PyYAML's event stream is turned into plain values by hand so that:
   sexagesimals, no timestamps), and a caller can ask for the raw text of any scalar
   (for fields its schema types as strings) so that ``NO``, ``01234`` or ``1.10`` stay as typed;
 * numbers become ``int`` or ``Decimal`` (never float), so currency stays exact.
+
+``read_source`` is the one way crmgen reads an input text file (records, schemas, crmgen.yml):
+size limit first, UTF-8 only, no symlink out of the repository.
 """
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
+from pathlib import Path as FilePath
 from typing import Any
 
 import yaml
 
+from crmgen.fields.rules import inside, rel
 from crmgen.model import Diagnostic, Pos, error
 
 Path = tuple[str | int, ...]
@@ -64,6 +70,14 @@ class YamlDoc:
         """Positions keyed by "/"-joined paths (``dashboards/0/charts/2``), root left out."""
         return {
             "/".join(str(p) for p in path): pos for path, pos in self.positions.items() if path
+        }
+
+    def keyed_value_positions(self) -> dict[str, Pos]:
+        """Positions of values keyed like :meth:`keyed_positions`."""
+        return {
+            "/".join(str(p) for p in path): pos
+            for path, pos in self.value_positions.items()
+            if path
         }
 
     def value_pos(self, path: Path) -> Pos:
@@ -281,7 +295,9 @@ class _Builder:
             container: dict[str, Any] | list[Any] = (
                 {} if isinstance(event, yaml.MappingStartEvent) else []
             )
-            self._store(frame, path, pos, container)
+            # A block collection starts on the lines below its key: its value is "at" the key.
+            block = not event.flow_style and frame is not None
+            self._store(frame, path, pos, container, at_key=block)
             self.stack.append(_Frame(container, path))
 
     def _key(self, frame: _Frame, event: Any) -> None:
@@ -327,7 +343,9 @@ class _Builder:
             return (*frame.path, frame.pending_key or ""), pos
         return (*frame.path, len(frame.container)), pos
 
-    def _store(self, frame: _Frame | None, path: Path, pos: Pos, value: Any) -> None:
+    def _store(
+        self, frame: _Frame | None, path: Path, pos: Pos, value: Any, at_key: bool = False
+    ) -> None:
         if frame is None:
             self.root = value
             self.positions[()] = pos
@@ -342,8 +360,71 @@ class _Builder:
                 return  # duplicate or invalid key: reported, value dropped
             frame.container[key] = value
             self.positions[path] = key_pos
-            self.value_positions[path] = pos
+            self.value_positions[path] = key_pos if at_key else pos
         else:
             frame.container.append(value)
             self.positions[path] = pos
             self.value_positions[path] = pos
+
+
+DEFAULT_MAX_SIZE = 1024 * 1024
+
+
+def read_source(
+    root: FilePath, path: FilePath, max_size: int = DEFAULT_MAX_SIZE
+) -> tuple[str | None, list[Diagnostic]]:
+    """Read a UTF-8 text file of the repo, refusing what cannot be trusted.
+
+    The size is checked before reading; a symlink that leaves the repo is refused;
+    a byte-order mark is accepted; invalid UTF-8 and NUL characters are reported at their line.
+    """
+    name = rel(root, path)
+    if path.is_symlink() and not inside(root, path):
+        return None, [
+            error(
+                "symlink-outside",
+                "symbolic link points outside the repository; replace it with the file itself",
+                name,
+            )
+        ]
+    try:
+        size = os.stat(path).st_size
+    except OSError as exc:
+        return None, [error("unreadable", f"cannot read file: {exc.strerror}", name)]
+    if size > max_size:
+        return None, [
+            error(
+                "too-large",
+                f"file is {size:,} bytes, over the {max_size:,}-byte limit; split it or move "
+                "large content to an attachment",
+                name,
+            )
+        ]
+    try:
+        with open(path, "rb") as handle:
+            data = handle.read(max_size + 1)
+    except OSError as exc:
+        return None, [error("unreadable", f"cannot read file: {exc.strerror}", name)]
+    if len(data) > max_size:
+        return None, [error("too-large", f"file grew over the {max_size:,}-byte limit", name)]
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        col = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
+        return None, [
+            error(
+                "encoding",
+                f"invalid UTF-8 byte 0x{data[exc.start]:02x}; save the file as UTF-8",
+                name,
+                Pos(line, col),
+            )
+        ]
+    if "\x00" in text:
+        line = text[: text.index("\x00")].count("\n") + 1
+        return None, [
+            error(
+                "encoding", "file contains a NUL character; it is not a text file", name, Pos(line)
+            )
+        ]
+    return text, []

@@ -7,25 +7,24 @@ point become ``Decimal`` and lists become tuples, as the loader would make them.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import random
 import textwrap
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
+from dataclasses import replace
 from decimal import Decimal
 from typing import Any
 
 import pytest
 import yaml
 
-from crmgen import charts
-from crmgen.dashboard_spec import DashboardSpec
-from crmgen.dashboards import (
-    builtin_dashboards,
-    dashboard_pages,
-    load_yaml_with_positions,
-    parse_dashboards,
-)
+from crmgen import dashboards, yamlstrict
+from crmgen.dashboards import vegalite
+from crmgen.dashboards.declarations import builtin_dashboards, parse_dashboards
+from crmgen.dashboards.resolve import resolve_all
 from crmgen.model import (
+    AudienceSpec,
     Config,
     Dataset,
     Diagnostic,
@@ -37,6 +36,8 @@ from crmgen.model import (
     Record,
     frozen_map,
 )
+from crmgen.model.dashboards import ChartSpec, DashboardSpec
+from crmgen.redaction import redact
 
 D = Decimal
 LISTS = (
@@ -77,9 +78,9 @@ def bundle_once() -> Iterator[None]:
 
     Import it into a test module to use it there.
     """
-    bundle = charts.vega_bundle()
+    bundle = vegalite.vega_bundle()
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(charts, "vega_bundle", lambda: bundle)
+        patch.setattr(vegalite, "vega_bundle", lambda: bundle)
         yield
 
 
@@ -156,34 +157,53 @@ def make_dataset(
             invoices_schema(), frozen_map(records("invoices", INVOICES))
         )
     config = Config(
-        title="Test", currency="EUR", locale="en_GB", projects=("opportunities", "invoices")
+        title="Test",
+        currency="EUR",
+        locale="en_GB",
+        projects=("opportunities", "invoices"),
+        audiences=(AudienceSpec("managers"),),
     )
     return Dataset("/repo", config, frozen_map(projects), today=dt.date(2025, 6, 1))
 
 
 def parse(text: str) -> tuple[tuple[DashboardSpec, ...], list[Diagnostic]]:
-    """Parse a ``dashboards:`` YAML snippet with the positions of its keys."""
-    raw, positions = load_yaml_with_positions(textwrap.dedent(text))
-    return parse_dashboards(raw["dashboards"], positions)
+    """Parse a ``dashboards:`` YAML snippet with the positions of its keys and values."""
+    doc, problems = yamlstrict.parse(textwrap.dedent(text), "crmgen.yml")
+    assert doc is not None and not problems
+    return parse_dashboards(
+        doc.value["dashboards"], doc.keyed_positions(), "crmgen.yml", doc.keyed_value_positions()
+    )
+
+
+def resolved(
+    dataset: Dataset, specs: tuple[DashboardSpec, ...] | None = None, audience: str | None = None
+) -> tuple[Dataset, list[Diagnostic]]:
+    """The dataset with ``specs`` (the built-in dashboard by default) resolved against it, cut
+    for ``audience``, as ``build_site`` makes it; and the diagnostics of both steps."""
+    specs = specs if specs is not None else builtin_dashboards()
+    found, diagnostics = resolve_all(dataset, specs)
+    cut, problems = redact(replace(dataset, dashboards=found), audience)
+    return cut, diagnostics + problems
 
 
 def build(
     dataset: Dataset, specs: tuple[DashboardSpec, ...] | None = None, audience: str | None = None
 ) -> tuple[list[Page], dict[str, bytes], list[Diagnostic]]:
-    """``dashboard_pages`` in EUR / en_GB; the built-in dashboard unless ``specs`` are given."""
-    specs = specs if specs is not None else builtin_dashboards()
-    return dashboard_pages(dataset, specs, audience=audience, currency="EUR", locale="en_GB")
+    """The dashboard pages in EUR / en_GB; the built-in dashboard unless ``specs`` are given."""
+    cut, diagnostics = resolved(dataset, specs, audience)
+    found = dashboards.pages(cut)
+    return list(found.pages), dict(found.files), diagnostics
 
 
 def stats(page: Page) -> dict[str, tuple[str, str]]:
     """Stat card id -> (text, machine value)."""
-    return {s["id"]: (s["text"], s["value"]) for s in page.context["stats"]}
+    return {s.id: (s.text, s.value) for s in page.context["dashboard"].stats}
 
 
 def table(page: Page, chart_id: str) -> list[tuple[str, str, str]]:
     """A chart's data table: (group, series, formatted value) rows."""
-    chart = next(c for c in page.context["charts"] if c["id"] == chart_id)
-    return [(row["key"], row["series"], row["text"]) for row in chart["table"]]
+    chart = next(c for c in page.context["dashboard"].charts if c.id == chart_id)
+    return [(row.key, row.series, row.text) for row in chart.table]
 
 
 def synthetic(count: int, seed: int = 7) -> Dataset:
@@ -228,5 +248,30 @@ def synthetic(count: int, seed: int = 7) -> Dataset:
             frozen_map({}),
         )
     project = Project(schema, frozen_map(found))
-    config = Config(currency="EUR", locale="en_GB")
-    return Dataset("/repo", config, frozen_map({"opportunities": project}))
+    config = Config(currency="EUR", locale="en_GB", audiences=(AudienceSpec("managers"),))
+    return Dataset("/repo", config, frozen_map({"opportunities": project}), dt.date(2027, 1, 1))
+
+
+def plain(value: Any) -> Any:
+    """A view model as plain dicts and lists, for comparing in tests."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, Mapping):
+        return {k: plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [plain(v) for v in value]
+    return value
+
+
+def context(page: Page) -> dict[str, Any]:
+    """A dashboard page's view as plain values: stats, charts, controls, missing, data..."""
+    result: dict[str, Any] = plain(page.context["dashboard"])
+    return result
+
+
+def charts_of(
+    dataset: Dataset, specs: tuple[DashboardSpec, ...] | None = None, audience: str | None = None
+) -> tuple[Dataset, tuple[ChartSpec, ...]]:
+    """The dataset cut for ``audience`` and the resolved charts of its first dashboard."""
+    cut, _ = resolved(dataset, specs, audience)
+    return cut, cut.dashboards[0].charts if cut.dashboards else ()

@@ -26,7 +26,7 @@ def _repo(make_repo: MakeRepo) -> Path:
         {
             "schema/opportunities.schema.yaml": schema,
             "crmgen.yml": "title: T\ncurrency: EUR\nlocale: en_GB\n"
-            "projects: [clients, opportunities]\n"
+            "projects: [clients, opportunities]\naudiences: [{name: managers}]\n"
             "dashboards:\n  - name: money\n    title: Money\n    charts:\n"
             "      - {title: Profit, kind: stat, measure: sum(profit)}\n"
             "      - {title: Cost by tag, kind: bar, measure: sum(cost), group: tag}\n"

@@ -155,7 +155,7 @@ def test_record_page_shows_lookups_and_backlinks(
             ".referenced-by [data-project=opportunities] a", "as => as.map(a => a.href)"
         )
         assert any(href.endswith(f"/opportunities/{opportunity.slug}.html") for href in links)
-        assert len(links) == len(client.backlinks["opportunities"])
+        assert len(links) == len(client.linked_from("opportunities"))
         assert errors == []
 
 

@@ -35,7 +35,7 @@ def test_config_error_exits_2(make_repo: MakeRepo) -> None:
     root = make_repo({"crmgen.yml": "currency: euro\n"})
     code, out = _run("validate", str(root), "--format", "text")
     assert code == 2
-    assert "crmgen.yml:1:11: currency must match the pattern" in out
+    assert "crmgen.yml:1:11: currency must be a three-letter ISO 4217 code" in out
 
 
 def test_missing_root_is_a_usage_error(tmp_path: Path) -> None:

@@ -41,6 +41,11 @@ def test_backlinks_and_referenced_by(make_repo: MakeRepo) -> None:
     ds = load_dataset(root)
     acme, lonely = ds.record("clients", "acme"), ds.record("clients", "lonely")
     assert acme is not None and lonely is not None
-    assert dict(acme.backlinks) == {"opportunities": ("a", "b")}
+    assert acme.linked_from("opportunities") == ("a", "b")
+    assert acme.linked_from("opportunities", "client") == ("a", "b")
+    assert acme.linked_from("opportunities", "partner") == ()
+    assert {p: dict(f) for p, f in acme.backlinks.items()} == {
+        "opportunities": {"client": ("a", "b")}
+    }
     assert acme.computed["deals"] == ("opportunities/a", "opportunities/b")
     assert dict(lonely.backlinks) == {} and lonely.computed["deals"] == ()

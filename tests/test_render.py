@@ -10,15 +10,15 @@ import subprocess
 import sys
 from html.parser import HTMLParser
 from pathlib import Path
+from typing import Any
 from urllib.parse import unquote, urlsplit
 
-import jinja2
 import pytest
-from test_views import SECRETS, make_dataset
+from test_views import SECRETS, make_dataset, site_for
 
 from crmgen.model import Page
-from crmgen.render import CSP, render_site, tojson_script
-from crmgen.views import SiteView, build_site_views, pages
+from crmgen.render import CSP, check_templates, render_site, tojson_script
+from crmgen.views import SiteView, pages
 
 ATTACHMENTS = {"files/acme/logo.png": b"PNG-BYTES", "files/acme/nda.pdf": b"%PDF-SECRET"}
 
@@ -30,8 +30,18 @@ def read(path: str) -> bytes:
 def render(
     site: SiteView | None = None, dirs: list[Path] | None = None, extra: list[Page] | None = None
 ) -> dict[str, bytes]:
-    site = site or build_site_views(make_dataset())
-    return render_site([*pages(site), *(extra or [])], site, dirs or [], read)
+    """Every file of the site; a template failure fails the test with its diagnostic."""
+    files, problems = render_with_problems(site, dirs, extra)
+    assert problems == []
+    return files
+
+
+def render_with_problems(
+    site: SiteView | None = None, dirs: list[Path] | None = None, extra: list[Page] | None = None
+) -> tuple[dict[str, bytes], list[Any]]:
+    site = site or site_for(make_dataset())
+    found, site = pages(site)
+    return render_site([*found, *(extra or [])], site, dirs or [], read)
 
 
 class _Links(HTMLParser):
@@ -59,7 +69,7 @@ def html_pages(files: dict[str, bytes]) -> dict[str, bytes]:
 
 
 def test_every_link_resolves_to_a_produced_file() -> None:
-    files = render(build_site_views(make_dataset(), audience="managers"))
+    files = render(site_for(make_dataset(), "managers"))
     checked = 0
     for path, content in html_pages(files).items():
         parsed = parse(content)
@@ -103,7 +113,7 @@ def test_restricted_values_are_in_no_output_byte() -> None:
 
 
 def test_assets_and_attachments_are_included() -> None:
-    files = render(build_site_views(make_dataset(), audience="managers"))
+    files = render(site_for(make_dataset(), "managers"))
     assert b"addEventListener" in files["assets/site.js"]
     assert b"@media print" in files["assets/site.css"]
     assert files["files/acme/nda.pdf"] == b"%PDF-SECRET"
@@ -128,10 +138,47 @@ def test_rendering_is_deterministic() -> None:
     assert render() == render()
 
 
-def test_missing_variable_is_an_error(tmp_path: Path) -> None:
-    (tmp_path / "home.html").write_text("{{ no_such_variable }}", encoding="utf-8")
-    with pytest.raises(jinja2.UndefinedError, match="no_such_variable"):
-        render(dirs=[tmp_path])
+def test_missing_variable_is_an_error_at_the_template_line(tmp_path: Path) -> None:
+    (tmp_path / "home.html").write_text("<p>\n{{ no_such_variable }}</p>", encoding="utf-8")
+    files, problems = render_with_problems(dirs=[tmp_path])
+    assert "index.html" not in files and "clients/acme.html" in files
+    assert [(d.code, d.line) for d in problems] == [("usage-template", 2)]
+    assert "'no_such_variable' is undefined" in problems[0].message
+    assert problems[0].path.endswith("home.html")
+
+
+@pytest.mark.parametrize(
+    "escape",
+    [
+        "{{ site.__class__ }}",
+        "{{ ''.__class__.__mro__ }}",
+        "{{ site['__class__'] }}",
+        "{{ cycler.__init__.__globals__ }}",
+        "{{ lipsum.__globals__['os'] }}",
+        "{{ (site|attr('__class__')) }}",
+        "{{ range.__self__ }}",
+        "{% set x = [] %}{{ x.append(1) }}",
+        "{{ {}.update(a=1) }}",
+    ],
+)
+def test_a_template_cannot_reach_python_internals(tmp_path: Path, escape: str) -> None:
+    (tmp_path / "home.html").write_text(f"<p>\n{escape}</p>", encoding="utf-8")
+    files, problems = render_with_problems(dirs=[tmp_path])
+    assert "index.html" not in files or b"class" not in files["index.html"]
+    assert [(d.code, d.line) for d in problems] == [("usage-template", 2)], problems
+
+
+def test_check_templates_finds_syntax_errors_and_internals(tmp_path: Path) -> None:
+    (tmp_path / "templates").mkdir()
+    (tmp_path / "templates" / "home.html").write_text("<p>\n{% if x %}\n</p>", encoding="utf-8")
+    (tmp_path / "templates" / "card.html").write_text("a\n\n{{ x.__class__ }}", encoding="utf-8")
+    problems = check_templates(tmp_path)
+    assert [(d.path, d.line, d.code) for d in problems] == [
+        ("templates/card.html", 3, "usage-template"),
+        ("templates/home.html", 3, "usage-template"),
+    ]
+    assert "'__class__'" in problems[0].message
+    assert check_templates(tmp_path / "nothing-here") == []  # the packaged templates are clean
 
 
 def test_override_dir_wins_file_by_file(tmp_path: Path) -> None:
@@ -206,9 +253,9 @@ import hashlib, sys
 sys.path.insert(0, sys.argv[1])
 from test_render import render
 from test_views import make_dataset
-from crmgen.views import build_site_views
+from test_views import site_for
 
-site = build_site_views(make_dataset(), audience="managers", findings={"clients/acme": ["b", "a"]})
+site = site_for(make_dataset(), "managers")
 digest = hashlib.sha256()
 for path, content in render(site).items():
     digest.update(path.encode() + b"\\0" + content + b"\\0")

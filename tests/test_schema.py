@@ -1,7 +1,11 @@
 from __future__ import annotations
 
+import dataclasses
+
 from conftest import OPPS_SCHEMA, MakeRepo
 
+from crmgen.config import load_config
+from crmgen.model import Config
 from crmgen.schema import load_schemas, parse_schema
 
 
@@ -41,7 +45,7 @@ def test_cross_project_checks(make_repo: MakeRepo) -> None:
             "currency}}\n"
         }
     )
-    _, diags = load_schemas(root, ["clients", "opportunities"], 10**6)
+    _, diags = load_schemas(root, Config(projects=("clients", "opportunities")))
     messages = [d.message for d in diags]
     assert any("title field 'name' is not a property" in m for m in messages)
     assert any("project 'peoples' does not exist" in m for m in messages)
@@ -50,7 +54,9 @@ def test_cross_project_checks(make_repo: MakeRepo) -> None:
 
 def test_missing_schema_is_reported(make_repo: MakeRepo) -> None:
     root = make_repo()
-    _, diags = load_schemas(root, ["clients", "invoices"], 10**6)
+    config, _ = load_config(root)
+    config = dataclasses.replace(config, projects=("clients", "invoices"))
+    _, diags = load_schemas(root, config)
     assert [(d.path, d.message) for d in diags] == [
         ("crmgen.yml", "project 'invoices' has no schema; create schema/invoices.schema.yaml"),
         ("schema/clients.schema.yaml", "deals: project 'opportunities' does not exist"),

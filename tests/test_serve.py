@@ -68,7 +68,7 @@ def test_rebuilds_on_change_and_shows_errors(make_repo: MakeRepo, tmp_path: Path
         _wait(lambda: _get(url + "__crmgen/version") != version)
         broken = _get(url + "clients/acme.html")
         assert "The build failed" in broken
-        assert "data/clients/acme.md:3:1" in broken and "email must be an email" in broken
+        assert "data/clients/acme.md:3:8" in broken and "email must be an email" in broken
         assert "/__crmgen/version" in _get(url + "__crmgen/reload.js")
         assert thread.is_alive()  # a data error does not kill the server
     finally:

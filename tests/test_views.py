@@ -1,7 +1,8 @@
-"""Dataset + audience -> view models: redaction, formatting, board, table, record pages.
+"""A dataset cut for an audience -> view models: formatting, board, table, record pages.
 
-``make_dataset`` builds a finished Dataset by hand (as load/link/compute would) and is shared
-with ``test_render``.
+``make_dataset`` builds a finished Dataset by hand (as load/link/compute would, ``reads`` and
+back-links included) and is shared with ``test_render`` and ``test_redaction``; ``site_for``
+cuts it for an audience and builds the views, as ``build_site`` does.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from typing import Any
 import pytest
 
 from crmgen.model import (
+    AudienceSpec,
     Config,
     Dataset,
     FieldSpec,
@@ -24,12 +26,9 @@ from crmgen.model import (
     Record,
     frozen_map,
 )
-from crmgen.views import (
-    SiteView,
-    attachments,
-    build_site_views,
-    pages,
-)
+from crmgen.redaction import redact
+from crmgen.views import SiteView, attachments, build_site_views
+from crmgen.views import pages as site_pages
 
 TODAY = dt.date(2026, 11, 27)
 MANAGERS = ("managers",)
@@ -42,7 +41,8 @@ def field(name: str, type_: str, **kw: Any) -> FieldSpec:
 
 
 def rec(project: str, slug: str, values: dict[str, Any], computed: dict[str, Any] | None = None,
-        body: str = "") -> Record:  # fmt: skip
+        body: str = "", backlinks: dict[str, dict[str, tuple[str, ...]]] | None = None,
+        ) -> Record:  # fmt: skip
     return Record(
         project=project,
         slug=slug,
@@ -51,7 +51,33 @@ def rec(project: str, slug: str, values: dict[str, Any], computed: dict[str, Any
         positions=frozen_map({}),
         body=body,
         computed=frozen_map(computed or {}),
+        backlinks=frozen_map({p: frozen_map(f) for p, f in (backlinks or {}).items()}),
     )
+
+
+#: What each computed field reads, as the compute stage would record it.
+READS = {
+    ("opportunities", "profit"): {("opportunities", "amount"), ("opportunities", "cost")},
+    ("opportunities", "margin"): {("opportunities", "profit"), ("opportunities", "amount")},
+    ("opportunities", "client_email"): {("opportunities", "client"), ("clients", "email")},
+    ("opportunities", "client_secret"): {
+        ("opportunities", "client"),
+        ("clients", "secret_note"),
+    },
+    ("clients", "deals"): {("opportunities", "client")},
+    ("clients", "partnered"): {("opportunities", "partner")},
+}
+
+
+def site_for(dataset: Dataset, audience: str | None = None) -> SiteView:
+    """The views of ``dataset`` cut for ``audience``, as ``build_site`` builds them."""
+    cut, problems = redact(dataset, audience)
+    assert problems == []
+    return build_site_views(cut)
+
+
+def pages(site: SiteView) -> list[Any]:
+    return site_pages(site)[0]
 
 
 def make_dataset(*, restrict_amount: bool = False, config: Config | None = None) -> Dataset:
@@ -114,14 +140,16 @@ def make_dataset(*, restrict_amount: bool = False, config: Config | None = None)
                 "contract": "files/acme/nda.pdf",
                 "logo": "files/acme/logo.png",
             },
-            {"deals": ("opportunities/acme-web", "opportunities/index"), "partnered": ()},
+            {"deals": ("opportunities/acme-web", "opportunities/small-lead"), "partnered": ()},
             body="# Minutes\n\nMet <script>alert(1)</script> **Ann**.",
+            backlinks={"opportunities": {"client": ("acme-web", "small-lead")}},
         ),
         "globex": rec(
             "clients",
             "globex",
             {"title": "Globex", "secret_note": "TOPSECRET-GLOBEX", "logo": "../crmgen.yml"},
             {"deals": ("opportunities/big-win",), "partnered": ("opportunities/acme-web",)},
+            backlinks={"opportunities": {"client": ("big-win",), "partner": ("acme-web",)}},
         ),
     }
     opp_records = {
@@ -159,10 +187,10 @@ def make_dataset(*, restrict_amount: bool = False, config: Config | None = None)
             },
             {"profit": Decimal("223.50"), "client_secret": "TOPSECRET-GLOBEX"},
         ),
-        "index": rec(
+        "small-lead": rec(
             "opportunities",
-            "index",
-            {"title": "Index deal", "list": "Lead", "client": "acme", "tags": ("branding",)},
+            "small-lead",
+            {"title": "Small lead", "list": "Lead", "client": "acme", "tags": ("branding",)},
             {"client_email": "info@acme.example", "client_secret": "TOPSECRET-ACME"},
         ),
     }
@@ -171,9 +199,14 @@ def make_dataset(*, restrict_amount: bool = False, config: Config | None = None)
         "opportunities": Project(opps, frozen_map(dict(sorted(opp_records.items())))),
     }
     config = config or Config(
-        title="Test CRM", currency="EUR", locale="en_GB", projects=("clients", "opportunities")
+        title="Test CRM",
+        currency="EUR",
+        locale="en_GB",
+        projects=("clients", "opportunities"),
+        audiences=(AudienceSpec("staff"), AudienceSpec("managers")),
     )
-    return Dataset("/repo", config, frozen_map(projects), (), TODAY)
+    reads = {node: frozenset(found) for node, found in READS.items()}
+    return Dataset("/repo", config, frozen_map(projects), TODAY, reads=frozen_map(reads))
 
 
 def strings(value: Any) -> Iterator[str]:
@@ -207,7 +240,7 @@ def clients(site: SiteView) -> Any:
 
 
 def test_restricted_values_appear_in_no_view_for_the_default_audience() -> None:
-    text = everything(build_site_views(make_dataset()))
+    text = everything(site_for(make_dataset()))
     for secret in SECRETS:
         assert secret not in text, secret
     # field names too: no column, card field or record field for them
@@ -216,16 +249,16 @@ def test_restricted_values_appear_in_no_view_for_the_default_audience() -> None:
 
 
 def test_restricted_values_appear_for_their_audience() -> None:
-    site = build_site_views(make_dataset(), audience="managers")
+    site = site_for(make_dataset(), "managers")
     text = everything(site)
     for shown in ("€18,123", "€23,877", "TOPSECRET-ACME", "0.5685", "nda.pdf"):
         assert shown in text, shown
     assert site.attachments == ("files/acme/logo.png", "files/acme/nda.pdf")
 
 
-def test_an_unknown_audience_sees_what_the_default_sees() -> None:
-    assert everything(build_site_views(make_dataset(), audience="interns")) == everything(
-        dataclasses.replace(build_site_views(make_dataset()), audience="interns")
+def test_an_audience_no_field_names_sees_what_the_default_sees() -> None:
+    assert everything(site_for(make_dataset(), "staff")) == everything(
+        dataclasses.replace(site_for(make_dataset()), audience="staff")
     )
 
 
@@ -234,13 +267,13 @@ def test_back_links_through_hidden_references_are_dropped() -> None:
         record = next(r for r in clients(site).records if r.slug == slug)
         return [link.label for group in record.referenced_by for link in group.links]
 
-    assert referencing(build_site_views(make_dataset()), "globex") == ["Big win"]
-    managers = build_site_views(make_dataset(), audience="managers")
+    assert referencing(site_for(make_dataset()), "globex") == ["Big win"]
+    managers = site_for(make_dataset(), "managers")
     assert referencing(managers, "globex") == ["Acme website", "Big win"]
 
 
 def test_board_columns_totals_and_cards() -> None:
-    board = opportunities(build_site_views(make_dataset())).board
+    board = opportunities(site_for(make_dataset())).board
     assert [c.name for c in board.columns] == [
         "Lead",
         "Proposal sent",
@@ -267,21 +300,14 @@ def test_board_columns_totals_and_cards() -> None:
 
 
 def test_board_has_no_money_when_amount_is_restricted() -> None:
-    board = opportunities(build_site_views(make_dataset(restrict_amount=True))).board
+    board = opportunities(site_for(make_dataset(restrict_amount=True))).board
     assert all(c.total is None and c.weighted is None for c in board.columns)
     assert all(card.amount == "" for c in board.columns for card in c.cards)
-    assert "42000" not in everything(build_site_views(make_dataset(restrict_amount=True)))
-
-
-def test_findings_become_badges_on_cards_and_records() -> None:
-    site = build_site_views(make_dataset(), findings={"opportunities/acme-web": ["Stale 30d"]})
-    card = opportunities(site).board.columns[1].cards[0]
-    record = next(r for r in opportunities(site).records if r.slug == "acme-web")
-    assert card.findings == record.findings == ("Stale 30d",)
+    assert "42000" not in everything(site_for(make_dataset(restrict_amount=True)))
 
 
 def test_table_has_every_visible_field_with_machine_values() -> None:
-    table = opportunities(build_site_views(make_dataset())).table
+    table = opportunities(site_for(make_dataset())).table
     names = [c.name for c in table.columns]
     assert names == [
         "title", "list", "tags", "client", "amount", "client_email", "confidence", "owner",
@@ -301,7 +327,7 @@ def test_table_has_every_visible_field_with_machine_values() -> None:
 
 
 def test_record_page_formats_fields_and_shows_their_origin() -> None:
-    site = build_site_views(make_dataset(), audience="managers")
+    site = site_for(make_dataset(), "managers")
     record = next(r for r in opportunities(site).records if r.slug == "acme-web")
     fields = {v.name: v for v in record.fields}
     assert "title" not in fields  # it is the page's heading
@@ -314,7 +340,7 @@ def test_record_page_formats_fields_and_shows_their_origin() -> None:
 
 
 def test_unsafe_values_are_plain_text_and_bodies_sanitised() -> None:
-    site = build_site_views(make_dataset(), audience="managers")
+    site = site_for(make_dataset(), "managers")
     acme = next(r for r in clients(site).records if r.slug == "acme")
     globex = next(r for r in clients(site).records if r.slug == "globex")
     website = next(v for v in acme.fields if v.name == "website")
@@ -327,24 +353,24 @@ def test_unsafe_values_are_plain_text_and_bodies_sanitised() -> None:
 
 
 def test_pages_cover_every_project_and_record() -> None:
-    site = build_site_views(make_dataset())
+    site = site_for(make_dataset())
     paths = [p.path for p in pages(site)]
     assert paths == sorted(paths)
     assert paths == [
         "clients/acme.html", "clients/globex.html", "clients/index.html", "index.html",
         "opportunities/acme-web.html", "opportunities/big-win.html", "opportunities/board.html",
-        "opportunities/index.html", "opportunities/record-index.html",
+        "opportunities/index.html", "opportunities/small-lead.html",
     ]  # fmt: skip
     templates = {p.path: p.template for p in pages(site)}
-    assert templates["opportunities/record-index.html"] == "record.html"  # slug 'index'
+    assert templates["opportunities/small-lead.html"] == "record.html"
     assert templates["opportunities/index.html"] == "table.html"
 
 
 def test_attachments_are_visible_files_only() -> None:
-    assert attachments(build_site_views(make_dataset())) == ["files/acme/logo.png"]
+    assert attachments(site_for(make_dataset())) == ["files/acme/logo.png"]
 
 
 @pytest.mark.parametrize("audience", [None, "managers"])
 def test_views_are_deterministic(audience: str | None) -> None:
-    first = build_site_views(make_dataset(), audience=audience)
-    assert first == build_site_views(make_dataset(), audience=audience)
+    first = site_for(make_dataset(), audience)
+    assert first == site_for(make_dataset(), audience)

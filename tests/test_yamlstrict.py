@@ -1,13 +1,15 @@
 from __future__ import annotations
 
+import os
 import time
 from decimal import Decimal
+from pathlib import Path
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from crmgen.model import Pos
-from crmgen.yamlstrict import parse, resolve_plain
+from crmgen.yamlstrict import parse, read_source, resolve_plain
 
 
 def test_plain_scalars_follow_yaml_12_core() -> None:
@@ -121,3 +123,20 @@ def test_random_documents_never_raise(text: str) -> None:
     assert doc is not None or diags
     for d in diags:
         assert d.path == "fuzz.md" and d.severity == "error" and d.line >= 1
+
+
+def test_read_source_checks(tmp_path: Path) -> None:
+    root = tmp_path / "repo"
+    root.mkdir()
+    (root / "ok.md").write_bytes("\ufeffhé".encode())
+    assert read_source(root, root / "ok.md") == ("hé", [])
+    (root / "bad.md").write_bytes(b"line one\nab\xffc\n")
+    text, diags = read_source(root, root / "bad.md")
+    assert text is None and (diags[0].line, diags[0].col) == (2, 3)
+    (root / "nul.md").write_bytes(b"a\x00b")
+    assert read_source(root, root / "nul.md")[1][0].code == "encoding"
+    (root / "big.md").write_bytes(b"x" * 2000)
+    assert read_source(root, root / "big.md", max_size=1000)[1][0].code == "too-large"
+    (tmp_path / "outside.md").write_text("secret")
+    os.symlink(tmp_path / "outside.md", root / "link.md")
+    assert read_source(root, root / "link.md")[1][0].code == "symlink-outside"

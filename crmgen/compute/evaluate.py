@@ -1,8 +1,9 @@
 """Stage: compute lookups, formulas and rollups for every record, in dependency order.
 
-Returns new records with ``computed`` filled and schemas whose computed fields know their
-result type (so the site can format a lookup like the field it reads). A formula that
-divides by zero or mixes types is a diagnostic for that record, never a crash.
+Returns a new dataset: records with ``computed`` filled, schemas whose computed fields know
+their result type (so the site can format a lookup like the field it reads), and ``reads``,
+what every computed field reads. A formula that divides by zero is a diagnostic for that
+record, never a crash; one whose operand types cannot work is one error at its schema line.
 """
 
 from __future__ import annotations
@@ -15,10 +16,20 @@ from typing import Any
 
 from crmgen.compute import expr
 from crmgen.compute.order import Plan, plan
-from crmgen.compute.paths import Node, PathError, resolve, target_field, walk
-from crmgen.model import Diagnostic, FieldSpec, Pos, ProjectSchema, Record, error, frozen_map
-
-_NUMERIC = ("number", "percent", "currency", "rating")
+from crmgen.compute.paths import PathError, resolve, target_field, walk
+from crmgen.fields import NUMERIC
+from crmgen.model import (
+    Dataset,
+    Diagnostic,
+    FieldSpec,
+    Node,
+    Pos,
+    Project,
+    ProjectSchema,
+    Record,
+    error,
+    frozen_map,
+)
 
 
 class _State:
@@ -60,7 +71,7 @@ def _check_result(value: Any, result: str | None) -> str | None:
     """Why ``value`` does not fit the declared result type, or None."""
     if value is None or result is None:
         return None
-    if result in _NUMERIC and (isinstance(value, bool) or not isinstance(value, Decimal | int)):
+    if result in NUMERIC and (isinstance(value, bool) or not isinstance(value, Decimal | int)):
         return f"the result must be a number but is {_kind(value)}"
     if result == "date" and not isinstance(value, dt.date):
         return f"the result must be a date but is {_kind(value)}"
@@ -117,6 +128,25 @@ def target_field_project(schemas: Mapping[str, ProjectSchema], project: str, pat
     return walk(schemas, project, path)[-1][0]
 
 
+def _result_target(
+    schemas: Mapping[str, ProjectSchema], project: str, spec: FieldSpec
+) -> str | None:
+    """For a lookup that ends on a reference (or referenced-by), the project it points to."""
+    if spec.type != "lookup" or not spec.path:
+        return None
+    try:
+        target = target_field(schemas, project, spec.path)
+    except PathError:
+        return None
+    if target is None:
+        return None
+    if target.type in ("reference", "referenced-by"):
+        return target.target
+    if target.type == "lookup":
+        return _result_target(schemas, target_field_project(schemas, project, spec.path), target)
+    return None
+
+
 def _first_pos(record: Record, names: frozenset[str]) -> Pos:
     lines = [
         record.positions[n.split(".")[0]] for n in names if n.split(".")[0] in record.positions
@@ -136,7 +166,7 @@ def _evaluate(state: _State, compiled: Plan, node: Node, spec: FieldSpec, record
         slugs = linked if isinstance(linked, tuple) else (linked,) if linked else ()
         members = [state.get(target, s.split("/")[-1]) for s in slugs if isinstance(s, str)]
     else:
-        members = [state.get(target, s) for s in record.backlinks.get(target, ())]
+        members = [state.get(target, s) for s in record.linked_from(target)]
     values: list[Any] = []
     for member in members:
         if member is None:
@@ -155,19 +185,17 @@ def _evaluate(state: _State, compiled: Plan, node: Node, spec: FieldSpec, record
     return expr.aggregate(rollup.aggregate, flat)
 
 
-def compute(
-    schemas: Mapping[str, ProjectSchema],
-    records: Mapping[str, Mapping[str, Record]],
-    today: dt.date,
-) -> tuple[dict[str, ProjectSchema], dict[str, dict[str, Record]], list[Diagnostic]]:
+def compute(dataset: Dataset) -> tuple[Dataset, list[Diagnostic]]:
     """Evaluate every computed field of every record.
 
     Returns:
-        Schemas with computed fields' result types filled in, the records with their
-        ``computed`` values, and the diagnostics (schema errors, cycles, per-record failures).
+        The dataset with computed values, result types and ``reads`` filled in, and the
+        diagnostics (schema errors, cycles, per-record failures).
     """
+    schemas = {name: project.schema for name, project in dataset.projects.items()}
+    records = {name: project.records for name, project in dataset.projects.items()}
     compiled, diags = plan(schemas)
-    state = _State(schemas, records, today)
+    state = _State(schemas, records, dataset.today)
     for node in compiled.order:
         project, name = node
         spec = schemas[project].field(name)
@@ -196,23 +224,27 @@ def compute(
                 )
                 value = None
             state.computed[(project, slug)][name] = value
-    new_schemas = {
-        p: dataclasses.replace(
-            s,
-            fields=tuple(
-                dataclasses.replace(f, result=_result_type(schemas, p, f, compiled))
-                if f.type in ("lookup", "rollup", "formula")
-                else f
-                for f in s.fields
-            ),
+    projects = {}
+    for p, proj in dataset.projects.items():
+        schema = proj.schema
+        fields = tuple(
+            dataclasses.replace(
+                f,
+                result=_result_type(schemas, p, f, compiled),
+                result_target=_result_target(schemas, p, f),
+            )
+            if f.type in ("lookup", "rollup", "formula")
+            else f
+            for f in schema.fields
         )
-        for p, s in schemas.items()
-    }
-    out = {
-        p: {
+        by_slug = {
             s: dataclasses.replace(r, computed=frozen_map(state.computed[(p, s)]))
-            for s, r in by.items()
+            for s, r in proj.records.items()
         }
-        for p, by in records.items()
-    }
-    return new_schemas, out, diags
+        projects[p] = Project(dataclasses.replace(schema, fields=fields), frozen_map(by_slug))
+    return (
+        dataclasses.replace(
+            dataset, projects=frozen_map(projects), reads=frozen_map(compiled.reads)
+        ),
+        diags,
+    )

@@ -10,19 +10,24 @@ from dataclasses import dataclass
 from typing import Any
 
 from crmgen.compute import expr
-from crmgen.compute.paths import Node, PathError, walk
+from crmgen.compute.paths import PathError, walk
 from crmgen.messages import did_you_mean
-from crmgen.model import Diagnostic, FieldSpec, ProjectSchema, error
+from crmgen.model import Diagnostic, FieldSpec, Node, ProjectSchema, error
 
 
 @dataclass(frozen=True, slots=True)
 class Plan:
-    """What to compute, in order, with the parsed expressions."""
+    """What to compute, in order, with the parsed expressions.
+
+    ``reads`` maps every computed field (referenced-by included) to the fields it reads
+    directly; it is what ``Dataset.reads`` carries to redaction.
+    """
 
     order: tuple[Node, ...]
     formulas: Mapping[Node, expr.Expr]
     rollups: Mapping[Node, expr.Rollup]
     rollup_targets: Mapping[Node, str]
+    reads: Mapping[Node, frozenset[Node]]
 
 
 def rollup_target(
@@ -42,8 +47,13 @@ def rollup_target(
             raise PathError(f"'{link}' is not a reference, so there is nothing to roll up")
         return target, nodes
     if link in schemas:
-        if any(f.type == "reference" and f.target == project for f in schemas[link].fields):
-            return link, []
+        feeding = [
+            (link, f.name)
+            for f in schemas[link].fields
+            if f.type == "reference" and f.target == project
+        ]
+        if feeding:  # the back-links through these references are the members
+            return link, feeding
         raise PathError(
             f"no field of {link} references {project}, so there is nothing to "
             "roll up; add a reference field to that project"
@@ -83,14 +93,29 @@ def _deps(
     return []
 
 
+def _feeding(schemas: Mapping[str, ProjectSchema], project: str, spec: FieldSpec) -> list[Node]:
+    """The reference fields a referenced-by field is filled from."""
+    target = schemas.get(spec.target or "")
+    if target is None:
+        return []
+    return [
+        (target.name, f.name)
+        for f in target.fields
+        if f.type == "reference" and f.target == project and spec.via in (None, f.name)
+    ]
+
+
 def plan(schemas: Mapping[str, ProjectSchema]) -> tuple[Plan, list[Diagnostic]]:
     """Parse every computed field, check its names, and order them; report cycles."""
     diags: list[Diagnostic] = []
     parts: dict[str, dict[Any, Any]] = {"formulas": {}, "rollups": {}, "targets": {}}
     graph: dict[Node, list[Node]] = {}
     computed: dict[Node, FieldSpec] = {}
+    reads: dict[Node, frozenset[Node]] = {}
     for name, schema in sorted(schemas.items()):
         for spec in schema.fields:
+            if spec.type == "referenced-by":
+                reads[(name, spec.name)] = frozenset(_feeding(schemas, name, spec))
             if spec.type not in ("lookup", "formula", "rollup"):
                 continue
             node = (name, spec.name)
@@ -110,6 +135,7 @@ def plan(schemas: Mapping[str, ProjectSchema]) -> tuple[Plan, list[Diagnostic]]:
                 continue
             computed[node] = spec
             graph[node] = [d for d in deps if d != node or spec.type != "lookup"]
+            reads[node] = frozenset(graph[node])
     order, cycles = _toposort(graph, computed)
     for cycle in cycles:
         first = computed[cycle[0]]
@@ -123,7 +149,8 @@ def plan(schemas: Mapping[str, ProjectSchema]) -> tuple[Plan, list[Diagnostic]]:
                 first.name,
             )
         )
-    return Plan(tuple(order), parts["formulas"], parts["rollups"], parts["targets"]), diags
+    found = Plan(tuple(order), parts["formulas"], parts["rollups"], parts["targets"], reads)
+    return found, diags
 
 
 def _toposort(

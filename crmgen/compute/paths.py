@@ -3,6 +3,10 @@
 ``client.email`` on an opportunity goes through its ``client`` reference to the client
 record; through a multiple reference the result is a tuple. ``list.kind``,
 ``list.probability``, ``list.name`` and ``list.max_days`` read the record's list (stage).
+
+This is the one walker of dotted names: the compute stage resolves every lookup, formula and
+rollup through it and records what each computed field reads (``Dataset.reads``), which is
+what redaction follows.
 """
 
 from __future__ import annotations
@@ -11,14 +15,28 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from crmgen import messages
-from crmgen.model import FieldSpec, ProjectSchema, Record
+from crmgen.model import FieldSpec, Node, ProjectSchema, Record
 
-Node = tuple[str, str]  # (project, field)
 LIST_ATTRS = ("name", "kind", "probability", "max_days")
 
 
 class PathError(Exception):
     """A name that does not lead to a field; the message says how to fix it."""
+
+
+def schema_of(schemas: Mapping[str, ProjectSchema], project: str) -> ProjectSchema:
+    """The schema of ``project``.
+
+    Raises:
+        PathError: the project has no schema that loaded (its own errors are reported too).
+    """
+    schema = schemas.get(project)
+    if schema is None:
+        raise PathError(
+            f"project '{project}' has no usable schema; fix the errors reported for "
+            f"schema/{project}.schema.yaml first"
+        )
+    return schema
 
 
 def walk(schemas: Mapping[str, ProjectSchema], project: str, dotted: str) -> list[Node]:
@@ -31,7 +49,7 @@ def walk(schemas: Mapping[str, ProjectSchema], project: str, dotted: str) -> lis
     nodes: list[Node] = []
     current = project
     for index, part in enumerate(parts):
-        schema = schemas[current]
+        schema = schema_of(schemas, current)
         spec = schema.field(part)
         if spec is None:
             names = [f.name for f in schema.fields]
@@ -47,7 +65,7 @@ def walk(schemas: Mapping[str, ProjectSchema], project: str, dotted: str) -> lis
         if spec.type == "lookup" and spec.path:
             # Go on through what the lookup reaches (a lookup of a reference).
             inner = walk(schemas, current, spec.path)
-            last = schemas[inner[-1][0]].field(inner[-1][1])
+            last = schema_of(schemas, inner[-1][0]).field(inner[-1][1])
             if last is None or last.type != "reference" or not last.target:
                 raise PathError(
                     f"'{part}' in '{dotted}' is not a reference, so nothing can be "
@@ -70,7 +88,7 @@ def target_field(
 ) -> FieldSpec | None:
     """The FieldSpec a dotted name ends on; None when it ends on a list attribute."""
     proj, name = walk(schemas, project, dotted)[-1]
-    spec = schemas[proj].field(name)
+    spec = schema_of(schemas, proj).field(name)
     if spec is not None and spec.type == "list" and dotted.split(".")[-1] != name:
         return None
     return spec

@@ -1,6 +1,6 @@
 /* crmgen dashboards: one set of controls filters every chart and stat card of the page.
  *
- * The page carries small pre-aggregated cubes (built by crmgen/metrics.py), never records:
+ * The page carries small pre-aggregated cubes (built by crmgen/dashboards/metrics.py), never records:
  * rows of [month, project, list, tag, group, ...columns], each dimension an index into
  * data.dims (tag -1 is a record's total row, tag 0 "no tag"; month 0 "no date"). This script
  * filters the rows by the controls, re-aggregates them per chart exactly as Python does, and
@@ -12,7 +12,7 @@
 
   var ADDITIVE = { count: true, sum: true, weighted: true };
 
-  /* ---- Pure functions: the same rules as crmgen/metrics.py (tested under Node). ---- */
+  /* ---- Pure functions: the same rules as crmgen/dashboards/metrics.py (tested under Node). ---- */
 
   function finish(op, acc) {
     if (op === "avg" || op === "avg_days") {
@@ -63,7 +63,7 @@
   }
 
   /* A cube's rows, [month, project, list, tag, group, ...columns], unpacked once from the
-   * delta-encoded keys that crmgen/metrics.py pack_rows writes. */
+   * delta-encoded keys that crmgen/dashboards/metrics.py pack_rows writes. */
   function rowsOf(cube, dims) {
     if (cube.rows) return cube.rows;
     var sizes = [dims.months.length, dims.projects.length, dims.lists.length, dims.tags.length + 1];

@@ -1,0 +1,68 @@
+"""Stage: dashboards. Declared charts -> checked specs (``check``) -> pages (``pages``).
+
+One module per step: ``declarations`` parses ``crmgen.yml``'s ``dashboards:`` (or the built-in
+sales dashboard); ``resolve`` checks each series against the data; ``cube`` turns the records a
+chart reads into facts and packed rows; ``metrics`` computes measures from facts; ``values``
+orders each chart's groups and values; ``vegalite`` writes Vega-Lite specs and static SVGs;
+``page`` builds frozen view models. ``check`` runs inside ``load_dataset`` (so ``crmgen
+validate`` reports every dashboard error ``build`` would); ``pages`` runs on a dataset already
+cut for the audience. No record reaches the page, only sums per month, project, list and tag.
+"""
+
+from __future__ import annotations
+
+from crmgen.model import Dataset, Diagnostic, Page, PageSet, frozen_map
+from crmgen.model.dashboards import DashboardSpec
+
+from .declarations import parse_dashboards
+from .page import TabView, dashboard_page
+from .resolve import resolve_all
+
+__all__ = ["BUNDLE_PATH", "check", "pages"]
+
+#: Where the Vega / Vega-Lite / vega-embed bundle is written, once per site.
+BUNDLE_PATH = "assets/vega-bundle.js"
+
+
+def check(dataset: Dataset) -> tuple[tuple[DashboardSpec, ...], list[Diagnostic]]:
+    """Parse the declared dashboards and resolve them against the dataset.
+
+    Returns:
+        The dashboards with every chart that fits the data (series resolved), and a diagnostic
+        for every problem at its line in ``crmgen.yml``.
+    """
+    config = dataset.config
+    specs, diagnostics = parse_dashboards(
+        config.dashboards, config.positions, config.path, config.value_positions
+    )
+    resolved, more = resolve_all(dataset, specs)
+    return resolved, diagnostics + more
+
+
+def pages(dataset: Dataset) -> PageSet:
+    """Every dashboard page of a dataset cut for its audience, plus their SVGs and the bundle.
+
+    The first dashboard is also ``dashboards/index.html`` and goes on the home page.
+    """
+    from . import vegalite
+
+    specs = [spec for spec in dataset.dashboards if isinstance(spec, DashboardSpec)]
+    if not specs:
+        return PageSet()
+    result: list[Page] = []
+    files: dict[str, bytes] = {}
+    first = None
+    for spec in specs:
+        tabs = tuple(TabView(s.name, s.title, s.name == spec.name) for s in specs)
+        view, svgs = dashboard_page(dataset, spec, tabs)
+        first = first or view
+        result.append(Page(f"dashboards/{spec.name}.html", "dashboard.html", {"dashboard": view}))
+        files.update(svgs)
+    result.insert(0, Page("dashboards/index.html", "dashboard.html", {"dashboard": first}))
+    files[BUNDLE_PATH] = vegalite.vega_bundle().encode()
+    return PageSet(
+        pages=tuple(result),
+        files=frozen_map(files),
+        nav=(("Dashboards", "dashboards/index.html"),),
+        home=frozen_map({"dashboard": first}),
+    )

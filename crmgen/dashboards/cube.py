@@ -1,0 +1,207 @@
+"""Dashboard cubes: the records each chart reads, as facts, and packed rows for the browser.
+
+Series that read the same projects with the same filters, date field and field grouping share
+one cube, whose columns are the union of what their measures need. The dataset is already cut
+for the audience: a hidden list or tags field is gone, so every record is without a list or tags.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from crmgen.model import Dataset, ListSpec, Project, Record
+from crmgen.model.dashboards import ChartSpec, SeriesSpec
+
+from . import metrics
+from .declarations import BUILTIN_GROUPS
+from .metrics import NOT_SET, Dims, Fact
+from .resolve import project_order
+
+Filters = tuple[tuple[str, tuple[str | None, ...]], ...]
+#: A record with its list and tags as the audience sees them.
+Placed = tuple[Record, ListSpec | None, tuple[str, ...]]
+
+
+@dataclass(frozen=True, slots=True)
+class CubeKey:
+    """What makes two series share a cube."""
+
+    projects: tuple[str, ...]
+    filters: Filters
+    date: str | None
+    group: str | None  # a field grouping; month, list, tag and project are row dimensions
+
+
+@dataclass(frozen=True, slots=True)
+class Cube:
+    """The facts of one cube, the records lacking its dates, and its group values in order."""
+
+    key: CubeKey
+    columns: tuple[str, ...]
+    facts: tuple[Fact, ...]
+    missing: tuple[tuple[str, Record], ...]  # (date field, record without it)
+    groups: tuple[str, ...]  # natural order, NOT_SET last; (NOT_SET,) without a field grouping
+
+
+def cube_key(chart: ChartSpec, series: SeriesSpec) -> CubeKey:
+    """The cube a series of a chart reads."""
+    group = chart.group if chart.group not in BUILTIN_GROUPS else None
+    return CubeKey(series.projects, series.filters, series.date, group)
+
+
+def build_cubes(dataset: Dataset, charts: Iterable[ChartSpec]) -> dict[CubeKey, Cube]:
+    """One cube per distinct cube key, in the order the charts first use them."""
+    columns: dict[CubeKey, dict[str, None]] = {}
+    for chart in charts:
+        for series in chart.series:
+            needed = columns.setdefault(cube_key(chart, series), {})
+            needed.update(dict.fromkeys(metrics.columns_for(series.measure)))
+    names = {name for key in columns for name in key.projects}
+    placed = {name: _placed(dataset.projects[name]) for name in sorted(names)}
+    return {key: _cube(dataset, placed, key, tuple(cols)) for key, cols in columns.items()}
+
+
+def _placed(project: Project) -> list[Placed]:
+    """Each record with its list and tags (none when the schema has no such field)."""
+    schema = project.schema
+    list_field, tags_field = schema.list_field, schema.tags_field
+    placed = []
+    for record in project.records.values():
+        value = record.get(list_field) if list_field else None
+        list_spec = schema.list_spec(value) if isinstance(value, str) else None
+        tags = record.get(tags_field) if tags_field else None
+        placed.append((record, list_spec, tuple(dict.fromkeys(str(t) for t in tags or ()))))
+    return placed
+
+
+def _cube(
+    dataset: Dataset,
+    placed: Mapping[str, list[Placed]],
+    key: CubeKey,
+    columns: tuple[str, ...],
+) -> Cube:
+    facts: list[Fact] = []
+    missing: list[tuple[str, Record]] = []
+    for name in key.projects:
+        for record, list_spec, tags in placed[name]:
+            fact, lacking = record_fact(name, record, list_spec, tags, key, columns)
+            if fact is not None:
+                facts.append(fact)
+                missing.extend((field, record) for field in sorted(lacking))
+    groups: tuple[str, ...] = (NOT_SET,)
+    if key.group:
+        options = [o for name in key.projects for o in _options(dataset.projects[name], key.group)]
+        seen = {g for fact in facts for g in fact.groups}
+        ordered = [o for o in dict.fromkeys(options) if o in seen]
+        groups = (*ordered, *sorted(seen - set(ordered)), NOT_SET)
+    return Cube(key, columns, tuple(facts), tuple(missing), groups)
+
+
+def _options(project: Project, field: str) -> list[str]:
+    spec = project.schema.field(field)
+    if spec is None:
+        return []
+    if spec.type == "checkbox":
+        return ["true", "false"]
+    return [str(option) for option in spec.options]
+
+
+def record_fact(
+    project: str,
+    record: Record,
+    list_spec: ListSpec | None,
+    tags: tuple[str, ...],
+    key: CubeKey,
+    columns: tuple[str, ...],
+) -> tuple[Fact | None, set[str]]:
+    """A record's fact, None when the cube's filters leave it out; and the dates it lacks.
+
+    Args:
+        project: the record's project.
+        record: the record.
+        list_spec: its list, None when it has none (or the audience may not see lists).
+        tags: its tags (none when the audience may not see them).
+        key: the cube.
+        columns: the cube's measure columns.
+    """
+    list_name, kind = (list_spec.name, list_spec.kind) if list_spec else ("", "")
+    for name, allowed in key.filters:
+        if not _passes(record, name, allowed, list_name, kind, tags):
+            return None, set()
+    probability = list_spec.probability if list_spec else Decimal(0)
+    values, lacking = metrics.record_columns(record, columns, kind, probability)
+    month = metrics.month_of(record.get(key.date)) if key.date else ""
+    if key.date and not month:
+        lacking.add(key.date)
+    groups = metrics.record_groups(record, key.group) if key.group else ()
+    return Fact(project, list_name, kind, tags, month, groups, values), lacking
+
+
+def _passes(
+    record: Record,
+    name: str,
+    allowed: tuple[str | None, ...],
+    list_name: str,
+    kind: str,
+    tags: tuple[str, ...],
+) -> bool:
+    if name in ("kind", "list"):
+        return (kind if name == "kind" else list_name) in allowed
+    values = tags if name == "tag" else metrics.record_groups(record, name)
+    return any(v in allowed for v in values) or (not values and None in allowed)
+
+
+def page_dims(dataset: Dataset, cubes: Mapping[CubeKey, Cube]) -> Dims:
+    """The dimension dictionaries of a page: every month from the first to the last, and the
+    projects, lists and tags the facts have (a list or tag no record has is not offered)."""
+    used = {name for key in cubes for name in key.projects}
+    projects = tuple(p for p in project_order(dataset) if p in used)
+    months = sorted({f.month for cube in cubes.values() for f in cube.facts if f.month})
+    all_months = metrics.month_range(months[0], months[-1]) if months else []
+    declared_lists = [spec.name for p in projects for spec in dataset.projects[p].schema.lists]
+    seen_lists = {f.list for cube in cubes.values() for f in cube.facts}
+    lists = [name for name in declared_lists if name in seen_lists]
+    declared = [tag for p in projects for tag in dataset.projects[p].schema.tags]
+    seen = {tag for cube in cubes.values() for f in cube.facts for tag in f.tags}
+    tags = [tag for tag in dict.fromkeys(declared) if tag in seen] + sorted(seen - set(declared))
+    return Dims(("", *all_months), projects, ("", *dict.fromkeys(lists)), ("", *tags))
+
+
+def dims_data(dataset: Dataset, dims: Dims, locale: str) -> dict[str, Any]:
+    """The dimension dictionaries for the browser, with month and project labels."""
+    return {
+        "months": list(dims.months),
+        "monthLabels": [month_label(m, locale) if m else "" for m in dims.months],
+        "projects": list(dims.projects),
+        "projectLabels": [dataset.projects[p].schema.title for p in dims.projects],
+        "lists": list(dims.lists),
+        "tags": list(dims.tags),
+    }
+
+
+def month_label(month: str, locale: str) -> str:
+    """ "2026-01" -> "Jan 2026" in the site locale (no time zone involved)."""
+    from babel.dates import format_date
+
+    first = dt.date(int(month[:4]), int(month[5:7]), 1)
+    return str(format_date(first, "MMM yyyy", locale=locale))
+
+
+def cube_data(cube: Cube, dims: Dims) -> dict[str, Any]:
+    """A cube for the browser: its columns, how they combine, group values and packed rows.
+
+    ``keys`` and ``values`` are the rows of ``metrics.build_rows`` packed by
+    ``metrics.pack_rows``, with sizes (months, projects, lists, tags + 1).
+    """
+    rows = metrics.build_rows(cube.facts, cube.columns, cube.groups, dims)
+    sizes = (len(dims.months), len(dims.projects), len(dims.lists), len(dims.tags) + 1)
+    return {
+        "columns": list(cube.columns),
+        "combine": [metrics.combine_rule(column) for column in cube.columns],
+        "groups": list(cube.groups),
+        **metrics.pack_rows(rows, sizes),
+    }

@@ -1,0 +1,293 @@
+"""Dashboard metrics: records -> facts -> values, and the cube the browser re-aggregates.
+
+Pure functions over plain values. A *fact* is what one record contributes to one cube: its
+dimensions (project, list, tags, month, group values) and its measure *columns* (``n`` = 1,
+``sum:amount``, ``w:amount`` = amount × the stage's probability, ``won``, ``days:created:closed``
+...). ``evaluate`` computes a measure straight from facts; ``build_rows`` pre-aggregates facts
+into cube rows, which ``static/dashboard.js`` filters and re-aggregates the same way.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from crmgen.model import Record
+from crmgen.model.dashboards import Measure
+
+from .declarations import normalise
+
+Number = Decimal | None
+
+#: Group key of a record with no value for the grouping (shown as "(not set)").
+NOT_SET = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Fact:
+    """One record's contribution to one cube.
+
+    Attributes:
+        project: the project name.
+        list: the list (stage) name, "" when the project has none.
+        kind: the list kind (open, won, lost, n-a), "" when none.
+        tags: the record's tags (deduplicated, in order).
+        month: "YYYY-MM" of the cube's date field, "" when the record lacks it or no date applies.
+        groups: the values of a field grouping (several for a multi-select), () otherwise.
+        columns: measure column -> value; a column is absent when the record has no value.
+    """
+
+    project: str
+    list: str
+    kind: str
+    tags: tuple[str, ...]
+    month: str
+    groups: tuple[str, ...]
+    columns: Mapping[str, Decimal]
+
+
+@dataclass(frozen=True, slots=True)
+class Selection:
+    """The dashboard controls: None means "all"; ``tag`` "" means "records without tags"."""
+
+    project: str | None = None
+    list: str | None = None
+    tag: str | None = None
+    start: str | None = None  # first month "YYYY-MM", inclusive
+    end: str | None = None  # last month, inclusive
+
+    def keeps(self, fact: Fact, timed: bool) -> bool:
+        """Whether ``fact`` passes; ``timed`` says the series has a date the time frame uses."""
+        if self.project is not None and fact.project != self.project:
+            return False
+        if self.list is not None and fact.list != self.list:
+            return False
+        if self.tag is not None and (self.tag not in fact.tags if self.tag else fact.tags):
+            return False
+        if timed and (self.start or self.end):
+            return bool(fact.month) and (self.start or "") <= fact.month <= (self.end or "9999")
+        return True
+
+
+def columns_for(measure: Measure) -> tuple[str, ...]:
+    """The cube columns a measure needs, e.g. avg(amount) -> ("sum:amount", "n:amount")."""
+    op, fields = measure.op, ":".join(measure.fields)
+    return {
+        "count": ("n",),
+        "win_rate": ("won", "lost"),
+        "avg": (f"sum:{fields}", f"n:{fields}"),
+        "weighted": (f"w:{fields}",),
+        "avg_days": (f"days:{fields}", f"n:days:{fields}"),
+    }.get(op, (f"{op}:{fields}",))
+
+
+def combine_rule(column: str) -> str:
+    """How cube rows merge a column: "min", "max" or "sum"."""
+    head = column.split(":", 1)[0]
+    return head if head in ("min", "max") else "sum"
+
+
+def finish(measure: Measure, totals: Mapping[str, Decimal]) -> Number:
+    """A measure's value from its combined columns; None when undefined (an average of none)."""
+    cols = [totals.get(c) for c in columns_for(measure)]
+    if measure.op in ("avg", "avg_days"):
+        return cols[0] / cols[1] if cols[0] is not None and cols[1] else None
+    if measure.op == "win_rate":
+        won, lost = cols[0] or Decimal(0), cols[1] or Decimal(0)
+        return won / (won + lost) if won + lost else None
+    if measure.op in ("min", "max"):
+        return cols[0]
+    return cols[0] if cols[0] is not None else Decimal(0)
+
+
+def merge(
+    totals: dict[str, Decimal], columns: Mapping[str, Decimal], rules: Mapping[str, str]
+) -> None:
+    """Fold one fact's columns into ``totals``; ``rules`` maps a column to its combine rule."""
+    for name, value in columns.items():
+        old = totals.get(name)
+        if old is None:
+            totals[name] = value
+        elif rules[name] == "min":
+            totals[name] = min(old, value)
+        elif rules[name] == "max":
+            totals[name] = max(old, value)
+        else:
+            totals[name] = old + value
+
+
+def _rules(columns: Iterable[str]) -> dict[str, str]:
+    return {column: combine_rule(column) for column in columns}
+
+
+def group_keys(fact: Fact, group: str | None) -> tuple[str, ...]:
+    """The buckets a fact falls in: month, list, tag (each tag), project or field values."""
+    if group is None:
+        return (NOT_SET,)
+    if group == "month":
+        return (fact.month,) if fact.month else ()
+    if group == "list":
+        return (fact.list,)
+    if group == "tag":
+        return fact.tags or (NOT_SET,)
+    if group == "project":
+        return (fact.project,)
+    return fact.groups or (NOT_SET,)
+
+
+def evaluate(
+    facts: Iterable[Fact], measure: Measure, group: str | None, selection: Selection, timed: bool
+) -> dict[str, Number]:
+    """Compute ``measure`` per group straight from the facts (the reference computation).
+
+    A chart by tag under a tag filter shows that tag alone (not the other tags of its records).
+    """
+    columns = columns_for(measure)
+    rules = _rules(columns)
+    buckets: dict[str, dict[str, Decimal]] = {}
+    for fact in facts:
+        if selection.keeps(fact, timed):
+            values = {c: v for c, v in fact.columns.items() if c in rules}
+            for key in group_keys(fact, group):
+                if group != "tag" or selection.tag is None or key == selection.tag:
+                    merge(buckets.setdefault(key, {}), values, rules)
+    return {key: finish(measure, totals) for key, totals in buckets.items()}
+
+
+def month_of(value: Any) -> str:
+    """ "YYYY-MM" of a date value, "" for anything else (a missing or mistyped date)."""
+    if isinstance(value, dt.date):
+        return f"{value.year:04d}-{value.month:02d}"
+    return ""
+
+
+def month_range(first: str, last: str) -> list[str]:
+    """Every month from ``first`` to ``last`` inclusive, as "YYYY-MM"."""
+    year, month = int(first[:4]), int(first[5:7])
+    months: list[str] = []
+    while f"{year:04d}-{month:02d}" <= last:
+        months.append(f"{year:04d}-{month:02d}")
+        year, month = (year + 1, 1) if month == 12 else (year, month + 1)
+    return months
+
+
+def _number(value: Any) -> Decimal | None:
+    if isinstance(value, bool) or not isinstance(value, int | Decimal):
+        return None
+    return Decimal(value)
+
+
+def record_columns(
+    record: Record, columns: Sequence[str], kind: str, probability: Decimal
+) -> tuple[dict[str, Decimal], set[str]]:
+    """Measure columns of one record, and the date fields it lacks for ``days:`` columns.
+
+    Args:
+        record: the record.
+        columns: the columns to fill (see ``columns_for``).
+        kind: the kind of the record's list ("won" fills ``won``), "" when none.
+        probability: the probability of the record's list, for ``w:`` (weighted) columns.
+    """
+    values: dict[str, Decimal] = {}
+    missing: set[str] = set()
+    for column in columns:
+        head, _, rest = column.partition(":")
+        if column == "n":
+            values[column] = Decimal(1)
+        elif column in ("won", "lost"):
+            if kind == column:
+                values[column] = Decimal(1)
+        elif head == "days" or rest.startswith("days:"):
+            start, end = column.split(":")[-2:]
+            first, last = record.get(start), record.get(end)
+            missing.update(f for f in (start, end) if not isinstance(record.get(f), dt.date))
+            if isinstance(first, dt.date) and isinstance(last, dt.date):
+                values[column] = Decimal((last - first).days) if head == "days" else Decimal(1)
+        elif (number := _number(record.get(rest))) is not None:
+            values[column] = {"w": number * probability, "n": Decimal(1)}.get(head, number)
+    return values, missing
+
+
+def record_groups(record: Record, field: str) -> tuple[str, ...]:
+    """The group values of a record for a field grouping (each value of a multi-select)."""
+    value = record.get(field)
+    items = value if isinstance(value, tuple | list) else (value,)
+    keys = (normalise(item) for item in items if item is not None and item != "")
+    return tuple(dict.fromkeys(k for k in keys if k is not None))
+
+
+@dataclass(frozen=True, slots=True)
+class Dims:
+    """Index dictionaries shared by every cube of a page (index 0 of each means "none")."""
+
+    months: tuple[str, ...]
+    projects: tuple[str, ...]
+    lists: tuple[str, ...]
+    tags: tuple[str, ...]
+
+
+def build_rows(
+    facts: Iterable[Fact], columns: Sequence[str], groups: Sequence[str], dims: Dims
+) -> list[list[int | float | None]]:
+    """Pre-aggregate facts into rows ``[month, project, list, tag, group, *columns]``.
+
+    Dimensions are indexes into ``dims`` (and ``groups``). Each fact is added once to its total
+    row (tag -1) and once to the row of each of its tags (tag 0 when it has none), so filtering
+    by one tag, or grouping by tag, counts a record once per tag and totals count it once.
+    A column that adds up is 0 where no record has a value; a min or max column is None.
+    """
+    index = {name: {v: i for i, v in enumerate(values)} for name, values in _dim_items(dims)}
+    group_index = {g: i for i, g in enumerate(groups)}
+    rules = _rules(columns)
+    cells: dict[tuple[int, int, int, int, int], dict[str, Decimal]] = {}
+    for fact in facts:
+        base = (index["months"][fact.month], index["projects"][fact.project])
+        list_id = index["lists"][fact.list]
+        tag_ids = [index["tags"][t] for t in fact.tags] or [0]
+        for group in fact.groups or (NOT_SET,):
+            for tag in (-1, *tag_ids):
+                key = (*base, list_id, tag, group_index.get(group, 0))
+                merge(cells.setdefault(key, {}), fact.columns, rules)
+    zero = {c: None if rules[c] in ("min", "max") else Decimal(0) for c in columns}
+    return [[*key, *(_json(cells[key].get(c, zero[c])) for c in columns)] for key in sorted(cells)]
+
+
+def pack_rows(
+    rows: Sequence[Sequence[int | float | None]], sizes: Sequence[int]
+) -> dict[str, Any]:
+    """Rows -> compact JSON: ``{"keys": [...], "values": [[...] per column]}``.
+
+    The five dimensions of a row pack into one number, month varying fastest:
+    ``m + M*(p + P*(l + L*(t + 1 + T*g)))`` with ``sizes`` = (M, P, L, T, G) and T counting
+    the total row; rows are sorted by it and each key is written as its difference from the
+    previous one, so a dense cube costs a few bytes a row. ``dashboard.js`` unpacks it.
+    """
+    months, projects, lists, tags = sizes[:4]
+
+    def packed(row: Sequence[int | float | None]) -> int:
+        month, project, list_id, tag, group = (int(x or 0) for x in row[:5])
+        return month + months * (project + projects * (list_id + lists * (tag + 1 + tags * group)))
+
+    ordered = sorted((packed(row), row) for row in rows)
+    keys = [key for key, _ in ordered]
+    deltas = [key - previous for key, previous in zip(keys, [0, *keys][:-1], strict=True)]
+    width = len(rows[0]) - 5 if rows else 0
+    values = [[row[5 + c] for _, row in ordered] for c in range(width)]
+    return {"keys": deltas, "values": values}
+
+
+def _dim_items(dims: Dims) -> Iterator[tuple[str, tuple[str, ...]]]:
+    yield from (("months", dims.months), ("projects", dims.projects))
+    yield from (("lists", dims.lists), ("tags", dims.tags))
+
+
+def _json(value: Decimal | None) -> int | float | None:
+    """A JSON number: integers stay exact, the rest is rounded to cents."""
+    if value is None:
+        return None
+    if value == value.to_integral_value():
+        return int(value)
+    return float(round(value, 2))

@@ -1,0 +1,417 @@
+"""The immutable values that flow through the build pipeline.
+
+Stdlib only. Every stage takes and returns these; nothing here mutates.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from dataclasses import dataclass
+from dataclasses import field as _field
+from decimal import Decimal
+from types import MappingProxyType
+from typing import Any, Literal
+
+Severity = Literal["error", "warning"]
+
+#: Kinds a list (stage) may have.
+LIST_KINDS = ("open", "won", "lost", "n-a")
+
+#: Field types that are computed by the build and never stored in a file.
+COMPUTED_TYPES = frozenset({"lookup", "formula", "rollup", "referenced-by"})
+
+EMPTY: Mapping[str, Any] = MappingProxyType({})
+
+#: A field of a project: (project, field).
+Node = tuple[str, str]
+
+#: Record ids that cannot be used: the pages of a project folder, and names Windows reserves
+#: for devices (a clone on Windows could not create ``con.md`` or ``con.html``).
+RESERVED_SLUGS = frozenset(
+    {"index", "board", "con", "prn", "aux", "nul"}
+    | {f"com{n}" for n in range(10)}
+    | {f"lpt{n}" for n in range(10)}
+)
+
+
+def record_page(project: str, slug: str) -> str:
+    """The site path of a record's page, relative to the site root."""
+    return f"{project}/{slug}.html"
+
+
+def frozen_map(items: Mapping[Any, Any] | None = None) -> Mapping[Any, Any]:
+    """Return a read-only view of a copy of ``items`` (shallow: values are kept as they are)."""
+    return MappingProxyType(dict(items or {}))
+
+
+def freeze(value: Any) -> Any:
+    """A deeply read-only copy: mappings become read-only views, lists and tuples tuples.
+
+    Assigning into the result raises ``TypeError``; scalars are returned as they are.
+    """
+    if isinstance(value, Mapping):
+        return MappingProxyType({key: freeze(item) for key, item in value.items()})
+    if isinstance(value, list | tuple):
+        return tuple(freeze(item) for item in value)
+    return value
+
+
+def thaw(value: Any) -> Any:
+    """A plain, mutable copy of a frozen value (dicts and lists), e.g. for jsonschema."""
+    if isinstance(value, Mapping):
+        return {key: thaw(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [thaw(item) for item in value]
+    return value
+
+
+@dataclass(frozen=True, slots=True)
+class Pos:
+    """A 1-based line and column in a source file."""
+
+    line: int
+    col: int = 1
+
+
+@dataclass(frozen=True, slots=True)
+class Diagnostic:
+    """One problem found in the input, with its place.
+
+    Attributes:
+        severity: ``error`` fails the build; ``warning`` does not (unless strict).
+        code: a short stable identifier, e.g. ``type`` or ``unknown-reference``.
+        message: what is wrong and how to fix it.
+        path: repo-relative POSIX path of the file, or "" when no file applies.
+        line: 1-based line, or 0 when unknown.
+        col: 1-based column, or 0 when unknown.
+        field: the field concerned, if any.
+    """
+
+    severity: Severity
+    code: str
+    message: str
+    path: str = ""
+    line: int = 0
+    col: int = 0
+    field: str | None = None
+
+    @property
+    def sort_key(self) -> tuple[str, int, int, str, str]:
+        return (self.path, self.line, self.col, self.code, self.message)
+
+
+def error(
+    code: str,
+    message: str,
+    path: str = "",
+    pos: Pos | None = None,
+    field: str | None = None,
+) -> Diagnostic:
+    """Build an error diagnostic at ``pos`` in ``path``."""
+    return Diagnostic(
+        "error", code, message, path, pos.line if pos else 0, pos.col if pos else 0, field
+    )
+
+
+def warning(
+    code: str,
+    message: str,
+    path: str = "",
+    pos: Pos | None = None,
+    field: str | None = None,
+) -> Diagnostic:
+    """Build a warning diagnostic at ``pos`` in ``path``."""
+    return Diagnostic(
+        "warning", code, message, path, pos.line if pos else 0, pos.col if pos else 0, field
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class ListSpec:
+    """One list (stage) of a project, in board order."""
+
+    name: str
+    kind: str = "open"
+    probability: Decimal = Decimal(0)
+    max_days: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class FieldSpec:
+    """One field of a project, from its schema's ``properties``.
+
+    Attributes:
+        name: the front-matter key.
+        type: the crmgen field type (see ``fields.FIELD_TYPES``).
+        label: human label for the site.
+        schema: the JSON Schema of the stored value, deeply frozen (empty for computed fields).
+        required: whether the schema requires it.
+        multiple: arrays of references or files.
+        target: the referenced project (reference, referenced-by).
+        path: dotted lookup path (lookup).
+        expression: formula or rollup text.
+        result: the field type of a computed value (formula, rollup, lookup); ``compute`` fills
+            it in when the schema does not declare it.
+        result_target: for a lookup that ends on a reference, the project it points to.
+        options: allowed values of select / multi-select.
+        audiences: audiences allowed to see the field; empty means everyone.
+        via: for referenced-by, the reference field in ``target`` to follow.
+        pos: where the field is declared in the schema file.
+    """
+
+    name: str
+    type: str
+    label: str
+    schema: Mapping[str, Any] = _field(default_factory=lambda: EMPTY)
+    required: bool = False
+    multiple: bool = False
+    target: str | None = None
+    path: str | None = None
+    expression: str | None = None
+    result: str | None = None
+    result_target: str | None = None
+    options: tuple[str, ...] = ()
+    audiences: tuple[str, ...] = ()
+    via: str | None = None
+    pos: Pos = Pos(1, 1)
+
+    @property
+    def computed(self) -> bool:
+        return self.type in COMPUTED_TYPES
+
+    @property
+    def shown_type(self) -> str:
+        """The type a value is shown as: a computed field's result type, else its own."""
+        if self.type == "referenced-by":
+            return self.type
+        return (self.result or "text") if self.computed else self.type
+
+
+@dataclass(frozen=True, slots=True)
+class ProjectSchema:
+    """What a project's schema file says, parsed and checked.
+
+    ``json_schema`` is the whole schema file as JSON values, deeply frozen; ``thaw`` it for a
+    JSON Schema validator.
+    """
+
+    name: str
+    path: str
+    title: str
+    title_field: str
+    fields: tuple[FieldSpec, ...]
+    lists: tuple[ListSpec, ...] = ()
+    tags: tuple[str, ...] = ()
+    json_schema: Mapping[str, Any] = _field(default_factory=lambda: EMPTY)
+
+    def field(self, name: str | None) -> FieldSpec | None:
+        for spec in self.fields:
+            if spec.name == name:
+                return spec
+        return None
+
+    def list_spec(self, name: str) -> ListSpec | None:
+        for spec in self.lists:
+            if spec.name == name:
+                return spec
+        return None
+
+    @property
+    def list_field(self) -> str | None:
+        for spec in self.fields:
+            if spec.type == "list":
+                return spec.name
+        return None
+
+    @property
+    def tags_field(self) -> str | None:
+        for spec in self.fields:
+            if spec.type == "tags":
+                return spec.name
+        return None
+
+
+#: Back-links of a record: source project -> reference field there -> source slugs (sorted).
+Backlinks = Mapping[str, Mapping[str, tuple[str, ...]]]
+
+
+@dataclass(frozen=True, slots=True)
+class Record:
+    """One Markdown file: its stored values, computed values and places.
+
+    Attributes:
+        project: the project name (folder under ``data/``).
+        slug: the record id, its file name without ``.md``.
+        path: repo-relative POSIX path of the file.
+        values: the stored front-matter values, as typed by the schema.
+        positions: front-matter key ("/"-joined for nested keys) -> position of the key.
+        value_positions: the same keys -> position where the value starts.
+        body: the Markdown body.
+        body_line: the 1-based line where the body starts.
+        computed: computed field -> value (lookup, formula, rollup, referenced-by).
+        backlinks: project -> reference field -> slugs of the records there that reference
+            this one through that field.
+    """
+
+    project: str
+    slug: str
+    path: str
+    values: Mapping[str, Any]
+    positions: Mapping[str, Pos]
+    value_positions: Mapping[str, Pos] = _field(default_factory=lambda: EMPTY)
+    body: str = ""
+    body_line: int = 1
+    computed: Mapping[str, Any] = _field(default_factory=lambda: EMPTY)
+    backlinks: Backlinks = _field(default_factory=lambda: EMPTY)
+
+    def get(self, name: str, default: Any = None) -> Any:
+        """A stored or computed value by field name."""
+        if name in self.values:
+            return self.values[name]
+        return self.computed.get(name, default)
+
+    def pos(self, name: str | None = None) -> Pos:
+        """Position of a key, or of the front matter's start."""
+        if name is not None and name in self.positions:
+            return self.positions[name]
+        return Pos(1, 1)
+
+    def value_pos(self, name: str) -> Pos:
+        """Position of a key's value (``amount/0`` for an item), else of its key, else of the
+        closest enclosing key."""
+        key = name
+        while key:
+            if key in self.value_positions:
+                return self.value_positions[key]
+            if key in self.positions:
+                return self.positions[key]
+            key = key.rpartition("/")[0]
+        return Pos(1, 1)
+
+    def linked_from(self, project: str, via: str | None = None) -> tuple[str, ...]:
+        """Slugs of the records of ``project`` that reference this one (through ``via`` only,
+        when given), sorted."""
+        fields = self.backlinks.get(project, EMPTY)
+        return tuple(
+            sorted({s for name, slugs in fields.items() if via in (None, name) for s in slugs})
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Project:
+    """A project: its schema and its records by slug (sorted)."""
+
+    schema: ProjectSchema
+    records: Mapping[str, Record]
+
+    @property
+    def name(self) -> str:
+        return self.schema.name
+
+
+@dataclass(frozen=True, slots=True)
+class AudienceSpec:
+    """One audience declared in ``crmgen.yml``: who a build with ``--audience NAME`` is for."""
+
+    name: str
+    description: str = ""
+    pos: Pos = Pos(1, 1)
+
+
+@dataclass(frozen=True, slots=True)
+class Config:
+    """The data repo's ``crmgen.yml``.
+
+    Attributes:
+        dashboards: the ``dashboards:`` value as written (deeply frozen); None when the file
+            declares none, so the built-in dashboard applies.
+        positions: "/"-joined key paths (``dashboards/0/charts/2``) -> position of the key.
+        value_positions: the same paths -> position of the value.
+    """
+
+    title: str = "CRM"
+    currency: str = "USD"
+    locale: str = "en_US"
+    projects: tuple[str, ...] = ()
+    attachments: str = "files"
+    max_file_size: int = 1024 * 1024
+    base_url: str = "/"
+    audiences: tuple[AudienceSpec, ...] = ()
+    dashboards: Any = None
+    positions: Mapping[str, Pos] = _field(default_factory=lambda: EMPTY)
+    value_positions: Mapping[str, Pos] = _field(default_factory=lambda: EMPTY)
+    path: str = "crmgen.yml"
+
+    def audience(self, name: str) -> AudienceSpec | None:
+        return next((a for a in self.audiences if a.name == name), None)
+
+
+@dataclass(frozen=True, slots=True)
+class Dataset:
+    """The fully loaded, linked and computed data repo.
+
+    Attributes:
+        root: the data repo's folder.
+        config: its ``crmgen.yml``.
+        projects: project name -> project, in navigation order.
+        today: the build's date (``today()`` in formulas); always passed in, never read here.
+        diagnostics: every problem found, sorted.
+        reads: every computed field -> the fields it reads directly (one step through lookups,
+            formulas, rollups and back-links), as the compute stage resolved them. Redaction
+            follows it, so what is hidden and what is computed can never disagree.
+        dashboards: the declared dashboards, checked against the data (``dashboards`` stage).
+        audience: after redaction, the audience the dataset was cut for ("" for the most
+            restricted one); None before redaction.
+    """
+
+    root: str
+    config: Config
+    projects: Mapping[str, Project]
+    today: dt.date
+    diagnostics: tuple[Diagnostic, ...] = ()
+    reads: Mapping[Node, frozenset[Node]] = _field(default_factory=lambda: MappingProxyType({}))
+    dashboards: tuple[Any, ...] = ()
+    audience: str | None = None
+
+    @property
+    def errors(self) -> tuple[Diagnostic, ...]:
+        return tuple(d for d in self.diagnostics if d.severity == "error")
+
+    @property
+    def warnings(self) -> tuple[Diagnostic, ...]:
+        return tuple(d for d in self.diagnostics if d.severity == "warning")
+
+    def record(self, project: str, slug: str) -> Record | None:
+        proj = self.projects.get(project)
+        return proj.records.get(slug) if proj else None
+
+
+@dataclass(frozen=True, slots=True)
+class Page:
+    """One page of the site to render: output path, template name and its context.
+
+    ``path`` is relative to the site root (``opportunities/board.html``); the renderer adds the
+    common context (``root``, ``site``, ``nav``) to ``context``.
+    """
+
+    path: str
+    template: str
+    context: Mapping[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class PageSet:
+    """Pages a stage adds to the site beside the record pages (dashboards, later alerts).
+
+    Attributes:
+        pages: the pages to render.
+        files: extra files (site path -> bytes), e.g. static SVGs.
+        nav: (label, site-relative href) entries for the site navigation.
+        home: context merged into the home page (the first dashboard, say).
+    """
+
+    pages: tuple[Page, ...] = ()
+    files: Mapping[str, bytes] = _field(default_factory=lambda: EMPTY)
+    nav: tuple[tuple[str, str], ...] = ()
+    home: Mapping[str, Any] = _field(default_factory=lambda: EMPTY)

@@ -1,0 +1,387 @@
+"""Stage: a dataset cut for one audience -> the view models templates see.
+
+View models are frozen dataclasses of formatted text plus plain machine values; templates never
+see a ``Record``. The dataset comes from ``redaction.redact``: every field, value and back-link
+in it may be shown, so nothing here decides what an audience sees.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from urllib.parse import quote, unquote
+
+from markupsafe import Markup
+
+from crmgen.fields.formatting import (
+    SORTS_AS_NUMBER,
+    Display,
+    LinkView,
+    display,
+    format_money,
+    format_value,
+    items,
+    locale_lang,
+    plain_number,
+    sort_value,
+    to_decimal,
+)
+from crmgen.model import Dataset, FieldSpec, Page, PageSet, Project, Record, record_page
+from crmgen.views.markdown import render_markdown
+
+#: Conventional fields a board card shows, in order ("tags" is the schema's tags field).
+CARD_FIELDS = ("amount", "client", "tags", "confidence", "owner", "expected_close")
+_LINKING = ("reference", "referenced-by")
+_Node = tuple[str, str]  # (project, slug)
+_Row = dict[str, "ValueView"]  # field -> its view
+_Values = dict[str, _Row]  # slug -> its row
+
+
+@dataclass(frozen=True, slots=True)
+class ValueView:
+    """One field value of one record: label, origin and how to show it (``shown``)."""
+
+    name: str
+    label: str
+    type: str  # the display type: for a computed field, its result type
+    origin: str  # where a computed value comes from: "via client → email", "= amount - cost"
+    shown: Display
+
+
+@dataclass(frozen=True, slots=True)
+class ColumnView:
+    name: str
+    label: str
+    type: str
+    sort_type: str  # "number" or "text" (dates sort as ISO text)
+
+
+@dataclass(frozen=True, slots=True)
+class RowView:
+    slug: str
+    list: str  # "" when the project has no visible list field
+    tags_json: str  # JSON array, for the tag filter
+    cells: tuple[ValueView, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class TableView:
+    columns: tuple[ColumnView, ...]
+    rows: tuple[RowView, ...]
+    lists: tuple[str, ...]  # filter options; empty when the list field is not visible
+    tags: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class CardView:
+    """A board card: title and the visible non-empty ``CARD_FIELDS``."""
+
+    slug: str
+    href: str
+    title: str
+    amount: str  # machine value, "" when hidden or empty
+    fields: tuple[ValueView, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class BoardColumnView:
+    """One list; ``total`` and ``weighted`` are None without a visible currency ``amount``."""
+
+    name: str
+    kind: str
+    probability: str
+    collapsed: bool
+    count: int
+    total: Display | None
+    weighted: Display | None
+    cards: tuple[CardView, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class BoardView:
+    href: str
+    currency: bool
+    columns: tuple[BoardColumnView, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class GroupView:
+    project: str
+    title: str
+    links: tuple[LinkView, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class RecordView:
+    project: str
+    slug: str
+    path: str  # the page, relative to the site root
+    href: str  # the same, URL-quoted
+    title: str
+    source: str
+    fields: tuple[ValueView, ...]
+    referenced_by: tuple[GroupView, ...]
+    body_html: Markup
+
+
+@dataclass(frozen=True, slots=True)
+class ProjectView:
+    name: str
+    title: str
+    count: int
+    href: str
+    table: TableView
+    board: BoardView | None
+    records: tuple[RecordView, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class SiteView:
+    """Everything one audience's site shows."""
+
+    title: str
+    lang: str
+    audience: str | None
+    built: str
+    built_iso: str
+    projects: tuple[ProjectView, ...]
+    nav: tuple[LinkView, ...]  # one per project, to its table
+    attachments: tuple[str, ...]
+
+
+def build_site_views(dataset: Dataset) -> SiteView:
+    """Build the views of the whole site from a dataset cut for its audience.
+
+    Args:
+        dataset: the finished dataset, after ``redaction.redact``.
+
+    Returns:
+        The site's view models.
+    """
+    ctx = _Context(
+        dataset=dataset,
+        visible={name: proj.schema.fields for name, proj in dataset.projects.items()},
+        backlinks=_backlinks(dataset),
+    )
+    projects = tuple(_project_view(ctx, proj) for proj in dataset.projects.values())
+    rows = (row for project in projects for row in project.table.rows)
+    links = (link for row in rows for cell in row.cells for link in cell.shown.links)
+    files = {unquote(link.href) for link in links if link.download}
+    return SiteView(
+        title=dataset.config.title,
+        lang=locale_lang(dataset.config.locale),
+        audience=dataset.audience or None,
+        built=format_value(dataset.today, "date", currency="", locale=dataset.config.locale),
+        built_iso=dataset.today.isoformat(),
+        projects=projects,
+        nav=tuple(LinkView(p.title, p.href) for p in projects),
+        attachments=tuple(sorted(files)),
+    )
+
+
+def pages(site: SiteView, extras: Sequence[PageSet] = ()) -> tuple[list[Page], SiteView]:
+    """Every page: home, per project its table, board (if it has lists) and records, and the
+    pages of other stages (dashboards); the home page takes what they add to it (the first
+    dashboard), and the navigation links to them.
+
+    Returns:
+        The pages sorted by path, and the site view with the whole navigation.
+    """
+    home: dict[str, object] = {"projects": site.projects}
+    for extra in extras:
+        home.update(extra.home)
+    result = [Page("index.html", "home.html", home)]
+    result.extend(page for extra in extras for page in extra.pages)
+    nav = (*site.nav, *(LinkView(label, href) for extra in extras for label, href in extra.nav))
+    for project in site.projects:
+        context = {"project": project}
+        result.append(Page(f"{project.name}/index.html", "table.html", context))
+        if project.board is not None:
+            result.append(Page(f"{project.name}/board.html", "board.html", context))
+        result.extend(
+            Page(r.path, "record.html", {**context, "record": r}) for r in project.records
+        )
+    return sorted(result, key=lambda page: page.path), dataclasses.replace(site, nav=nav)
+
+
+def attachments(site: SiteView) -> list[str]:
+    """Repo-relative paths of the files that visible file fields link to."""
+    return list(site.attachments)
+
+
+@dataclass(frozen=True, slots=True)
+class _Context:
+    dataset: Dataset
+    visible: Mapping[str, tuple[FieldSpec, ...]]
+    backlinks: Mapping[_Node, frozenset[_Node]]
+
+    def field(self, project: str, name: str | None) -> FieldSpec | None:
+        return next((f for f in self.visible.get(project, ()) if f.name == name), None)
+
+    def title(self, project: str, slug: str) -> str:
+        proj = self.dataset.projects.get(project)
+        record = proj.records.get(slug) if proj else None
+        if proj is None or record is None or not self.field(project, proj.schema.title_field):
+            return slug
+        return str(record.get(proj.schema.title_field) or slug)
+
+    def record_link(self, project: str, slug: str) -> LinkView:
+        if self.dataset.record(project, slug) is None:
+            return LinkView(slug)
+        return LinkView(self.title(project, slug), quote(record_page(project, slug)))
+
+
+def _project_view(ctx: _Context, project: Project) -> ProjectView:
+    schema = project.schema
+    has_board = bool(schema.lists) and ctx.field(project.name, schema.list_field) is not None
+    records = project.records.values()
+    values = {  # each value is formatted once, for the table, the board and its record page
+        r.slug: {f.name: value_view(ctx, project.name, r, f) for f in ctx.visible[project.name]}
+        for r in records
+    }
+    return ProjectView(
+        name=project.name,
+        title=schema.title or project.name,
+        count=len(project.records),
+        href=quote(f"{project.name}/index.html"),
+        table=_table_view(ctx, project, values),
+        board=_board_view(ctx, project, values) if has_board else None,
+        records=tuple(_record_view(ctx, project, r, values[r.slug]) for r in records),
+    )
+
+
+def _display_type(spec: FieldSpec) -> tuple[str, str | None]:
+    """The type a field's value is shown as, and the project its references point to."""
+    if spec.type == "lookup":
+        if spec.result_target:
+            return "reference", spec.result_target
+        return spec.result or "text", None
+    if spec.type in ("formula", "rollup"):
+        return spec.result or "number", None
+    return spec.type, spec.target
+
+
+def value_view(ctx: _Context, project: str, record: Record, spec: FieldSpec) -> ValueView:
+    """One visible field of a record as a ``ValueView``."""
+    value = record.get(spec.name)
+    shown, target = _display_type(spec)
+    if shown in _LINKING and value not in (None, ()):
+        refs = [
+            str(v).split("/", 1) if "/" in str(v) else [str(target), str(v)] for v in items(value)
+        ]
+        links = tuple(ctx.record_link(p, s) for p, s in refs)
+        labels = ", ".join(link.label for link in links)
+        shown_as = Display("links", labels, labels.casefold(), links)
+    else:
+        config = ctx.dataset.config
+        money = {"currency": config.currency, "locale": config.locale}
+        shown_as = display(value, shown, **money, attachments=config.attachments)
+    return ValueView(spec.name, spec.label, shown, _origin(spec), shown_as)
+
+
+def _origin(spec: FieldSpec) -> str:
+    if spec.type == "lookup" and spec.path:
+        return "via " + " → ".join(spec.path.split("."))
+    prefix = {"formula": "= ", "rollup": ""}.get(spec.type)
+    return f"{prefix}{spec.expression}" if prefix is not None and spec.expression else ""
+
+
+def _record_view(ctx: _Context, project: Project, record: Record, values: _Row) -> RecordView:
+    title_field = project.schema.title_field
+    by_project: dict[str, list[LinkView]] = {}
+    for source, slug in ctx.backlinks.get((project.name, record.slug), frozenset()):
+        by_project.setdefault(source, []).append(ctx.record_link(source, slug))
+    groups = []
+    for source, links in sorted(by_project.items()):
+        links.sort(key=lambda link: (link.label.casefold(), link.href))
+        groups.append(GroupView(source, ctx.dataset.projects[source].schema.title, tuple(links)))
+    return RecordView(
+        project=project.name,
+        slug=record.slug,
+        path=record_page(project.name, record.slug),
+        href=quote(record_page(project.name, record.slug)),
+        title=ctx.title(project.name, record.slug),
+        source=record.path,
+        fields=tuple(
+            values[spec.name]
+            for spec in ctx.visible[project.name]
+            if spec.name != title_field and spec.type != "referenced-by"
+        ),
+        referenced_by=tuple(groups),
+        body_html=Markup(render_markdown(record.body)),
+    )
+
+
+def _table_view(ctx: _Context, project: Project, values: _Values) -> TableView:
+    schema = project.schema
+    columns = sorted(ctx.visible[project.name], key=lambda f: f.name != schema.title_field)
+    list_field = schema.list_field if ctx.field(project.name, schema.list_field) else None
+    tags_field = schema.tags_field if ctx.field(project.name, schema.tags_field) else None
+    rows = []
+    used_tags: set[str] = set()
+    for record in project.records.values():
+        link = ctx.record_link(project.name, record.slug)
+        cells = [values[record.slug][spec.name] for spec in columns]
+        if cells and columns[0].name == schema.title_field:  # the title links to the record
+            shown = Display("links", link.label, link.label.casefold(), (link,))
+            cells[0] = ValueView(cells[0].name, cells[0].label, "text", "", shown)
+        tags = sorted(str(t) for t in items(record.get(tags_field))) if tags_field else []
+        used_tags.update(tags)
+        listed = str(record.get(list_field) or "") if list_field else ""
+        rows.append(RowView(record.slug, listed, json.dumps(tags), tuple(cells)))
+    return TableView(
+        columns=tuple(
+            ColumnView(
+                spec.name, spec.label, shown, "number" if shown in SORTS_AS_NUMBER else "text"
+            )
+            for spec in columns
+            for shown in (_display_type(spec)[0],)
+        ),
+        rows=tuple(rows),
+        lists=tuple(s.name for s in schema.lists) if list_field else (),
+        tags=tuple(sorted(set(schema.tags) | used_tags)) if tags_field else (),
+    )
+
+
+def _card(ctx: _Context, project: Project, record: Record, values: _Values) -> CardView:
+    names = [project.schema.tags_field if n == "tags" else n for n in CARD_FIELDS]
+    views = (values[record.slug].get(name or "") for name in names)
+    fields = tuple(v for v in views if v is not None and v.shown.kind != "empty")
+    link = ctx.record_link(project.name, record.slug)
+    amount = next((v.shown.sort for v in fields if v.name == "amount"), "")
+    return CardView(record.slug, link.href, link.label, amount, fields)
+
+
+def _board_view(ctx: _Context, project: Project, values: _Values) -> BoardView:
+    schema = project.schema
+    amount = ctx.field(project.name, "amount")
+    currency = amount is not None and amount.type == "currency"
+    config = {"currency": ctx.dataset.config.currency, "locale": ctx.dataset.config.locale}
+    columns, list_field = [], schema.list_field or ""
+    for spec in schema.lists:
+        records = [r for r in project.records.values() if r.get(list_field) == spec.name]
+        records.sort(key=lambda r: (sort_value(r.get("expected_close")) or "~", r.slug))
+        total = sum((to_decimal(r.get("amount")) or Decimal(0) for r in records), Decimal(0))
+        sums = [total, total * Decimal(spec.probability)] if currency else []
+        money = [Display("text", format_money(n, **config), plain_number(n)) for n in sums]
+        percent = format_value(Decimal(spec.probability) * 100, "percent", **config)
+        cards = tuple(_card(ctx, project, r, values) for r in records)
+        total_view, weighted_view = money or (None, None)
+        head = (spec.name, spec.kind, percent, spec.kind != "open", len(records))
+        columns.append(BoardColumnView(*head, total_view, weighted_view, cards))
+    return BoardView(quote(f"{project.name}/board.html"), currency, tuple(columns))
+
+
+def _backlinks(dataset: Dataset) -> dict[_Node, frozenset[_Node]]:
+    """(project, slug) -> {(source project, source slug)} that reference it."""
+    return {
+        (name, slug): frozenset(
+            (source, s) for source in record.backlinks for s in record.linked_from(source)
+        )
+        for name, project in dataset.projects.items()
+        for slug, record in project.records.items()
+        if record.backlinks
+    }

@@ -1,0 +1,163 @@
+"""Values to display text, link targets and machine values."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import subprocess
+import sys
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from crmgen.fields.formatting import (
+    display,
+    format_value,
+    locale_lang,
+    plain_number,
+    safe_url,
+    sort_value,
+    stars,
+)
+
+US = {"currency": "USD", "locale": "en_US"}
+
+
+@pytest.mark.parametrize(
+    ("value", "field_type", "expected"),
+    [
+        (42000, "currency", "$42,000"),
+        (Decimal("1234.5"), "currency", "$1,234.50"),
+        (Decimal("-12"), "currency", "-$12"),
+        (25, "percent", "25%"),
+        (Decimal("12.5"), "percent", "12.5%"),
+        (1234567, "number", "1,234,567"),
+        (2024, "select", "2024"),
+        (Decimal("0.125"), "number", "0.125"),
+        (dt.date(2026, 12, 15), "date", "Dec 15, 2026"),
+        ("2026-12-15", "date", "Dec 15, 2026"),
+        (3, "rating", "★★★☆☆"),
+        (9, "rating", "★★★★★"),
+        (True, "checkbox", "Yes"),
+        (False, "checkbox", "No"),
+        (("seo", "website"), "tags", "seo, website"),
+        ((Decimal(5), 7), "currency", "$5, $7"),
+        (None, "text", ""),
+        ("plain", "text", "plain"),
+        (
+            {"street": "1 Main St", "city": "Springfield", "postcode": "12345", "country": "US"},
+            "address",
+            "1 Main St, 12345 Springfield, US",
+        ),
+    ],
+)
+def test_format_value_by_type(value: object, field_type: str, expected: str) -> None:
+    assert format_value(value, field_type, **US) == expected
+
+
+def test_currency_and_dates_follow_the_site_locale() -> None:
+    assert format_value(42000, "currency", currency="EUR", locale="de_DE") == "42.000\xa0€"
+    assert format_value(dt.date(2026, 12, 15), "date", currency="EUR", locale="en_GB") == (
+        "15 Dec 2026"
+    )
+    assert format_value(Decimal("12.5"), "percent", currency="EUR", locale="de_DE") == "12,5\xa0%"
+
+
+def test_formatting_ignores_the_machine_locale_and_time_zone(tmp_path: Path) -> None:
+    script = tmp_path / "fmt.py"
+    script.write_text(
+        "import datetime as dt\n"
+        "from decimal import Decimal\n"
+        "from crmgen.fields.formatting import format_value\n"
+        "print(format_value(Decimal('1234.5'), 'currency', currency='USD', locale='en_US'))\n"
+        "print(format_value(dt.date(2026, 1, 2), 'date', currency='USD', locale='en_US'))\n",
+        encoding="utf-8",
+    )
+    env = {
+        **os.environ,
+        "LANG": "de_DE.UTF-8",
+        "LC_ALL": "de_DE.UTF-8",
+        "TZ": "Pacific/Kiritimati",
+    }
+    result = subprocess.run(
+        [sys.executable, str(script)], env=env, capture_output=True, text=True, check=True
+    )
+    assert result.stdout.splitlines() == ["$1,234.50", "Jan 2, 2026"]
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("https://example.com/a?b=1", "https://example.com/a?b=1"),
+        ("  http://example.com  ", "http://example.com/"),
+        ("ht\ttps://example.com", "https://example.com/"),
+        ("javascript:alert(1)", None),
+        ("JaVaScRiPt:alert(1)", None),
+        ("\x01 java\nscript:alert(1)", None),
+        ("data:text/html,<script>alert(1)</script>", None),
+        ("https://", None),
+        ("//example.com", None),
+        ("ftp://example.com", None),
+    ],
+)
+def test_safe_url_allows_only_http_and_https(value: str, expected: str | None) -> None:
+    assert safe_url(value, "url") == expected
+
+
+def test_safe_url_email_and_phone() -> None:
+    assert safe_url("ann@example.com", "email") == "mailto:ann@example.com"
+    assert safe_url("ann@example.com?cc=boss@example.com", "email") is None
+    assert safe_url("javascript:alert(1)//@x.com", "email") is None
+    assert safe_url("+44 20 7946 0958", "phone") == "tel:+442079460958"
+    assert safe_url("(555) 010-0100", "phone") == "tel:5550100100"
+    assert safe_url("javascript:1", "phone") is None
+    with pytest.raises(ValueError, match="unknown link kind"):
+        safe_url("x", "fax")
+
+
+def test_sort_values_are_plain_machine_values() -> None:
+    assert sort_value(Decimal("2100.00")) == "2100"
+    assert sort_value(Decimal("16.650")) == "16.65"
+    assert sort_value(dt.date(2026, 1, 2)) == "2026-01-02"
+    assert sort_value(True) == "1"
+    assert sort_value(None) == ""
+    assert plain_number(Decimal("1E+3")) == "1000"
+
+
+def test_display_links_only_safe_values() -> None:
+    link = display("javascript:alert(1)", "url", **US, attachments="files").links[0]
+    assert link.href == "" and link.label == "javascript:alert(1)"
+    email = display("ann@example.com", "email", **US, attachments="files")
+    assert email.kind == "links" and email.links[0].href == "mailto:ann@example.com"
+
+
+@pytest.mark.parametrize(
+    ("path", "href"),
+    [
+        ("files/acme/nda final.pdf", "files/acme/nda%20final.pdf"),
+        ("files/../crmgen.yml", ""),
+        ("data/opportunities/acme.md", ""),
+        ("/etc/passwd", ""),
+        ("files\\..\\x", ""),
+    ],
+)
+def test_file_links_stay_inside_the_attachments_folder(path: str, href: str) -> None:
+    shown = display(path, "file", **US, attachments="files")
+    assert shown.links[0].href == href
+    assert shown.links[0].download == bool(href)
+
+
+def test_display_kinds() -> None:
+    assert display(None, "text", **US, attachments="files").kind == "empty"
+    assert display((), "tags", **US, attachments="files").kind == "empty"
+    assert display(("a", "b"), "tags", **US, attachments="files").badges == ("a", "b")
+    rated = display(4, "rating", **US, attachments="files")
+    assert (rated.kind, rated.rating, rated.text) == ("stars", 4, stars(4))
+    address = display("1 Main St, Springfield", "address", **US, attachments="files")
+    assert address.links[0].href.startswith("https://www.openstreetmap.org/search?query=1+Main")
+
+
+def test_locale_lang() -> None:
+    assert locale_lang("en_US") == "en-US"
+    assert locale_lang("de") == "de"
