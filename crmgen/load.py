@@ -146,7 +146,7 @@ def load_records(
                         rel(root, entry),
                     )
                 )
-            elif entry.name not in schemas:
+            elif entry.name not in schemas and not _has_schema_file(root, entry.name):
                 diags.append(
                     warning(
                         "unknown-project",
@@ -216,6 +216,11 @@ def load_records(
                 out[name][slug] = record
         out[name] = dict(sorted(out[name].items()))
     return out, diags
+
+
+def _has_schema_file(root: Path, project: str) -> bool:
+    """A project whose schema file exists but did not load: its own errors say why."""
+    return (root / "schema" / f"{project}.schema.yaml").is_file()
 
 
 def slug_problem(slug: str) -> str | None:

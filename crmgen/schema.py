@@ -53,8 +53,12 @@ def _jsonable(value: Any) -> Any:
     return value
 
 
-def _field(name: str, prop: Mapping[str, Any], required: bool, pos: Pos) -> FieldSpec:
+def _field(
+    name: str, prop: Mapping[str, Any], required: bool, doc: yamlstrict.YamlDoc
+) -> FieldSpec:
     meta = prop.get("x-crmgen") or {}
+    where = ("properties", name, "x-crmgen")
+    written = next((k for k in ("formula", "rollup", "path") if k in meta), None)
     ftype = meta.get("type") or infer_type(name, prop)
     stored = {k: v for k, v in _jsonable(prop).items() if k != "x-crmgen"}
     items = stored.get("items") if isinstance(stored.get("items"), Mapping) else {}
@@ -73,7 +77,8 @@ def _field(name: str, prop: Mapping[str, Any], required: bool, pos: Pos) -> Fiel
         options=tuple(str(o) for o in enum),
         audiences=tuple(meta.get("audiences") or ()),
         via=meta.get("field"),
-        pos=pos,
+        pos=doc.pos(("properties", name)),
+        expression_pos=doc.value_pos((*where, written)) if written else None,
     )
 
 
@@ -121,7 +126,7 @@ def parse_schema(
     required = set(data.get("required") or ())
     props = data.get("properties") or {}
     fields = tuple(
-        _field(fname, prop or {}, fname in required, doc.pos(("properties", fname)))
+        _field(fname, prop or {}, fname in required, doc)
         for fname, prop in props.items()
     )
     lists = tuple(
@@ -286,23 +291,34 @@ def load_schemas(root: Path, config: Config) -> tuple[dict[str, ProjectSchema], 
         diags.extend(problems)
         if schema is not None:
             schemas[name] = schema
-    diags.extend(check_links(schemas))
+    diags.extend(check_links(schemas, names))
     return schemas, diags
 
 
-def check_links(schemas: Mapping[str, ProjectSchema]) -> list[Diagnostic]:
-    """Reference and referenced-by fields must name existing projects and fields."""
+def check_links(
+    schemas: Mapping[str, ProjectSchema], named: Sequence[str] = ()
+) -> list[Diagnostic]:
+    """Reference and referenced-by fields must name existing projects and fields.
+
+    ``named`` are the projects crmgen.yml names: one of them without a schema that loaded has
+    its own errors, so a reference to it says so instead of "does not exist".
+    """
     out: list[Diagnostic] = []
     for schema in schemas.values():
         for spec in schema.fields:
             if spec.type not in ("reference", "referenced-by") or spec.target is None:
                 continue
             if spec.target not in schemas:
+                why = (
+                    f"has no usable schema; fix the errors reported for "
+                    f"schema/{spec.target}{SUFFIX} first"
+                    if spec.target in named
+                    else f"does not exist{messages.did_you_mean(spec.target, schemas)}"
+                )
                 out.append(
                     error(
                         "schema-project",
-                        f"{spec.name}: project '{spec.target}' does "
-                        f"not exist{messages.did_you_mean(spec.target, schemas)}",
+                        f"{spec.name}: project '{spec.target}' {why}",
                         schema.path,
                         spec.pos,
                         spec.name,

@@ -17,6 +17,7 @@ from typing import Any
 from crmgen.compute import expr
 from crmgen.compute.order import Plan, plan
 from crmgen.compute.paths import PathError, resolve, target_field, walk
+from crmgen.compute.types import RESULT_OF_KIND, Kind, check_plan
 from crmgen.fields import NUMERIC
 from crmgen.model import (
     Dataset,
@@ -93,11 +94,17 @@ def _kind(value: Any) -> str:
 
 
 def _result_type(
-    schemas: Mapping[str, ProjectSchema], project: str, spec: FieldSpec, compiled: Plan
+    schemas: Mapping[str, ProjectSchema],
+    project: str,
+    spec: FieldSpec,
+    compiled: Plan,
+    kinds: Mapping[Node, Kind],
 ) -> str | None:
     """The type of a computed field's value, declared or inferred."""
     if spec.result:
         return spec.result
+    if spec.type == "formula":
+        return RESULT_OF_KIND.get(kinds.get((project, spec.name), "any"))
     try:
         if spec.type == "lookup" and spec.path:
             target = target_field(schemas, project, spec.path)
@@ -105,7 +112,11 @@ def _result_type(
                 return "text"
             if target.computed:
                 return _result_type(
-                    schemas, target_field_project(schemas, project, spec.path), target, compiled
+                    schemas,
+                    target_field_project(schemas, project, spec.path),
+                    target,
+                    compiled,
+                    kinds,
                 )
             return target.type
         if spec.type == "rollup":
@@ -195,12 +206,18 @@ def compute(dataset: Dataset) -> tuple[Dataset, list[Diagnostic]]:
     schemas = {name: project.schema for name, project in dataset.projects.items()}
     records = {name: project.records for name, project in dataset.projects.items()}
     compiled, diags = plan(schemas)
+    kinds, broken, problems = check_plan(schemas, compiled)
+    diags += problems
     state = _State(schemas, records, dataset.today)
     for node in compiled.order:
         project, name = node
+        if node in broken:  # reported once at the schema; never evaluated per record
+            for slug in records.get(project, {}):
+                state.computed[(project, slug)][name] = None
+            continue
         spec = schemas[project].field(name)
         assert spec is not None
-        result = _result_type(schemas, project, spec, compiled)
+        result = _result_type(schemas, project, spec, compiled, kinds)
         inputs = (
             frozenset(expr.names(compiled.formulas[node]))
             if node in compiled.formulas
@@ -230,7 +247,7 @@ def compute(dataset: Dataset) -> tuple[Dataset, list[Diagnostic]]:
         fields = tuple(
             dataclasses.replace(
                 f,
-                result=_result_type(schemas, p, f, compiled),
+                result=_result_type(schemas, p, f, compiled, kinds),
                 result_target=_result_target(schemas, p, f),
             )
             if f.type in ("lookup", "rollup", "formula")

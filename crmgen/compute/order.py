@@ -128,7 +128,7 @@ def plan(schemas: Mapping[str, ProjectSchema]) -> tuple[Plan, list[Diagnostic]]:
                         f"schema-{spec.type}",
                         f"{spec.name}: {exc} (in {spec.type} '{what}')",
                         schema.path,
-                        spec.pos,
+                        spec.expression_pos or spec.pos,
                         spec.name,
                     )
                 )

@@ -158,6 +158,7 @@ class FieldSpec:
         audiences: audiences allowed to see the field; empty means everyone.
         via: for referenced-by, the reference field in ``target`` to follow.
         pos: where the field is declared in the schema file.
+        expression_pos: where its formula, rollup or lookup path is written, for errors in it.
     """
 
     name: str
@@ -175,6 +176,7 @@ class FieldSpec:
     audiences: tuple[str, ...] = ()
     via: str | None = None
     pos: Pos = Pos(1, 1)
+    expression_pos: Pos | None = None
 
     @property
     def computed(self) -> bool:
