@@ -146,7 +146,7 @@ def load_records(
                         rel(root, entry),
                     )
                 )
-            elif entry.name not in schemas and not _has_schema_file(root, entry.name):
+            elif entry.name not in schemas and not _configured(root, config, entry.name):
                 diags.append(
                     warning(
                         "unknown-project",
@@ -218,9 +218,10 @@ def load_records(
     return out, diags
 
 
-def _has_schema_file(root: Path, project: str) -> bool:
-    """A project whose schema file exists but did not load: its own errors say why."""
-    return (root / "schema" / f"{project}.schema.yaml").is_file()
+def _configured(root: Path, config: Config, project: str) -> bool:
+    """A project crmgen.yml names, or whose schema file exists, but that did not load: the
+    errors about its schema already say why its records are not read."""
+    return project in config.projects or (root / "schema" / f"{project}.schema.yaml").is_file()
 
 
 def slug_problem(slug: str) -> str | None:
