@@ -141,3 +141,98 @@ def test_unknown_names_are_schema_errors_at_their_line(
     assert "did you mean 'client'?" in by_field["bad2"].message
     assert "is a text field, not a reference" in by_field["bad3"].message
     assert "neither a reference field of delivery nor a project" in by_field["bad4"].message
+
+
+SEMANTICS_CLIENTS = """\
+type: object
+required: [title]
+x-crmgen: {title: title}
+properties:
+  title: {type: string}
+  deals: {x-crmgen: {type: referenced-by, project: opportunities, field: client}}
+  partnered: {x-crmgen: {type: referenced-by, project: opportunities, field: partner}}
+  every_link: {x-crmgen: {type: referenced-by, project: opportunities}}
+  deal_titles: {x-crmgen: {type: lookup, path: deals.title}}
+  partner_amounts: {x-crmgen: {type: lookup, path: partnered.amount}}
+  big: {x-crmgen: {type: rollup, rollup: "count(opportunities where amount > 500)"}}
+  big_sum: {x-crmgen: {type: rollup, rollup: "sum(opportunities.amount where amount > 500)"}}
+  not_big: {x-crmgen: {type: rollup, rollup: "count(opportunities where not (amount > 500))"}}
+  all_deals: {x-crmgen: {type: rollup, rollup: "count(opportunities)"}}
+"""
+SEMANTICS_OPPS = """\
+type: object
+required: [title]
+x-crmgen: {title: title}
+properties:
+  title: {type: string}
+  client: {type: string, x-crmgen: {type: reference, project: clients}}
+  partner: {type: string, x-crmgen: {type: reference, project: clients}}
+  amount: {type: number, x-crmgen: {type: currency}}
+"""
+
+
+def _semantics(make_repo: MakeRepo, today: dt.date):  # type: ignore[no-untyped-def]
+    root = make_repo(
+        {
+            "crmgen.yml": "projects: [clients, opportunities]\n",
+            "schema/clients.schema.yaml": SEMANTICS_CLIENTS,
+            "schema/opportunities.schema.yaml": SEMANTICS_OPPS,
+            "data/clients/acme.md": record("title: Acme"),
+            "data/clients/globex.md": record("title: Globex"),
+            "data/opportunities/a.md": record("title: A\nclient: acme\namount: 1000"),
+            "data/opportunities/b.md": record("title: B\nclient: acme\namount: 100"),
+            "data/opportunities/c.md": record("title: C\nclient: acme"),  # no amount at all
+            "data/opportunities/d.md": record("title: D\nclient: globex\npartner: acme\namount: 700"),
+        }
+    )
+    dataset = load_dataset(root, today=today)
+    assert dataset.diagnostics == ()
+    return dataset
+
+
+def test_a_rollup_condition_that_is_null_leaves_the_record_out(
+    make_repo: MakeRepo, today: dt.date
+) -> None:
+    acme = _semantics(make_repo, today).record("clients", "acme")
+    assert acme is not None
+    # c has no amount: "amount > 500" is null for it, so it is neither big nor "not big"
+    assert acme.computed["big"] == 1  # a only; d references acme as partner, not as client
+    assert acme.computed["big_sum"] == 1000
+    # ... but "not" reads null as false (docs/formulas.md), so c counts as "not big"
+    assert acme.computed["not_big"] == 2  # b and c
+    assert acme.computed["all_deals"] == 4  # a, b, c through client, d through partner
+
+
+def test_referenced_by_follows_its_own_reference_field(make_repo: MakeRepo, today: dt.date) -> None:
+    dataset = _semantics(make_repo, today)
+    acme, globex = dataset.record("clients", "acme"), dataset.record("clients", "globex")
+    assert acme is not None and globex is not None
+    assert acme.computed["deals"] == ("opportunities/a", "opportunities/b", "opportunities/c")
+    assert acme.computed["partnered"] == ("opportunities/d",)
+    assert acme.computed["every_link"] == (
+        "opportunities/a", "opportunities/b", "opportunities/c", "opportunities/d",
+    )  # fmt: skip
+    assert globex.computed["deals"] == ("opportunities/d",) and globex.computed["partnered"] == ()
+
+
+def test_lookups_go_through_referenced_by_fields(make_repo: MakeRepo, today: dt.date) -> None:
+    dataset = _semantics(make_repo, today)
+    acme = dataset.record("clients", "acme")
+    assert acme is not None
+    assert acme.computed["deal_titles"] == ("A", "B", "C")
+    assert acme.computed["partner_amounts"] == (700,)
+    schema = dataset.projects["clients"].schema
+    assert dataset.reads[("clients", "deal_titles")] == {
+        ("clients", "deals"),
+        ("opportunities", "title"),
+    }
+    assert dataset.reads[("clients", "deals")] == {("opportunities", "client")}
+    assert dataset.reads[("clients", "every_link")] == {
+        ("opportunities", "client"),
+        ("opportunities", "partner"),
+    }
+    assert dataset.reads[("clients", "all_deals")] == {
+        ("opportunities", "client"),
+        ("opportunities", "partner"),
+    }
+    assert schema.field("deal_titles") is not None

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from conftest import MakeRepo, record
 from test_views import make_dataset
 
+from crmgen.build import load_dataset
 from crmgen.redaction import hidden_fields, redact
 
 
@@ -44,3 +46,64 @@ def test_an_undeclared_audience_is_a_usage_error_with_a_hint() -> None:
          "audiences; did you mean 'managers'?"),
     ]  # fmt: skip
     assert redact(dataset, "interns")[1][0].message.endswith("declared: staff, managers")
+
+
+RESTRICTED_CLIENTS = """\
+type: object
+required: [title]
+x-crmgen: {title: title}
+properties:
+  title: {type: string}
+  cheap_deals: {x-crmgen: {type: rollup, rollup: "count(opportunities where cost < 100)"}}
+  sourced: {x-crmgen: {type: rollup, rollup: "count(opportunities)"}}
+  deals_count: {x-crmgen: {type: formula, formula: "len(deals)"}}
+  deals: {x-crmgen: {type: referenced-by, project: opportunities, field: client}}
+  via_lookup: {x-crmgen: {type: lookup, path: deals.title}}
+  total: {x-crmgen: {type: rollup, rollup: "sum(opportunities.amount)"}}
+"""
+RESTRICTED_OPPS = """\
+type: object
+required: [title]
+x-crmgen: {title: title}
+properties:
+  title: {type: string}
+  client: {type: string, x-crmgen: {type: reference, project: clients}}
+  finder: {type: string, x-crmgen: {type: reference, project: clients, audiences: [managers]}}
+  amount: {type: number, x-crmgen: {type: currency}}
+  cost: {type: number, x-crmgen: {type: currency, audiences: [managers]}}
+  margin_ok: {x-crmgen: {type: formula, formula: "if(cost < amount, true, false)"}}
+"""
+
+
+def test_a_field_reading_a_restricted_one_only_in_a_condition_or_a_count_is_restricted(
+    make_repo: MakeRepo,
+) -> None:
+    root = make_repo(
+        {
+            "crmgen.yml": "projects: [clients, opportunities]\naudiences: [{name: managers}]\n",
+            "schema/clients.schema.yaml": RESTRICTED_CLIENTS,
+            "schema/opportunities.schema.yaml": RESTRICTED_OPPS,
+            "data/clients/acme.md": record("title: Acme"),
+            "data/opportunities/a.md": record("title: A\nclient: acme\nfinder: acme\ncost: 50"),
+        }
+    )
+    dataset = load_dataset(root)
+    assert dataset.diagnostics == ()
+    hidden = hidden_fields(dataset, None)
+    # cost only in the condition of a count: the count still tells how many deals are cheap
+    assert ("clients", "cheap_deals") in hidden
+    # a count or sum over back-links through all references: the hidden 'finder' is one
+    assert ("clients", "sourced") in hidden
+    assert ("clients", "total") in hidden
+    # cost only in the condition of if()
+    assert ("opportunities", "margin_ok") in hidden
+    # through visible references and visible fields only: shown
+    for shown in ("deals", "deals_count", "via_lookup"):
+        assert ("clients", shown) not in hidden, shown
+    assert hidden_fields(dataset, "managers") == frozenset()
+    cut, _ = redact(dataset, None)
+    acme = cut.record("clients", "acme")
+    assert acme is not None
+    assert "cheap_deals" not in acme.computed and "sourced" not in acme.computed
+    assert acme.computed["deals"] == ("opportunities/a",)
+    assert dict(acme.backlinks["opportunities"]) == {"client": ("a",)}  # not via finder

@@ -108,8 +108,10 @@ def test_fallback_swap_without_renameat2(tmp_path: Path, monkeypatch: pytest.Mon
 
 @pytest.mark.parametrize(
     "bad",
-    ["../evil.html", "/abs.html", "a/../../evil.html", "a\\..\\evil", "", "a//b", "./x", MARKER],
-)
+    ["../evil.html", "/abs.html", "a/../../evil.html", "a\\..\\evil", "", "a//b", "./x", MARKER,
+     "a\x00b.html", "a\nb.html", "x/\x1b[31m.html", "a\x7f.html", "C:/evil.html", ".git/hooks/x",
+     "a/."],
+)  # fmt: skip
 def test_paths_escaping_the_output_are_refused(tmp_path: Path, bad: str) -> None:
     out = tmp_path / "site"
     write_site({"index.html": b"old"}, out)
@@ -118,6 +120,28 @@ def test_paths_escaping_the_output_are_refused(tmp_path: Path, bad: str) -> None
     assert snapshot(out)["index.html"] == b"old"
     assert not (tmp_path / "evil.html").exists()
     assert leftovers(out) == []
+
+
+def test_a_symlinked_output_folder_is_refused_and_its_target_kept(tmp_path: Path) -> None:
+    target = tmp_path / "elsewhere"
+    target.mkdir()
+    (target / "keep.txt").write_text("mine", encoding="utf-8")
+    (target / MARKER).write_bytes(write.MARKER_TEXT)  # even one that looks like a site
+    out = tmp_path / "site"
+    out.symlink_to(target, target_is_directory=True)
+    with pytest.raises(FileExistsError, match="not a folder"):
+        write_site({"index.html": b"x"}, out)
+    assert out.is_symlink() and (target / "keep.txt").read_text(encoding="utf-8") == "mine"
+    assert not (target / "index.html").exists()
+    assert leftovers(out) == []
+
+
+def test_a_file_at_the_output_path_is_refused(tmp_path: Path) -> None:
+    out = tmp_path / "site"
+    out.write_text("not a folder", encoding="utf-8")
+    with pytest.raises(FileExistsError, match="not a folder"):
+        write_site({"index.html": b"x"}, out)
+    assert out.read_text(encoding="utf-8") == "not a folder"
 
 
 def test_a_folder_that_is_not_a_site_is_not_replaced(tmp_path: Path) -> None:
