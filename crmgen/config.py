@@ -16,6 +16,7 @@ from jsonschema import Draft202012Validator
 
 from crmgen import messages, yamlstrict
 from crmgen.model import AudienceSpec, Config, Diagnostic, Pos, error, freeze, frozen_map, warning
+from crmgen.fields.attachments import DEFAULT_MAX_ATTACHMENT
 from crmgen.yamlstrict import DEFAULT_MAX_SIZE, read_source
 
 FILE = "crmgen.yml"
@@ -42,6 +43,7 @@ CONFIG_SCHEMA: dict[str, Any] = {
         },
         "attachments": {"type": "string", "pattern": r"^[A-Za-z0-9_][A-Za-z0-9_./-]*$"},
         "max_file_size": {"type": "integer", "minimum": 1024},
+        "max_attachment_size": {"type": "integer", "minimum": 1024},
         "base_url": {"type": "string"},
         "audiences": {
             "type": "array",
@@ -139,6 +141,7 @@ def parse_config(text: str, path: str = FILE) -> tuple[Config, list[Diagnostic]]
         projects=tuple(get("projects", ())),
         attachments="files" if "attachments" in bad else attachments,
         max_file_size=get("max_file_size", DEFAULT_MAX_SIZE),
+        max_attachment_size=get("max_attachment_size", DEFAULT_MAX_ATTACHMENT),
         base_url=get("base_url", "/"),
         audiences=_audiences(data.get("audiences"), doc, path, diags),
         dashboards=freeze(data["dashboards"]) if "dashboards" in data else None,

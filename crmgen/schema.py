@@ -20,6 +20,7 @@ from jsonschema import Draft202012Validator
 
 from crmgen import messages, yamlstrict
 from crmgen.fields import FIELD_TYPES, RESULT_TYPES, infer_type
+from crmgen.fields.attachments import accept_problem
 from crmgen.model import Config, Diagnostic, FieldSpec, ListSpec, Pos, ProjectSchema, error, freeze
 from crmgen.yamlstrict import read_source
 
@@ -75,6 +76,7 @@ def _field(
         expression=meta.get("formula") or meta.get("rollup"),
         result=meta.get("result"),
         options=tuple(str(o) for o in enum),
+        accept=tuple(str(a).lower().lstrip(".") for a in meta.get("accept") or ()),
         audiences=tuple(meta.get("audiences") or ()),
         via=meta.get("field"),
         pos=doc.pos(("properties", name)),
@@ -228,6 +230,14 @@ def _check_project(schema: ProjectSchema, doc: yamlstrict.YamlDoc) -> list[Diagn
     for spec in schema.fields:
         ftype = FIELD_TYPES[spec.type]
         json_type = spec.schema.get("type")
+        where = ("properties", spec.name, "x-crmgen", "accept")
+        problem = accept_problem(spec.accept)
+        if spec.accept and spec.type != "file":
+            problem = "only file fields take 'accept'; remove it"
+        if problem:
+            out.append(
+                error("schema-accept", f"{spec.name}: {problem}", path, doc.value_pos(where), spec.name)
+            )
         if ftype.computed and any(k in spec.schema for k in ("type", "enum", "const")):
             out.append(
                 error(

@@ -15,6 +15,7 @@ from jsonschema import Draft202012Validator, FormatChecker
 
 from crmgen import messages
 from crmgen.fields import FIELD_TYPES
+from crmgen.fields.attachments import DEFAULT_MAX_ATTACHMENT, attachment_problem
 from crmgen.fields.rules import inside, number_problem, parse_date, path_problem, under
 from crmgen.model import (
     Config,
@@ -32,8 +33,15 @@ from crmgen.model import (
 _FORMATS = FormatChecker()
 
 
-def check_file(root: Path, attachments: str, value: Any) -> str | None:
-    """Why a file field value is not an attachment inside the repo, or None."""
+def check_file(
+    root: Path,
+    attachments: str,
+    value: Any,
+    accept: tuple[str, ...] = (),
+    max_size: int = DEFAULT_MAX_ATTACHMENT,
+) -> str | None:
+    """Why a file field value is not an attachment the site may publish, or None: a clean path
+    inside the attachments folder, to a file of an allowed type by name and by content."""
     if not isinstance(value, str) or not value:
         return "must be a path to a file, e.g. files/acme/nda.pdf"
     problem = path_problem(value)
@@ -48,7 +56,8 @@ def check_file(root: Path, attachments: str, value: Any) -> str | None:
         return f"'{value}' is not a file"
     if not inside(root / attachments, target):
         return f"'{value}' links outside the attachments folder '{attachments}/'; copy the file"
-    return None
+    problem = attachment_problem(target, accept, max_size)
+    return f"'{value}' {problem}" if problem else None
 
 
 class _Checker:
@@ -146,7 +155,10 @@ class _Checker:
         if ftype.check is not None:
             return ftype.check(item)
         if spec.type == "file":
-            return check_file(self.root, self.config.attachments, item)
+            config = self.config
+            return check_file(
+                self.root, config.attachments, item, spec.accept, config.max_attachment_size
+            )
         if spec.type == "list":
             names = [s.name for s in self.schema.lists]
             if item not in names:

@@ -64,7 +64,7 @@ def test_file_field_symlink_out_of_attachments(tmp_path: Path) -> None:
     root = tmp_path / "repo"
     (root / "files").mkdir(parents=True)
     (root / "secret.txt").write_text("s")
-    (root / "files" / "ok.pdf").write_text("pdf")
+    (root / "files" / "ok.pdf").write_bytes(b"%PDF-1.4\n%%EOF\n")
     os.symlink(root / "secret.txt", root / "files" / "link.txt")
     assert check_file(root, "files", "files/ok.pdf") is None
     problem = check_file(root, "files", "files/link.txt")

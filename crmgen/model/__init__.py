@@ -155,6 +155,7 @@ class FieldSpec:
             it in when the schema does not declare it.
         result_target: for a lookup that ends on a reference, the project it points to.
         options: allowed values of select / multi-select.
+        accept: for a file field, the extensions it allows (empty: every safe type).
         audiences: audiences allowed to see the field; empty means everyone.
         via: for referenced-by, the reference field in ``target`` to follow.
         pos: where the field is declared in the schema file.
@@ -173,6 +174,7 @@ class FieldSpec:
     result: str | None = None
     result_target: str | None = None
     options: tuple[str, ...] = ()
+    accept: tuple[str, ...] = ()
     audiences: tuple[str, ...] = ()
     via: str | None = None
     pos: Pos = Pos(1, 1)
@@ -338,6 +340,7 @@ class Config:
     projects: tuple[str, ...] = ()
     attachments: str = "files"
     max_file_size: int = 1024 * 1024
+    max_attachment_size: int = 20 * 1024 * 1024
     base_url: str = "/"
     audiences: tuple[AudienceSpec, ...] = ()
     dashboards: Any = None
