@@ -15,8 +15,8 @@ import babel
 from jsonschema import Draft202012Validator
 
 from crmgen import messages, yamlstrict
-from crmgen.model import AudienceSpec, Config, Diagnostic, Pos, error, freeze, frozen_map, warning
 from crmgen.fields.attachments import DEFAULT_MAX_ATTACHMENT
+from crmgen.model import AudienceSpec, Config, Diagnostic, Pos, error, freeze, frozen_map, warning
 from crmgen.yamlstrict import DEFAULT_MAX_SIZE, read_source
 
 FILE = "crmgen.yml"

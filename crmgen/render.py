@@ -30,6 +30,7 @@ from jinja2.exceptions import SecurityError
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 from markupsafe import Markup
 
+from crmgen.fields.rules import inside
 from crmgen.model import Diagnostic, Page, Pos, error
 
 #: The Content-Security-Policy of every page: no inline script or style, no foreign origin.
@@ -105,6 +106,22 @@ def tojson_script(value: Any) -> Markup:
     return Markup(text.translate(_SCRIPT_ESCAPES))  # escaped for this context above
 
 
+class _RepoLoader(FileSystemLoader):
+    """A file-system loader that refuses a template file that is (or passes through) a symbolic
+    link leading out of its folder: a template must not publish a file of the builder's disk."""
+
+    def get_source(
+        self, environment: jinja2.Environment, template: str
+    ) -> tuple[str, str, Callable[[], bool]]:
+        source, filename, uptodate = super().get_source(environment, template)
+        folders = [Path(p) for p in self.searchpath]
+        if not any(inside(folder, Path(filename)) for folder in folders):
+            raise jinja2.TemplateNotFound(
+                template, f"{template} is a link that leaves the templates folder; copy the file"
+            )
+        return source, filename, uptodate
+
+
 def make_environment(template_dirs: Sequence[Path]) -> ImmutableSandboxedEnvironment:
     """The Jinja environment: override folders first, then the packaged templates.
 
@@ -114,7 +131,7 @@ def make_environment(template_dirs: Sequence[Path]) -> ImmutableSandboxedEnviron
     Args:
         template_dirs: folders whose templates replace packaged ones of the same name.
     """
-    loaders: list[Any] = [FileSystemLoader(str(d)) for d in template_dirs]
+    loaders: list[Any] = [_RepoLoader(str(d)) for d in template_dirs]
     loaders.append(PackageLoader("crmgen", "templates"))
     env = ImmutableSandboxedEnvironment(
         loader=ChoiceLoader(loaders),

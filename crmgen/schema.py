@@ -21,7 +21,7 @@ from jsonschema import Draft202012Validator
 from crmgen import messages, yamlstrict
 from crmgen.fields import FIELD_TYPES, RESULT_TYPES, infer_type
 from crmgen.fields.attachments import accept_problem
-from crmgen.model import Config, Diagnostic, FieldSpec, ListSpec, Pos, ProjectSchema, error, freeze
+from crmgen.model import Config, Diagnostic, FieldSpec, ListSpec, ProjectSchema, error, freeze
 from crmgen.yamlstrict import read_source
 
 SUFFIX = ".schema.yaml"
@@ -128,8 +128,7 @@ def parse_schema(
     required = set(data.get("required") or ())
     props = data.get("properties") or {}
     fields = tuple(
-        _field(fname, prop or {}, fname in required, doc)
-        for fname, prop in props.items()
+        _field(fname, prop or {}, fname in required, doc) for fname, prop in props.items()
     )
     lists = tuple(
         ListSpec(
@@ -236,7 +235,13 @@ def _check_project(schema: ProjectSchema, doc: yamlstrict.YamlDoc) -> list[Diagn
             problem = "only file fields take 'accept'; remove it"
         if problem:
             out.append(
-                error("schema-accept", f"{spec.name}: {problem}", path, doc.value_pos(where), spec.name)
+                error(
+                    "schema-accept",
+                    f"{spec.name}: {problem}",
+                    path,
+                    doc.value_pos(where),
+                    spec.name,
+                )
             )
         if ftype.computed and any(k in spec.schema for k in ("type", "enum", "const")):
             out.append(

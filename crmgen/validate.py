@@ -15,7 +15,12 @@ from jsonschema import Draft202012Validator, FormatChecker
 
 from crmgen import messages
 from crmgen.fields import FIELD_TYPES
-from crmgen.fields.attachments import DEFAULT_MAX_ATTACHMENT, attachment_problem
+from crmgen.fields.attachments import (
+    DEFAULT_MAX_ATTACHMENT,
+    IMAGE_EXTENSIONS,
+    attachment_problem,
+)
+from crmgen.fields.markdown import body_images
 from crmgen.fields.rules import inside, number_problem, parse_date, path_problem, under
 from crmgen.model import (
     Config,
@@ -96,9 +101,34 @@ class _Checker:
                 diags.extend(problems)
                 if problems:
                     failed.add(key)
+        diags.extend(self._body_images(record))
         # A value that failed is left out, so later stages do not pile errors on it.
         typed = {k: _typed(self.fields.get(k), v) for k, v in values.items() if k not in failed}
         return dataclasses.replace(record, values=frozen_map(typed)), diags
+
+    def _body_images(self, record: Record) -> list[Diagnostic]:
+        """A local image in the body must be an image attachment the site may publish."""
+        config = self.config
+        out: list[Diagnostic] = []
+        for image in body_images(record.body, record.path):
+            if image.remote:
+                continue  # another host: shown as a link, never requested
+            problem: str | None = "leaves the repository; use a path inside the attachments folder"
+            if image.path is not None:
+                limit = config.max_attachment_size
+                folder = config.attachments
+                problem = check_file(self.root, folder, image.path, IMAGE_EXTENSIONS, limit)
+            if problem:
+                out.append(
+                    error(
+                        "body-image",
+                        f"image {image.src!r} in the notes {problem}; it is shown as its alt "
+                        "text until fixed",
+                        record.path,
+                        Pos(record.body_line + image.line - 1),
+                    )
+                )
+        return out
 
     def _schema_error(self, record: Record, err: Any, failed: set[str]) -> Diagnostic:
         where = [str(p) for p in err.absolute_path]

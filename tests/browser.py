@@ -97,11 +97,8 @@ def open_page(browser: Any, *, javascript: bool = True) -> Iterator[tuple[Any, l
 
     def guard(route: Any) -> None:
         url = route.request.url
-        if (
-            url.startswith("http://127.0.0.1:")
-            or url.startswith("data:")
-            or url.startswith("blob:")
-        ):
+        # the local site, and the browser's own pages (its PDF viewer loads chrome:// files)
+        if url.startswith(("http://127.0.0.1:", "data:", "blob:", "chrome:", "chrome-extension:")):
             route.continue_()
         else:
             errors.append(f"blocked request to {url}")

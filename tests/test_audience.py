@@ -74,4 +74,5 @@ def test_managers_build_shows_them(make_repo: MakeRepo, tmp_path: Path) -> None:
     dashboard = (out / "dashboards/money.html").read_text()
     assert "Profit" in dashboard and "Cost by tag" in dashboard
     page = (out / "opportunities/big.html").read_text()
-    assert "987,654.32" in page and "SECRET-NOTE-XYZ" in page and "12,345.68" in page
+    # shown exactly, not rounded to cents
+    assert "987,654.321" in page and "SECRET-NOTE-XYZ" in page and "12,345.679" in page

@@ -182,7 +182,9 @@ def _semantics(make_repo: MakeRepo, today: dt.date):  # type: ignore[no-untyped-
             "data/opportunities/a.md": record("title: A\nclient: acme\namount: 1000"),
             "data/opportunities/b.md": record("title: B\nclient: acme\namount: 100"),
             "data/opportunities/c.md": record("title: C\nclient: acme"),  # no amount at all
-            "data/opportunities/d.md": record("title: D\nclient: globex\npartner: acme\namount: 700"),
+            "data/opportunities/d.md": record(
+                "title: D\nclient: globex\npartner: acme\namount: 700"
+            ),
         }
     )
     dataset = load_dataset(root, today=today)
@@ -205,7 +207,9 @@ def test_a_rollup_condition_that_is_null_leaves_the_record_out(
     assert acme.computed["all_deals"] == 4  # a, b, c through client, d through partner
 
 
-def test_referenced_by_follows_its_own_reference_field(make_repo: MakeRepo, today: dt.date) -> None:
+def test_referenced_by_follows_its_own_reference_field(
+    make_repo: MakeRepo, today: dt.date
+) -> None:
     dataset = _semantics(make_repo, today)
     acme, globex = dataset.record("clients", "acme"), dataset.record("clients", "globex")
     assert acme is not None and globex is not None

@@ -19,6 +19,7 @@ from crmgen.compute.order import Plan, plan
 from crmgen.compute.paths import PathError, resolve, target_field, walk
 from crmgen.compute.types import RESULT_OF_KIND, Kind, check_plan
 from crmgen.fields import NUMERIC
+from crmgen.fields.rules import fit_number
 from crmgen.model import (
     Dataset,
     Diagnostic,
@@ -227,6 +228,9 @@ def compute(dataset: Dataset) -> tuple[Dataset, list[Diagnostic]]:
             try:
                 value = _evaluate(state, compiled, node, spec, record)
                 problem = _check_result(value, result) if spec.type != "lookup" else None
+                if problem is None and isinstance(value, Decimal):
+                    fitted = fit_number(value)
+                    value, problem = (None, fitted) if isinstance(fitted, str) else (fitted, None)
             except expr.ExprError as exc:
                 value, problem = None, str(exc)
             if problem:

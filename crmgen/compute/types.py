@@ -11,11 +11,13 @@ mix numbers and text, a value that may be null) is ``any`` and is checked per re
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Callable, Mapping
 from decimal import Decimal
 from itertools import product
 
 from crmgen.compute import expr
+from crmgen.compute import expr_syntax as syntax
 from crmgen.compute.expr_syntax import Call, Chain, Compare, Expr, Literal, Name, Unary
 from crmgen.compute.order import Plan
 from crmgen.compute.paths import LIST_ATTRS, PathError, schema_of
@@ -132,21 +134,20 @@ class _Checker:
             op = node.steps[0].op
             for operand in (node.first, *(step.operand for step in node.steps)):
                 kind = self.kind(operand)
-                self._try(lambda v, c=operand.col: expr._truth(v[0], op, c), [kind])
+                self._try(functools.partial(_truth_of, op=op, col=operand.col), [kind])
             return "bool"
         kind = self.kind(node.first)
         for step in node.steps:
             right = self.kind(step.operand)
-            kind = self._try(
-                lambda v, s=step: expr._arith(s.op, v[0], v[1], s.col), [kind, right]
-            )
+            apply = functools.partial(_arith_of, op=step.op, col=step.col)
+            kind = self._try(apply, [kind, right])
         return kind
 
     def _call(self, node: Call) -> Kind:
-        handler = expr._HANDLERS.get(node.name, "missing")
-        if handler == "missing":
-            raise expr.ExprError(expr.syntax.unknown_function(node.name, node.col), node.col)
-        expr.syntax.check_arity(node.name, len(node.args), node.col)
+        if node.name not in expr._HANDLERS:
+            raise expr.ExprError(syntax.unknown_function(node.name, node.col), node.col)
+        handler = expr._HANDLERS[node.name]
+        syntax.check_arity(node.name, len(node.args), node.col)
         kinds = [self.kind(arg) for arg in node.args]
         if node.name == "if":
             self._try(lambda v: expr._truth(v[0], "if()", node.col), kinds[:1])
@@ -163,7 +164,9 @@ class _Checker:
 
         return self._try(run, kinds)
 
-    def _try(self, apply: Callable[[tuple[expr.Value, ...]], expr.Value], kinds: list[Kind]) -> Kind:
+    def _try(
+        self, apply: Callable[[tuple[expr.Value, ...]], expr.Value], kinds: list[Kind]
+    ) -> Kind:
         """The kind of ``apply`` over every combination of samples of ``kinds``; an error only
         when every combination fails (then the first failure's message)."""
         first: expr.ExprError | None = None
@@ -177,6 +180,14 @@ class _Checker:
             assert first is not None
             raise expr.ExprError(_without_samples(first.message), first.col)
         return _common(found)
+
+
+def _truth_of(values: tuple[expr.Value, ...], op: str, col: int) -> expr.Value:
+    return expr._truth(values[0], op, col)
+
+
+def _arith_of(values: tuple[expr.Value, ...], op: str, col: int) -> expr.Value:
+    return expr._arith(op, values[0], values[1], col)
 
 
 def _without_samples(message: str) -> str:
@@ -288,7 +299,9 @@ _NAMES = {
 
 def _rollup_kind(aggregate: str, item: Kind) -> Kind:
     if aggregate in ("sum", "avg") and item not in ("number", "any"):
-        raise expr.ExprError(f"{aggregate}() adds up numbers, but the rolled-up field is {_NAMES[item]}")
+        raise expr.ExprError(
+            f"{aggregate}() adds up numbers, but the rolled-up field is {_NAMES[item]}"
+        )
     if aggregate in ("count", "sum", "avg"):
         return "number"
     if aggregate == "concat":

@@ -136,7 +136,9 @@ def accept_problem(extensions: Iterable[str]) -> str | None:
         if name in SCRIPTABLE:
             return f"'{ext}' files can run script in a browser; crmgen never publishes them"
         if name not in _BY_EXTENSION:
-            return f"'{ext}' is not a type crmgen publishes; use some of {', '.join(SAFE_EXTENSIONS)}"
+            return (
+                f"'{ext}' is not a type crmgen publishes; use some of {', '.join(SAFE_EXTENSIONS)}"
+            )
     return None
 
 
@@ -183,7 +185,8 @@ def _checked(
     except OSError as exc:
         return f"cannot be read: {exc.strerror}"
     if not kind.matches(head, file):
-        return f"is named .{ext} but its content is not {kind.name}{_looks_like(head)}; check the file"
+        looks = _looks_like(head)
+        return f"is named .{ext} but its content is not {kind.name}{looks}; check the file"
     if kind.name == "PDF" and _pdf_script(file):
         return "is a PDF with JavaScript, actions or embedded files; save it again without them"
     return None

@@ -56,7 +56,9 @@ def plain_number(value: Decimal | int) -> str:
 
 
 def format_money(value: Decimal | int, *, currency: str, locale: str) -> str:
-    """A currency amount in the locale's pattern; whole amounts drop their ``.00``.
+    """A currency amount in the locale's pattern, exactly: whole amounts drop their ``.00``;
+    other amounts show the currency's decimals, and more when the amount has more (a rate of
+    ``0.0125`` is not rounded to ``0.01``).
 
     Args:
         value: the amount.
@@ -64,7 +66,7 @@ def format_money(value: Decimal | int, *, currency: str, locale: str) -> str:
         locale: a Babel locale identifier, e.g. ``en_US``.
 
     Returns:
-        e.g. ``$42,000`` or ``$1,234.50`` for en_US, ``42.000 €`` for de_DE.
+        e.g. ``$42,000``, ``$1,234.50`` or ``$0.0125`` for en_US, ``42.000 €`` for de_DE.
     """
     number = Decimal(value)
     if number == number.to_integral_value():
@@ -78,7 +80,7 @@ def format_money(value: Decimal | int, *, currency: str, locale: str) -> str:
                 currency_digits=False,
             )
         )
-    return str(format_currency(number, currency, locale=locale))
+    return str(format_currency(number, currency, locale=locale, decimal_quantization=False))
 
 
 def format_address(value: Any) -> str:

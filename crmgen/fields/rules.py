@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import unicodedata
 from dataclasses import dataclass
-from decimal import Decimal
+from decimal import ROUND_HALF_EVEN, Decimal, localcontext
 from pathlib import Path, PurePosixPath
 from typing import Any
 from urllib.parse import quote
@@ -67,6 +68,12 @@ def parse_web_address(value: str) -> WebAddress | str:
         return "must be an http:// or https:// address, e.g. https://example.com/page"
     if _CONTROL.search(text):
         return "must not contain control characters"
+    hidden = next((ch for ch in text if unicodedata.category(ch) == "Cf"), None)
+    if hidden is not None:
+        return (
+            f"contains the invisible character U+{ord(hidden):04X}, which can disguise an "
+            "address; remove it"
+        )
     try:
         url = URL(text)
     except ValueError:
@@ -186,6 +193,23 @@ def number_problem(value: Any) -> str | None:
             f"has {digits} significant digits; at most {MAX_DIGITS} can be shown exactly, round it"
         )
     return None
+
+
+def fit_number(value: Decimal) -> Decimal | str:
+    """A computed number as the site can show and chart it exactly (what ``number_problem``
+    allows): rounded (half even) to ``MAX_DIGITS`` significant digits, and 0 when smaller than
+    10^``MIN_EXPONENT`` in size; or why it cannot be (too large)."""
+    if not value.is_finite():
+        return "is not a finite number"
+    with localcontext() as context:
+        context.prec = MAX_DIGITS
+        context.rounding = ROUND_HALF_EVEN
+        rounded = +value
+    if rounded.is_zero() or rounded.adjusted() < MIN_EXPONENT:
+        return Decimal(0)
+    if rounded.adjusted() > MAX_EXPONENT:
+        return f"is too large to show exactly: results must stay below 10^{MAX_EXPONENT + 1}"
+    return rounded
 
 
 def parse_date(value: Any) -> dt.date | None:

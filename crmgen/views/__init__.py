@@ -12,10 +12,12 @@ import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
+from pathlib import Path
 from urllib.parse import quote, unquote
 
 from markupsafe import Markup
 
+from crmgen.fields.attachments import IMAGE_EXTENSIONS, attachment_problem
 from crmgen.fields.formatting import (
     SORTS_AS_NUMBER,
     Display,
@@ -29,8 +31,9 @@ from crmgen.fields.formatting import (
     sort_value,
     to_decimal,
 )
+from crmgen.fields.markdown import render_body
+from crmgen.fields.rules import inside, under
 from crmgen.model import Dataset, FieldSpec, Page, PageSet, Project, Record, record_page
-from crmgen.views.markdown import render_markdown
 
 #: Conventional fields a board card shows, in order ("tags" is the schema's tags field).
 CARD_FIELDS = ("amount", "client", "tags", "confidence", "owner", "expected_close")
@@ -125,6 +128,7 @@ class RecordView:
     fields: tuple[ValueView, ...]
     referenced_by: tuple[GroupView, ...]
     body_html: Markup
+    images: tuple[str, ...]  # attachments the body shows (published with the site)
 
 
 @dataclass(frozen=True, slots=True)
@@ -170,6 +174,7 @@ def build_site_views(dataset: Dataset) -> SiteView:
     rows = (row for project in projects for row in project.table.rows)
     links = (link for row in rows for cell in row.cells for link in cell.shown.links)
     files = {unquote(link.href) for link in links if link.download}
+    files |= {path for project in projects for r in project.records for path in r.images}
     return SiteView(
         title=dataset.config.title,
         lang=locale_lang(dataset.config.locale),
@@ -227,6 +232,17 @@ class _Context:
         if proj is None or record is None or not self.field(project, proj.schema.title_field):
             return slug
         return str(record.get(proj.schema.title_field) or slug)
+
+    def shows_image(self, path: str) -> bool:
+        """Whether a body may show the repo file ``path``: an image attachment that passes the
+        attachment check (the same one ``validate`` reports on)."""
+        config, root = self.dataset.config, Path(self.dataset.root)
+        return (
+            under(path, config.attachments)
+            and inside(root / config.attachments, root / path)
+            and attachment_problem(root / path, IMAGE_EXTENSIONS, config.max_attachment_size)
+            is None
+        )
 
     def record_link(self, project: str, slug: str) -> LinkView:
         if self.dataset.record(project, slug) is None:
@@ -290,6 +306,7 @@ def _origin(spec: FieldSpec) -> str:
 
 
 def _record_view(ctx: _Context, project: Project, record: Record, values: _Row) -> RecordView:
+    body = render_body(record.body, source=record.path, root="../", show_image=ctx.shows_image)
     title_field = project.schema.title_field
     by_project: dict[str, list[LinkView]] = {}
     for source, slug in ctx.backlinks.get((project.name, record.slug), frozenset()):
@@ -311,7 +328,8 @@ def _record_view(ctx: _Context, project: Project, record: Record, values: _Row) 
             if spec.name != title_field and spec.type != "referenced-by"
         ),
         referenced_by=tuple(groups),
-        body_html=Markup(render_markdown(record.body)),
+        body_html=Markup(body.html),
+        images=body.images,
     )
 
 

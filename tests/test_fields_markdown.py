@@ -8,8 +8,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from crmgen.fields.markdown import ALLOWED_TAGS, URL_SCHEMES, render_markdown
 from crmgen.fields.rules import is_safe_link
-from crmgen.views.markdown import ALLOWED_TAGS, URL_SCHEMES, render_markdown
 
 
 class _Collector(HTMLParser):
@@ -146,3 +146,38 @@ FRAGMENTS = st.sampled_from(
 @given(st.lists(FRAGMENTS, max_size=30).map("".join))
 def test_any_mix_of_dangerous_fragments_stays_inert(source: str) -> None:
     assert_inert(render_markdown(source))
+
+
+def test_images_follow_the_preview_and_never_reach_another_host() -> None:
+    from crmgen.fields.markdown import body_images, image_path, render_body
+
+    source = "data/clients/acme.md"
+    assert image_path("../../files/acme/logo.png", source) == "files/acme/logo.png"
+    assert image_path("/files/acme/logo.png", source) == "files/acme/logo.png"
+    assert image_path("../../files/a%20b.png?x=1#y", source) == "files/a b.png"
+    for outside in ("../../../x.png", "https://e.example/x.png", "//e.example/x.png",
+                    "data:image/png;base64,AA", "../../.git/config", "/../x.png"):  # fmt: skip
+        assert image_path(outside, source) is None, outside
+    text = (
+        "![logo](../../files/acme/logo.png)\n\n"
+        "![tracker](https://tracker.example/pixel.gif)\n\n"
+        "![secret](../../schema/clients.schema.yaml)\n\n"
+        "![](https://e.example/no-alt.png)\n"
+    )
+    assert [(i.path, i.line) for i in body_images(text, source)] == [
+        ("files/acme/logo.png", 1),
+        (None, 3),
+        ("schema/clients.schema.yaml", 5),
+        (None, 7),
+    ]
+    body = render_body(
+        text, source=source, root="../", show_image=lambda p: p.startswith("files/")
+    )
+    assert body.images == ("files/acme/logo.png",)
+    assert '<img src="../files/acme/logo.png" alt="logo">' in body.html
+    assert body.html.count("<img") == 1  # nothing is requested from another host
+    assert '<a href="https://tracker.example/pixel.gif" rel="noopener noreferrer nofollow">' \
+        "tracker</a>" in body.html  # fmt: skip
+    assert ">https://e.example/no-alt.png</a>" in body.html  # no alt: the address is the text
+    assert "secret" in body.html and "schema/clients" not in body.html
+    assert render_body(text).images == ()  # by default no local image is shown
