@@ -65,6 +65,8 @@ CONFIG_SCHEMA: dict[str, Any] = {
     },
 }
 KNOWN = frozenset(CONFIG_SCHEMA["properties"])
+#: Folders of the site that crmgen writes itself; no project may be called like them.
+SITE_FOLDERS = frozenset({"assets", "dashboards", "search", "feeds", "alerts", "forms"})
 _AUDIENCE_NAME = re.compile(
     CONFIG_SCHEMA["properties"]["audiences"]["items"]["properties"]["name"]["pattern"]
 )
@@ -130,6 +132,22 @@ def parse_config(text: str, path: str = FILE) -> tuple[Config, list[Diagnostic]]
             )
         )
         bad.add("attachments")
+
+    for index, name in enumerate(data.get("projects") or () if "projects" not in bad else ()):
+        taken = {*SITE_FOLDERS, attachments.split("/")[0]}
+        if name in taken:
+            diags.append(
+                error(
+                    "config",
+                    f"project '{name}' would share its folder of the site with crmgen's own "
+                    f"pages or the attachments; rename it (the names {', '.join(sorted(taken))} "
+                    "are taken)",
+                    path,
+                    doc.value_pos(("projects", index)),
+                    "projects",
+                )
+            )
+            bad.add("projects")
 
     def get(key: str, default: Any) -> Any:
         return default if key in bad or data.get(key) is None else data[key]

@@ -63,3 +63,11 @@ def test_random_schema_shapes_never_raise(value: object) -> None:
     text = "type: object\nx-crmgen: {title: title}\nproperties:\n  title: " + json.dumps(value)
     schema, diags = parse_schema("x", text, "schema/x.schema.yaml")
     assert schema is not None or diags
+
+
+def test_a_project_cannot_take_a_folder_of_the_site() -> None:
+    config, diags = parse_config("title: T\nprojects: [clients, assets, files, dashboards]\n")
+    assert [(d.line, d.col, d.field) for d in diags] == [(2, 21, "projects"), (2, 29, "projects"),
+                                                         (2, 36, "projects")]  # fmt: skip
+    assert "'assets' would share its folder" in diags[0].message
+    assert config.projects == ()  # a bad list is not used
