@@ -1,7 +1,7 @@
 """The pipeline. Read it top to bottom to see how crmgen works.
 
-    config -> schemas -> load -> validate -> link -> compute -> dashboards -> templates
-                                                      (the check: ``load_dataset``)
+    config -> schemas -> load -> validate -> link -> compute -> dashboards -> checks
+    -> templates                                      (the check: ``load_dataset``)
     -> redact -> charts -> views -> render -> write     (the build: ``build_site``)
 
 ``crmgen validate`` runs ``load_dataset``: everything ``crmgen build`` can find out about the
@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
-from crmgen import dashboards, redaction, render, report, views, write
+from crmgen import checks, dashboards, redaction, render, report, views, write
 from crmgen.compute.evaluate import compute
 from crmgen.config import load_config
 from crmgen.link import link_records
@@ -93,10 +93,9 @@ def load_dataset(
     dataset = Dataset(str(root), config, frozen_map(projects), today)
     dataset = run("compute", compute, dataset)
     boards = run("dashboards", dashboards.check, dataset)
+    dataset = run("checks", checks.run, dataclasses.replace(dataset, dashboards=boards))
     run("templates", _check_templates, root)
-    return dataclasses.replace(
-        dataset, dashboards=boards, diagnostics=tuple(report.ordered(run.diagnostics))
-    )
+    return dataclasses.replace(dataset, diagnostics=tuple(report.ordered(run.diagnostics)))
 
 
 @dataclass(frozen=True, slots=True)
@@ -178,8 +177,11 @@ def _check_templates(root: Path) -> tuple[None, list[Diagnostic]]:
 
 
 def _views(dataset: Dataset, charts: PageSet) -> tuple[views.SiteView, list[Page]]:
-    """The site's views and every page: records, tables, boards and the dashboards."""
-    pages, site = views.pages(views.build_site_views(dataset), [charts])
+    """The site's views and every page: records, tables, boards, dashboards and alerts."""
+    extras = [charts]
+    if dataset.automations is not None and dataset.config.automations is not None:
+        extras.append(views.alerts_pages(dataset))
+    pages, site = views.pages(views.build_site_views(dataset), extras)
     return site, pages
 
 

@@ -74,6 +74,45 @@ def validate(root: Path, fmt: str | None, strict: bool) -> None:
 
 @main.command()
 @ROOT
+@FORMAT
+@click.option(
+    "--fail-on",
+    type=click.Choice(["info", "warning", "error"]),
+    default=None,
+    help="Exit 1 when a finding is at least this severe (default: findings never fail).",
+)
+@click.option("--strict", is_flag=True, help="Treat data warnings as errors.")
+def check(root: Path, fmt: str | None, fail_on: str | None, strict: bool) -> None:
+    """Run the automations (assignment, follow-ups, aging) and list what they found.
+
+    Data problems are reported first, as by validate. Example: crmgen check --fail-on warning
+    """
+    from crmgen.build import load_dataset
+
+    _check_root(root)
+    dataset = load_dataset(root)
+    code = report.exit_code(dataset.diagnostics, strict)
+    if dataset.diagnostics:
+        _emit(dataset.diagnostics, fmt)
+    fmt = fmt or ("github" if os.environ.get("GITHUB_ACTIONS") == "true" else "text")
+    findings = dataset.findings
+    if fmt == "json":
+        click.echo(report.findings_json(findings), nl=False)
+    elif fmt == "github":
+        click.echo(report.findings_github(findings), nl=False)
+        summary = os.environ.get("GITHUB_STEP_SUMMARY")
+        if summary:
+            with open(summary, "a", encoding="utf-8") as handle:
+                handle.write(report.findings_step_summary(findings))
+    else:
+        click.echo(report.findings_text(findings), nl=False)
+    if not code and report.findings_fail(findings, fail_on):
+        code = report.EXIT_DATA
+    sys.exit(code)
+
+
+@main.command()
+@ROOT
 @click.option(
     "--out",
     "-o",

@@ -62,6 +62,7 @@ CONFIG_SCHEMA: dict[str, Any] = {
             },
         },
         "dashboards": {"type": "array"},
+        "automations": {"type": "object"},
     },
 }
 KNOWN = frozenset(CONFIG_SCHEMA["properties"])
@@ -163,6 +164,7 @@ def parse_config(text: str, path: str = FILE) -> tuple[Config, list[Diagnostic]]
         base_url=get("base_url", "/"),
         audiences=_audiences(data.get("audiences"), doc, path, diags),
         dashboards=freeze(data["dashboards"]) if "dashboards" in data else None,
+        automations=freeze(get("automations", None)),
         positions=frozen_map(doc.keyed_positions()),
         value_positions=frozen_map(doc.keyed_value_positions()),
         path=path,

@@ -6,7 +6,8 @@ compute stage filled while resolving the very same names, so what is hidden and 
 can never disagree: a lookup whose path crosses a hidden field, a formula or rollup naming one
 (in a value, a condition or a count), a referenced-by fed by a hidden reference, a rollup over
 back-links through one. The result holds no hidden value anywhere: not in schemas, records,
-back-links or dashboards, so pages, charts, exports and indexes built from it cannot leak one.
+back-links, dashboards or automation findings, so pages, charts, exports and indexes built
+from it cannot leak one.
 """
 
 from __future__ import annotations
@@ -93,6 +94,7 @@ def redact(dataset: Dataset, audience: str | None) -> tuple[Dataset, list[Diagno
         projects=frozen_map(projects),
         reads=frozen_map({n: r for n, r in dataset.reads.items() if n not in hidden}),
         dashboards=_dashboards(dataset.dashboards, hidden),
+        findings=tuple(f for f in dataset.findings if not f.reads & hidden),
         audience=audience or "",
     )
     return cut, []

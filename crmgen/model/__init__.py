@@ -13,7 +13,11 @@ from decimal import Decimal
 from types import MappingProxyType
 from typing import Any, Literal
 
-Severity = Literal["error", "warning"]
+from crmgen.model.findings import Finding
+from crmgen.model.history import RecordHistory
+
+#: ``info`` never fails a run, not even with --strict (notes about the checkout, say).
+Severity = Literal["error", "warning", "info"]
 
 #: Kinds a list (stage) may have.
 LIST_KINDS = ("open", "won", "lost", "n-a")
@@ -112,6 +116,11 @@ def error(
     return Diagnostic(
         "error", code, message, path, pos.line if pos else 0, pos.col if pos else 0, field
     )
+
+
+def info(code: str, message: str, path: str = "") -> Diagnostic:
+    """A note that never fails a run (``--strict`` included)."""
+    return Diagnostic("info", code, message, path)
 
 
 def warning(
@@ -256,6 +265,8 @@ class Record:
         computed: computed field -> value (lookup, formula, rollup, referenced-by).
         backlinks: project -> reference field -> slugs of the records there that reference
             this one through that field.
+        history: when it was created, entered its list, closed and last changed, and its list
+            transitions (the history stage; fields win over git).
     """
 
     project: str
@@ -268,6 +279,7 @@ class Record:
     body_line: int = 1
     computed: Mapping[str, Any] = _field(default_factory=lambda: EMPTY)
     backlinks: Backlinks = _field(default_factory=lambda: EMPTY)
+    history: RecordHistory = _field(default_factory=RecordHistory)
 
     def get(self, name: str, default: Any = None) -> Any:
         """A stored or computed value by field name."""
@@ -330,6 +342,7 @@ class Config:
     Attributes:
         dashboards: the ``dashboards:`` value as written (deeply frozen); None when the file
             declares none, so the built-in dashboard applies.
+        automations: the ``automations:`` value as written (deeply frozen), or None.
         positions: "/"-joined key paths (``dashboards/0/charts/2``) -> position of the key.
         value_positions: the same paths -> position of the value.
     """
@@ -344,6 +357,7 @@ class Config:
     base_url: str = "/"
     audiences: tuple[AudienceSpec, ...] = ()
     dashboards: Any = None
+    automations: Any = None
     positions: Mapping[str, Pos] = _field(default_factory=lambda: EMPTY)
     value_positions: Mapping[str, Pos] = _field(default_factory=lambda: EMPTY)
     path: str = "crmgen.yml"
@@ -366,6 +380,12 @@ class Dataset:
             formulas, rollups and back-links), as the compute stage resolved them. Redaction
             follows it, so what is hidden and what is computed can never disagree.
         dashboards: the declared dashboards, checked against the data (``dashboards`` stage).
+        findings: what the automations found (``checks`` stage), sorted.
+        automations: the declared automations (``model.automations.Automations``), checked
+            against the data; None until the checks stage ran.
+        head: the commit the history was read at ("" outside git).
+        as_of: for a build of the data as it stood at a past revision, that revision's date
+            and name (shown on every page); None for the working tree.
         audience: after redaction, the audience the dataset was cut for ("" for the most
             restricted one); None before redaction.
     """
@@ -377,6 +397,10 @@ class Dataset:
     diagnostics: tuple[Diagnostic, ...] = ()
     reads: Mapping[Node, frozenset[Node]] = _field(default_factory=lambda: MappingProxyType({}))
     dashboards: tuple[Any, ...] = ()
+    findings: tuple[Finding, ...] = ()
+    automations: Any = None
+    head: str = ""
+    as_of: tuple[dt.date, str] | None = None
     audience: str | None = None
 
     @property
@@ -390,6 +414,9 @@ class Dataset:
     def record(self, project: str, slug: str) -> Record | None:
         proj = self.projects.get(project)
         return proj.records.get(slug) if proj else None
+
+    def findings_of(self, project: str, slug: str) -> tuple[Finding, ...]:
+        return tuple(f for f in self.findings if f.project == project and f.slug == slug)
 
 
 @dataclass(frozen=True, slots=True)

@@ -34,6 +34,9 @@ from crmgen.fields.formatting import (
 from crmgen.fields.markdown import render_body
 from crmgen.fields.rules import inside, under
 from crmgen.model import Dataset, FieldSpec, Page, PageSet, Project, Record, record_page
+from crmgen.views.alerts import FindingView, alerts_pages, findings_by_record
+
+__all__ = ["SiteView", "alerts_pages", "build_site_views", "pages"]
 
 #: Conventional fields a board card shows, in order ("tags" is the schema's tags field).
 CARD_FIELDS = ("amount", "client", "tags", "confidence", "owner", "expected_close")
@@ -87,6 +90,7 @@ class CardView:
     title: str
     amount: str  # machine value, "" when hidden or empty
     fields: tuple[ValueView, ...]
+    findings: tuple[FindingView, ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,6 +133,7 @@ class RecordView:
     referenced_by: tuple[GroupView, ...]
     body_html: Markup
     images: tuple[str, ...]  # attachments the body shows (published with the site)
+    findings: tuple[FindingView, ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -169,6 +174,7 @@ def build_site_views(dataset: Dataset) -> SiteView:
         dataset=dataset,
         visible={name: proj.schema.fields for name, proj in dataset.projects.items()},
         backlinks=_backlinks(dataset),
+        findings=findings_by_record(dataset),
     )
     projects = tuple(_project_view(ctx, proj) for proj in dataset.projects.values())
     rows = (row for project in projects for row in project.table.rows)
@@ -222,6 +228,7 @@ class _Context:
     dataset: Dataset
     visible: Mapping[str, tuple[FieldSpec, ...]]
     backlinks: Mapping[_Node, frozenset[_Node]]
+    findings: Mapping[_Node, tuple[FindingView, ...]]
 
     def field(self, project: str, name: str | None) -> FieldSpec | None:
         return next((f for f in self.visible.get(project, ()) if f.name == name), None)
@@ -330,6 +337,7 @@ def _record_view(ctx: _Context, project: Project, record: Record, values: _Row) 
         referenced_by=tuple(groups),
         body_html=Markup(body.html),
         images=body.images,
+        findings=ctx.findings.get((project.name, record.slug), ()),
     )
 
 
@@ -370,7 +378,8 @@ def _card(ctx: _Context, project: Project, record: Record, values: _Values) -> C
     fields = tuple(v for v in views if v is not None and v.shown.kind != "empty")
     link = ctx.record_link(project.name, record.slug)
     amount = next((v.shown.sort for v in fields if v.name == "amount"), "")
-    return CardView(record.slug, link.href, link.label, amount, fields)
+    findings = ctx.findings.get((project.name, record.slug), ())
+    return CardView(record.slug, link.href, link.label, amount, fields, findings)
 
 
 def _board_view(ctx: _Context, project: Project, values: _Values) -> BoardView:
