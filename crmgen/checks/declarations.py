@@ -262,8 +262,13 @@ class _Parser:
         if not isinstance(notify, Mapping) or not notify:
             self.fail(key, "write notify: {LIST: [who, ...]}", at_key=True)
             return Notifications(schema.name, freeze(found), self.pos(key, False))
+        declared = [spec.name for spec in schema.lists]
         for name, who in notify.items():
-            self.lists(schema, [name], f"{key}/notify/{name}")
+            if name not in declared:
+                hint = did_you_mean(str(name), declared)
+                message = f"{schema.name} has no list '{name}'{hint}"
+                self.fail(f"{key}/notify/{name}", message, at_key=True)
+                continue
             people = _many(who)
             if not people or not all(isinstance(p, str) and p for p in people):
                 self.fail(f"{key}/notify/{name}", "write a list of people or @handles")
