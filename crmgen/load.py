@@ -28,8 +28,6 @@ from crmgen.model import (
 from crmgen.yamlstrict import read_source
 
 SLUG = re.compile(r"[a-z0-9][a-z0-9-]*")
-_FENCE = re.compile(r"---[ \t]*")
-_END = re.compile(r"(---|\.\.\.)[ \t]*")
 
 
 def _is_string_schema(schema: Any) -> bool:
@@ -63,15 +61,11 @@ def string_paths(schema: ProjectSchema) -> Any:
 
 def split_front_matter(text: str) -> tuple[str, str, int] | str:
     """Split a record into (front matter, body, body's first line), or return a problem."""
-    if not text.strip():
-        return "the file is empty; a record starts with a '---' line, its fields, and '---'"
-    lines = text.splitlines(keepends=True)
-    if not _FENCE.fullmatch(lines[0].rstrip("\r\n")):
-        return "the file must start with a '---' line opening the front matter"
-    for index in range(1, len(lines)):
-        if _END.fullmatch(lines[index].rstrip("\r\n")):
-            return "".join(lines[1:index]), "".join(lines[index + 1 :]), index + 2
-    return "the front matter is not closed; add a '---' line after the last field"
+    found = yamlstrict.front_matter_lines(text)
+    if isinstance(found, str):
+        return found
+    lines, close = found
+    return "".join(lines[1:close]), "".join(lines[close + 1 :]), close + 2
 
 
 def parse_record(

@@ -29,6 +29,7 @@ from crmgen.model import (
     frozen_map,
 )
 from crmgen.model.dashboards import DashboardSpec
+from crmgen.model.history import Dated
 
 
 def hidden_fields(dataset: Dataset, audience: str | None) -> frozenset[Node]:
@@ -102,7 +103,8 @@ def redact(dataset: Dataset, audience: str | None) -> tuple[Dataset, list[Diagno
 
 def _project(project: Project, gone: set[str], hidden: frozenset[Node]) -> Project:
     schema = _schema(project.schema, gone)
-    records = {s: _record(r, gone, hidden) for s, r in project.records.items()}
+    list_gone = project.schema.list_field in gone
+    records = {s: _record(r, gone, hidden, list_gone) for s, r in project.records.items()}
     return Project(schema, frozen_map(records))
 
 
@@ -123,7 +125,7 @@ def _schema(schema: ProjectSchema, gone: set[str]) -> ProjectSchema:
     )
 
 
-def _record(record: Record, gone: set[str], hidden: frozenset[Node]) -> Record:
+def _record(record: Record, gone: set[str], hidden: frozenset[Node], list_gone: bool) -> Record:
     backlinks = {
         project: frozen_map({f: s for f, s in fields.items() if (project, f) not in hidden})
         for project, fields in record.backlinks.items()
@@ -131,8 +133,12 @@ def _record(record: Record, gone: set[str], hidden: frozenset[Node]) -> Record:
     backlinks = {project: fields for project, fields in backlinks.items() if fields}
     if not gone and backlinks == dict(record.backlinks):
         return record
+    history = record.history
+    if list_gone:  # the stage timeline and the stage dates tell the hidden list
+        history = dataclasses.replace(history, transitions=(), stage_since=Dated(), closed=Dated())
     return dataclasses.replace(
         record,
+        history=history,
         values=frozen_map({k: v for k, v in record.values.items() if k not in gone}),
         computed=frozen_map({k: v for k, v in record.computed.items() if k not in gone}),
         positions=frozen_map(

@@ -7,6 +7,7 @@ into field specs, lists and tags. Cross-project references are checked once all 
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 from collections.abc import Mapping, Sequence
 from decimal import Decimal
@@ -21,7 +22,17 @@ from jsonschema import Draft202012Validator
 from crmgen import messages, yamlstrict
 from crmgen.fields import FIELD_TYPES, RESULT_TYPES, infer_type
 from crmgen.fields.attachments import accept_problem
-from crmgen.model import Config, Diagnostic, FieldSpec, ListSpec, ProjectSchema, error, freeze
+from crmgen.model import (
+    HISTORY_FIELDS,
+    Config,
+    Diagnostic,
+    FieldSpec,
+    ListSpec,
+    ProjectSchema,
+    error,
+    freeze,
+    frozen_map,
+)
 from crmgen.yamlstrict import read_source
 
 SUFFIX = ".schema.yaml"
@@ -149,10 +160,59 @@ def parse_schema(
         tags=tuple(meta.get("tags") or ()),
         json_schema=freeze(_jsonable(data)),
     )
+    roles, problems = _roles(fields, meta.get("roles") or {}, doc, path)
+    schema = dataclasses.replace(schema, roles=frozen_map(roles))
+    diags.extend(problems)
     diags.extend(_check_project(schema, doc))
     if audiences is not None:
         diags.extend(_check_audiences(schema, doc, audiences))
     return schema, diags
+
+
+#: The field types that may play each role.
+ROLE_TYPES = {
+    "amount": ("currency", "number"),
+    "close": ("date",),
+    "owner": ("text", "select", "reference", "email"),
+    "parent": ("reference",),
+}
+
+
+def _roles(
+    fields: Sequence[FieldSpec], declared: Mapping[str, Any], doc: yamlstrict.YamlDoc, path: str
+) -> tuple[dict[str, str], list[Diagnostic]]:
+    """The declared roles, checked, and defaults chosen from field types for the others:
+    amount is the first currency field, close the first date field that is not one of the
+    history fields, owner the built-in ``owner`` field, parent the first single reference."""
+    by_name = {f.name: f for f in fields}
+    problems: list[Diagnostic] = []
+    roles: dict[str, str] = {}
+    for role, name in declared.items():
+        spec = by_name.get(str(name))
+        kind = spec.shown_type if spec else None
+        if spec is None or kind not in ROLE_TYPES[role]:
+            why = (
+                f"'{name}' is not a field{messages.did_you_mean(str(name), by_name)}"
+                if spec is None
+                else f"'{name}' is a {kind} field; {role} needs a {' or '.join(ROLE_TYPES[role])}"
+            )
+            where = doc.value_pos(("x-crmgen", "roles", role))
+            problems.append(error("schema-role", f"roles.{role}: {why}", path, where))
+        else:
+            roles[role] = str(name)
+    stored = [f for f in fields if not f.computed]
+    defaults = {
+        "amount": next((f.name for f in stored if f.type == "currency"), None),
+        "close": next(
+            (f.name for f in stored if f.type == "date" and f.name not in HISTORY_FIELDS), None
+        ),
+        "owner": "owner" if "owner" in by_name and not by_name["owner"].computed else None,
+        "parent": next((f.name for f in stored if f.type == "reference" and not f.multiple), None),
+    }
+    for role, name in defaults.items():
+        if role not in roles and role not in declared and name:
+            roles[role] = name
+    return roles, problems
 
 
 def _check_audiences(

@@ -369,6 +369,24 @@ class _Builder:
 
 DEFAULT_MAX_SIZE = 1024 * 1024
 
+_FENCE = re.compile(r"---[ \t]*")
+_END = re.compile(r"(---|\.\.\.)[ \t]*")
+
+
+def front_matter_lines(text: str) -> tuple[list[str], int] | str:
+    """A record's lines (with their endings) and the index of the line closing its front
+    matter (``---`` or ``...``), or what is wrong. The one rule for where front matter is,
+    shared by loading and editing records."""
+    if not text.strip():
+        return "the file is empty; a record starts with a '---' line, its fields, and '---'"
+    lines = text.splitlines(keepends=True)
+    if not _FENCE.fullmatch(lines[0].rstrip("\r\n")):
+        return "the file must start with a '---' line opening the front matter"
+    for index in range(1, len(lines)):
+        if _END.fullmatch(lines[index].rstrip("\r\n")):
+            return lines, index
+    return "the front matter is not closed; add a '---' line after the last field"
+
 
 def read_source(
     root: FilePath, path: FilePath, max_size: int = DEFAULT_MAX_SIZE

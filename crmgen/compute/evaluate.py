@@ -170,7 +170,8 @@ def _evaluate(state: _State, compiled: Plan, node: Node, spec: FieldSpec, record
     if spec.type == "lookup":
         return resolve(state.schemas, record, spec.path or "", state.get, state.value_of)
     if spec.type == "formula":
-        return expr.evaluate(compiled.formulas[node], state.resolver(record), state.today)
+        formula = compiled.formulas[node]
+        return expr.evaluate(formula, state.resolver(record), state.today, record.history)
     rollup = compiled.rollups[node]
     target = compiled.rollup_targets[node]
     if state.schemas[record.project].field(rollup.link) is not None:

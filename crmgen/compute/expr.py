@@ -214,9 +214,12 @@ def _unary(op: str, value: Value, col: int) -> Value:
 class _Evaluator:
     """The state of one evaluation: the resolver, the clock and the work done so far."""
 
-    def __init__(self, resolve: Callable[[str], Value], today: dt.date) -> None:
+    def __init__(
+        self, resolve: Callable[[str], Value], today: dt.date, history: Any = None
+    ) -> None:
         self.resolve = resolve
         self.today = today
+        self.history = history
         self.steps = 0
         self.cache: dict[str, Value] = {}
 
@@ -298,7 +301,9 @@ class _Evaluator:
             raise _decimal_error(exc, node.col) from None
 
 
-def evaluate(expr: Expr, resolve: Callable[[str], Value], today: dt.date) -> Value:
+def evaluate(
+    expr: Expr, resolve: Callable[[str], Value], today: dt.date, history: Any = None
+) -> Value:
     """Compute a parsed formula.
 
     Args:
@@ -306,13 +311,15 @@ def evaluate(expr: Expr, resolve: Callable[[str], Value], today: dt.date) -> Val
         resolve: the value of a field or dotted name; raises KeyError for an unknown name.
             Ints, floats, lists and datetimes are accepted and converted.
         today: the date ``today()`` returns.
+        history: the record's ``RecordHistory`` for ``days_in_stage()``, ``entered()`` and
+            ``last_activity()`` (None: they give null).
 
     Raises:
         ExprError: type mismatch, division by zero, unknown field or function, a limit.
     """
     with decimal.localcontext(syntax.decimal_context()):
         try:
-            return _Evaluator(resolve, today).eval(expr)
+            return _Evaluator(resolve, today, history).eval(expr)
         except decimal.DecimalException as exc:
             raise _decimal_error(exc, expr.col) from None
 
@@ -464,6 +471,24 @@ def _contains(ev: _Evaluator, args: tuple[Value, ...]) -> Value:
     raise ExprError(f"contains() needs text or a list first, got {_describe(haystack)}")
 
 
+def _days_in_stage(ev: _Evaluator, args: tuple[Value, ...]) -> Value:
+    days = ev.history.days_in_stage(ev.today) if ev.history is not None else None
+    return None if days is None else Decimal(days)
+
+
+def _entered(ev: _Evaluator, args: tuple[Value, ...]) -> Value:
+    if args[0] is None:
+        return None
+    if not isinstance(args[0], str):
+        raise ExprError(f'entered() needs the name of a list, as in entered("Negotiation"), '
+                        f"got {_describe(args[0])}")  # fmt: skip
+    return ev.history.entered(args[0]) if ev.history is not None else None
+
+
+def _last_activity(ev: _Evaluator, args: tuple[Value, ...]) -> Value:
+    return ev.history.last_activity.date if ev.history is not None else None
+
+
 def _to_number(value: Value) -> Value:
     if isinstance(value, Decimal):
         return value
@@ -483,7 +508,10 @@ _HANDLERS: Mapping[str, _Handler | None] = MappingProxyType(
         "date": _make_date,
         "day": _on_one(lambda d: Decimal(_date(d, "day").day)),
         "days_between": _days_between,
+        "days_in_stage": _days_in_stage,
+        "entered": _entered,
         "if": None,
+        "last_activity": _last_activity,
         "len": _len,
         "lower": _on_one(_text_of("lower", str.lower)),
         "max": _aggregate_fn("max"),

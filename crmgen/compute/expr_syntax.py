@@ -39,6 +39,9 @@ FUNCTIONS: Mapping[str, tuple[int, int | None]] = MappingProxyType(
         "if": (3, 3),
         "round": (1, 2),
         "today": (0, 0),
+        "days_in_stage": (0, 0),
+        "entered": (1, 1),
+        "last_activity": (0, 0),
     }
 )
 
@@ -452,6 +455,29 @@ def parse_rollup(text: str) -> Rollup:
             link_token.col,
         )
     return Rollup(kind, link, field or None, where, text)
+
+
+def calls(expr: Expr) -> frozenset[str]:
+    """Every function ``expr`` calls."""
+    found: set[str] = set()
+    stack = [expr]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, Call):
+            found.add(node.name)
+            stack.extend(node.args)
+        elif isinstance(node, Unary):
+            stack.append(node.operand)
+        elif isinstance(node, Compare):
+            stack.extend((node.left, node.right))
+        elif isinstance(node, Chain):
+            stack.extend((node.first, *(step.operand for step in node.steps)))
+    return frozenset(found)
+
+
+#: Functions that read the record's history, and the field each depends on ("list": the
+#: record's list field; "activity": its last_contact field).
+HISTORY_CALLS = {"days_in_stage": "list", "entered": "list", "last_activity": "activity"}
 
 
 def names(expr: Expr) -> frozenset[str]:

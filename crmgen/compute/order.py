@@ -9,7 +9,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from crmgen.compute import expr
+from crmgen.compute import expr, expr_syntax
 from crmgen.compute.paths import PathError, walk
 from crmgen.messages import did_you_mean
 from crmgen.model import Diagnostic, FieldSpec, Node, ProjectSchema, error
@@ -65,6 +65,16 @@ def rollup_target(
     )
 
 
+def _history_reads(schema: ProjectSchema, called: frozenset[str]) -> list[Node]:
+    """What the history functions a formula calls read: the list field, last_contact."""
+    kinds = {expr_syntax.HISTORY_CALLS[c] for c in called if c in expr_syntax.HISTORY_CALLS}
+    fields = {
+        "list": schema.list_field,
+        "activity": "last_contact" if schema.field("last_contact") else None,
+    }
+    return [(schema.name, name) for kind in sorted(kinds) if (name := fields[kind])]
+
+
 def _deps(
     schemas: Mapping[str, ProjectSchema],
     project: str,
@@ -78,7 +88,8 @@ def _deps(
     if spec.type == "formula":
         parsed = expr.parse(text)
         plan["formulas"][node] = parsed
-        return [n for name in sorted(expr.names(parsed)) for n in walk(schemas, project, name)]
+        found = [n for name in sorted(expr.names(parsed)) for n in walk(schemas, project, name)]
+        return found + _history_reads(schemas[project], expr_syntax.calls(parsed))
     if spec.type == "rollup":
         rollup = expr.parse_rollup(text)
         target, nodes = rollup_target(schemas, project, rollup.link)

@@ -22,6 +22,9 @@ Severity = Literal["error", "warning", "info"]
 #: Kinds a list (stage) may have.
 LIST_KINDS = ("open", "won", "lost", "n-a")
 
+#: Fields that hold what git can also tell; a value in the front matter wins over git.
+HISTORY_FIELDS = ("created", "stage_since", "closed", "last_contact")
+
 #: Field types that are computed by the build and never stored in a file.
 COMPUTED_TYPES = frozenset({"lookup", "formula", "rollup", "referenced-by"})
 
@@ -206,7 +209,9 @@ class ProjectSchema:
     """What a project's schema file says, parsed and checked.
 
     ``json_schema`` is the whole schema file as JSON values, deeply frozen; ``thaw`` it for a
-    JSON Schema validator.
+    JSON Schema validator. ``roles`` names the field that plays each role: ``amount`` (the
+    deal's value), ``close`` (its expected close date), ``owner`` and ``parent`` (the reference
+    to the parent project), declared under ``x-crmgen.roles`` or chosen from field types.
     """
 
     name: str
@@ -217,6 +222,11 @@ class ProjectSchema:
     lists: tuple[ListSpec, ...] = ()
     tags: tuple[str, ...] = ()
     json_schema: Mapping[str, Any] = _field(default_factory=lambda: EMPTY)
+    roles: Mapping[str, str] = _field(default_factory=lambda: EMPTY)
+
+    def role(self, name: str) -> FieldSpec | None:
+        """The field that plays ``name`` (amount, close, owner, parent), or None."""
+        return self.field(self.roles.get(name))
 
     def field(self, name: str | None) -> FieldSpec | None:
         for spec in self.fields:

@@ -35,6 +35,7 @@ from crmgen.fields.markdown import render_body
 from crmgen.fields.rules import inside, under
 from crmgen.model import Dataset, FieldSpec, Page, PageSet, Project, Record, record_page
 from crmgen.views.alerts import FindingView, alerts_pages, findings_by_record
+from crmgen.views.history import HistoryView, history_view
 
 __all__ = ["SiteView", "alerts_pages", "build_site_views", "pages"]
 
@@ -134,6 +135,7 @@ class RecordView:
     body_html: Markup
     images: tuple[str, ...]  # attachments the body shows (published with the site)
     findings: tuple[FindingView, ...]
+    history: HistoryView
 
 
 @dataclass(frozen=True, slots=True)
@@ -338,6 +340,7 @@ def _record_view(ctx: _Context, project: Project, record: Record, values: _Row) 
         body_html=Markup(body.html),
         images=body.images,
         findings=ctx.findings.get((project.name, record.slug), ()),
+        history=history_view(ctx.dataset, record),
     )
 
 
