@@ -1,7 +1,7 @@
 """The pipeline. Read it top to bottom to see how crmgen works.
 
-    config -> schemas -> load -> validate -> link -> compute -> dashboards -> checks
-    -> templates                                      (the check: ``load_dataset``)
+    config -> schemas -> load -> validate -> link -> history -> compute -> dashboards
+    -> checks -> templates                            (the check: ``load_dataset``)
     -> redact -> charts -> views -> render -> write     (the build: ``build_site``)
 
 ``crmgen validate`` runs ``load_dataset``: everything ``crmgen build`` can find out about the
@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
-from crmgen import checks, dashboards, redaction, render, report, views, write
+from crmgen import checks, dashboards, history, redaction, render, report, views, write
 from crmgen.compute.evaluate import compute
 from crmgen.config import load_config
 from crmgen.link import link_records
@@ -67,7 +67,12 @@ def build_date() -> dt.date:
 
 
 def load_dataset(
-    root: Path, *, today: dt.date | None = None, progress: Progress = _no_progress
+    root: Path,
+    *,
+    today: dt.date | None = None,
+    progress: Progress = _no_progress,
+    git_root: Path | None = None,
+    rev: str = "HEAD",
 ) -> Dataset:
     """Load and check a data repo: every problem ``crmgen build`` could report, without rendering.
 
@@ -77,6 +82,9 @@ def load_dataset(
         root: the data repo's folder.
         today: the date formulas see as ``today()``; defaults to :func:`build_date`.
         progress: called after each step.
+        git_root: where the history is read (default ``root``; an as-of build loads the files
+            of an older revision from a temporary folder).
+        rev: the revision whose history is read.
     """
     today = today or build_date()
     if not root.is_dir():
@@ -91,6 +99,7 @@ def load_dataset(
     order = [p for p in config.projects if p in schemas] or sorted(schemas)
     projects = {p: Project(schemas[p], frozen_map(records.get(p, {}))) for p in order}
     dataset = Dataset(str(root), config, frozen_map(projects), today)
+    dataset = run("history", _history, dataset, git_root, rev)
     dataset = run("compute", compute, dataset)
     boards = run("dashboards", dashboards.check, dataset)
     dataset = run("checks", checks.run, dataclasses.replace(dataset, dashboards=boards))
@@ -105,6 +114,11 @@ class BuildResult:
     dataset: Dataset
     diagnostics: tuple[Diagnostic, ...]
     written: int
+
+    @property
+    def problems(self) -> tuple[Diagnostic, ...]:
+        """Errors and warnings: the diagnostics that are not mere notes."""
+        return tuple(d for d in self.diagnostics if d.severity != "info")
 
 
 def build_site(
@@ -170,6 +184,12 @@ def build_site(
         run.diagnostics.append(error("usage-output", f"cannot write the site to {out}: {exc}"))
         return done()
     return BuildResult(dataset, tuple(report.ordered(run.diagnostics)), len(files))
+
+
+def _history(
+    dataset: Dataset, git_root: Path | None, rev: str
+) -> tuple[Dataset, list[Diagnostic]]:
+    return history.attach(dataset, git_root=git_root, rev=rev)
 
 
 def _check_templates(root: Path) -> tuple[None, list[Diagnostic]]:

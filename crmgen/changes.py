@@ -167,7 +167,8 @@ def _money(value: Decimal, changes: Changes) -> str:
 def _delta(before: Decimal, after: Decimal, changes: Changes) -> str:
     diff = after - before
     sign = "+" if diff > 0 else "−" if diff < 0 else "±"
-    return f"{_money(before, changes)} → {_money(after, changes)} ({sign}{_money(abs(diff), changes)})"
+    change = f"{sign}{_money(abs(diff), changes)}"
+    return f"{_money(before, changes)} → {_money(after, changes)} ({change})"
 
 
 def _shown(value: Any, changes: Changes, kind: str) -> str:
@@ -202,10 +203,10 @@ def _md(text: str) -> str:
 def markdown(changes: Changes, base_url: str = "") -> str:
     """The changes as Markdown for a pull-request comment or a job summary."""
     out = [f"## Pipeline changes {changes.base[:12]}..{changes.head[:12]}", ""]
-    out.append(
-        f"**Open pipeline** {_delta(changes.before.open_pipeline, changes.after.open_pipeline, changes)}"
-        f" · **Weighted forecast** {_delta(changes.before.weighted, changes.after.weighted, changes)}"
-    )
+    before, after = changes.before, changes.after
+    pipeline = _delta(before.open_pipeline, after.open_pipeline, changes)
+    weighted = _delta(before.weighted, after.weighted, changes)
+    out.append(f"**Open pipeline** {pipeline} · **Weighted forecast** {weighted}")
     out.append("")
     if changes.empty:
         out.append("No record was added, removed, moved or re-valued.")
@@ -261,11 +262,11 @@ def as_json(changes: Changes) -> str:
         "open_pipeline": {
             "before": _plain(changes.before.open_pipeline),
             "after": _plain(changes.after.open_pipeline),
-        },  # fmt: skip
+        },
         "weighted_forecast": {
             "before": _plain(changes.before.weighted),
             "after": _plain(changes.after.weighted),
-        },  # fmt: skip
+        },
         "added": [item(i) for i in changes.added],
         "removed": [item(i) for i in changes.removed],
         "moves": [
@@ -275,7 +276,7 @@ def as_json(changes: Changes) -> str:
                 "to": m.to_list,
                 "notify": list(m.notify),
                 "by": m.by,
-            }  # fmt: skip
+            }
             for m in changes.moves
         ],
         "edits": [

@@ -113,6 +113,43 @@ def check(root: Path, fmt: str | None, fail_on: str | None, strict: bool) -> Non
 
 @main.command()
 @ROOT
+@click.option("--dry-run", is_flag=True, help="Show what would be written; change no file.")
+def assign(root: Path, dry_run: bool) -> None:
+    """Give unassigned leads an owner by the assignment rules; writes only the owner lines.
+
+    Example: crmgen assign --dry-run
+    """
+    from crmgen.build import load_dataset
+    from crmgen.edit import EditError, write_fields
+
+    _check_root(root)
+    dataset = load_dataset(root)
+    code = report.exit_code(dataset.diagnostics)
+    if code:
+        _emit(dataset.diagnostics, None)
+        click.echo("nothing was assigned: fix the problems above first", err=True)
+        sys.exit(code)
+    proposals = [f for f in dataset.findings if f.rule == "assignment" and f.proposal]
+    for finding in proposals:
+        schema = dataset.projects[finding.project].schema
+        after = [name for name in (schema.list_field, schema.title_field) if name]
+        what = ", ".join(f"{k}: {v}" for k, v in finding.proposal.items())
+        reason = finding.message.split("(", 1)[-1].rstrip(")")
+        if not dry_run:
+            try:
+                write_fields(root, finding.path, finding.proposal, after)
+            except (EditError, OSError) as exc:
+                click.echo(f"{finding.path}: not changed: {exc}", err=True)
+                code = report.EXIT_DATA
+                continue
+        click.echo(f"{finding.path}: {what} ({reason})")
+    verb = "would assign" if dry_run else "assigned"
+    click.echo(f"{verb} {len(proposals)} record(s)", err=True)
+    sys.exit(code)
+
+
+@main.command()
+@ROOT
 @click.option(
     "--out",
     "-o",

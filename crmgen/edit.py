@@ -8,10 +8,13 @@ changed keys must read as set and every other key as before, or ``EditError`` is
 from __future__ import annotations
 
 import datetime as dt
+import os
 import re
+import shutil
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import yaml
@@ -342,3 +345,53 @@ def _same(got: Any, want: Any) -> bool:
     if isinstance(want, str):
         return isinstance(got, str) and got == want
     return bool(got == want)
+
+
+def write_fields(
+    root: Path, rel: str, changes: Mapping[str, Any], after: Sequence[str] = ()
+) -> bool:
+    """Set front-matter fields of one record file in place, changing only their lines.
+
+    The file is read as bytes and written back atomically (a temporary file in the same folder,
+    then a rename; its permissions are kept), so a failure leaves it as it was.
+
+    Args:
+        root: the data repo.
+        rel: the record's repo-relative path.
+        changes: field -> new value (None removes the field).
+        after: for a field not in the file yet, the fields to put it after, first found wins.
+
+    Returns:
+        Whether the file changed.
+
+    Raises:
+        EditError: the edit cannot be made safely; nothing was written.
+        OSError: the file cannot be read or written.
+    """
+    file = root / rel
+    raw = file.read_bytes()
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise EditError(f"{rel} is not UTF-8; save it as UTF-8 first") from exc
+    new = text
+    for key, value in changes.items():
+        new = (
+            insert_after(new, key, value, after)
+            if value is not None
+            else set_fields(new, {key: None})
+        )
+    if new == text:
+        return False
+    temp = file.with_name(f".{file.name}.crmgen-edit")
+    try:
+        with open(temp, "wb") as handle:
+            handle.write(new.encode("utf-8"))
+            handle.flush()
+            os.fsync(handle.fileno())
+        shutil.copymode(file, temp)
+        os.replace(temp, file)
+    finally:
+        if temp.exists():
+            temp.unlink()
+    return True

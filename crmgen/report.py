@@ -92,12 +92,14 @@ def _escape_prop(text: str) -> str:
 
 
 def format_github(diags: Sequence[Diagnostic]) -> str:
-    """At most 9 workflow-command annotations, then one line naming how many more."""
-    rows = ordered(diags)
+    """At most 9 workflow-command annotations (errors first), then one line naming how many
+    more."""
+    rank = {"error": 0, "warning": 1, "info": 2}
+    rows = sorted(ordered(diags), key=lambda d: rank.get(d.severity, 3))
     lines = []
     for d in rows[:GITHUB_LIMIT]:
         kind = {"error": "error", "warning": "warning"}.get(d.severity, "notice")
-        props = [f"file={_escape_prop(d.path or 'crmgen.yml')}"]
+        props = [f"file={_escape_prop(d.path)}"] if d.path else []
         if d.line:
             props.append(f"line={d.line}")
         if d.col:

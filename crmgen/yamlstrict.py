@@ -369,8 +369,9 @@ class _Builder:
 
 DEFAULT_MAX_SIZE = 1024 * 1024
 
-_FENCE = re.compile(r"---[ \t]*")
-_END = re.compile(r"(---|\.\.\.)[ \t]*")
+#: The line opening a record's front matter, and a line closing it.
+FENCE = re.compile(r"---[ \t]*")
+END_FENCE = re.compile(r"(---|\.\.\.)[ \t]*")
 
 
 def front_matter_lines(text: str) -> tuple[list[str], int] | str:
@@ -380,10 +381,10 @@ def front_matter_lines(text: str) -> tuple[list[str], int] | str:
     if not text.strip():
         return "the file is empty; a record starts with a '---' line, its fields, and '---'"
     lines = text.splitlines(keepends=True)
-    if not _FENCE.fullmatch(lines[0].rstrip("\r\n")):
+    if not FENCE.fullmatch(lines[0].rstrip("\r\n")):
         return "the file must start with a '---' line opening the front matter"
     for index in range(1, len(lines)):
-        if _END.fullmatch(lines[index].rstrip("\r\n")):
+        if END_FENCE.fullmatch(lines[index].rstrip("\r\n")):
             return lines, index
     return "the front matter is not closed; add a '---' line after the last field"
 

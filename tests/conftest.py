@@ -134,3 +134,33 @@ def snapshot_update(request: pytest.FixtureRequest) -> bool:
     if update and __import__("os").environ.get("CI"):
         pytest.fail("--snapshot-update is refused in CI: regenerate snapshots locally")
     return update
+
+
+GIT_DATE = "2026-11-02T09:30:00+01:00"
+
+
+def git_commit_all(root: Path, message: str = "Records", date: str = GIT_DATE) -> None:
+    """Make ``root`` a git repository (if it is not one) and commit everything in it, with a
+    fixed author, committer and date, so builds of it are reproducible."""
+    import os
+    import subprocess
+
+    env = {
+        **os.environ,
+        "GIT_AUTHOR_NAME": "Ann Example",
+        "GIT_AUTHOR_EMAIL": "ann@example.com",
+        "GIT_COMMITTER_NAME": "Ann Example",
+        "GIT_COMMITTER_EMAIL": "ann@example.com",
+        "GIT_AUTHOR_DATE": date,
+        "GIT_COMMITTER_DATE": date,
+        "GIT_CONFIG_NOSYSTEM": "1",
+    }
+
+    def git(*args: str) -> None:
+        subprocess.run(["git", "-c", "commit.gpgsign=false", "-c", "init.defaultBranch=main",
+                        *args], cwd=root, env=env, check=True, capture_output=True)  # fmt: skip
+
+    if not (root / ".git").exists():
+        git("init", "-q")
+    git("add", "-A")
+    git("commit", "-q", "--allow-empty", "-m", message)

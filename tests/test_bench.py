@@ -26,7 +26,7 @@ def repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def test_generated_repo_validates_with_the_right_counts(repo: Path) -> None:
     dataset = load_dataset(repo, today=TODAY)
-    assert [str(d) for d in dataset.diagnostics] == []
+    assert [str(d) for d in dataset.problems] == []
     counts = {name: len(project.records) for name, project in dataset.projects.items()}
     assert counts == {"clients": 20, "opportunities": 200, "projects": 10, "invoices": 20}
 

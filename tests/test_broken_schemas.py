@@ -66,4 +66,4 @@ def test_a_broken_schema_is_reported_never_a_crash(schema: str, how: str, tmp_pa
 
 def test_the_example_itself_is_clean() -> None:
     dataset = load_dataset(EXAMPLE)
-    assert dataset.diagnostics == ()
+    assert dataset.problems == ()

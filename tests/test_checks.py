@@ -38,8 +38,7 @@ def _repo(make_repo: MakeRepo, automations: str, records: dict[str, str]) -> Pat
             "{name: Lead, kind: open, probability: 0.1, max_days: 10}",
         )
         + SCHEMA_EXTRA,
-        "crmgen.yml": "title: T\nprojects: [clients, opportunities]\nautomations:\n"
-        + automations,
+        "crmgen.yml": "title: T\nprojects: [clients, opportunities]\nautomations:\n" + automations,
         "data/clients/acme.md": record("title: Acme"),
     }
     files.update({f"data/opportunities/{slug}.md": text for slug, text in records.items()})
@@ -63,7 +62,9 @@ def _git(created: str = "", changed: str = "", since: str = "") -> RecordHistory
     def dated(text: str) -> Dated:
         return Dated(dt.date.fromisoformat(text), FROM_GIT) if text else Dated()
 
-    return RecordHistory(created=dated(created), last_changed=dated(changed), stage_since=dated(since))
+    return RecordHistory(
+        created=dated(created), last_changed=dated(changed), stage_since=dated(since)
+    )
 
 
 ASSIGNMENT = """\
@@ -92,7 +93,7 @@ def test_assignment_by_rules_then_least_loaded_round_robin(make_repo: MakeRepo) 
         },
     )
     dataset = load_dataset(root, today=TODAY)
-    assert dataset.diagnostics == ()
+    assert dataset.problems == ()
     got = [(p.record.slug, p.owner, p.reason) for p in proposals(dataset, dataset.automations)]
     assert got == [
         ("a-dach", "Anna", "rule 1: region is DACH"),  # the first matching rule wins
@@ -108,7 +109,10 @@ def test_assignment_by_rules_then_least_loaded_round_robin(make_repo: MakeRepo) 
     )  # fmt: skip
     assert "`crmgen assign` gives it to Anna" in finding.message
     assert dict(finding.proposal) == {"owner": "Anna"}
-    assert ("opportunities", "region") in finding.reads and ("opportunities", "amount") in finding.reads
+    assert ("opportunities", "region") in finding.reads and (
+        "opportunities",
+        "amount",
+    ) in finding.reads
 
 
 def test_round_robin_takes_older_leads_first(make_repo: MakeRepo) -> None:

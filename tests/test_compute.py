@@ -188,7 +188,7 @@ def _semantics(make_repo: MakeRepo, today: dt.date):  # type: ignore[no-untyped-
         }
     )
     dataset = load_dataset(root, today=today)
-    assert dataset.diagnostics == ()
+    assert dataset.problems == ()
     return dataset
 
 

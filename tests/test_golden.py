@@ -12,6 +12,8 @@ import datetime as dt
 import shutil
 from pathlib import Path
 
+from conftest import git_commit_all
+
 from crmgen.build import build_site
 
 HERE = Path(__file__).parent / "golden"
@@ -29,7 +31,11 @@ def _files(folder: Path) -> dict[str, bytes]:
 
 def test_golden_site(tmp_path: Path, snapshot_update: bool) -> None:
     out = tmp_path / "site"
-    result = build_site(HERE / "input", out, today=dt.date(2026, 11, 27))
+    repo = tmp_path / "input"
+    shutil.copytree(HERE / "input", repo)
+    git_commit_all(repo, date="2026-10-05T09:00:00+02:00")  # its own history, fixed dates
+    result = build_site(repo, out, today=dt.date(2026, 11, 27))
+    assert result.problems == ()
     assert [d for d in result.diagnostics if d.severity == "error"] == []
     assert (out / "assets/vega-bundle.js").stat().st_size > 100_000
     expected_dir = HERE / "expected"

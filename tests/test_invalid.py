@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from conftest import git_commit_all
 
 from crmgen.cli import main
 
@@ -29,6 +30,7 @@ def _repo(case: str, tmp_path: Path) -> Path:
             target = repo / source.relative_to(HERE / case)
             target.parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(source, target)
+    git_commit_all(repo)  # a real checkout: dates from git, and no note about a missing one
     return repo
 
 

@@ -88,7 +88,7 @@ def test_a_field_reading_a_restricted_one_only_in_a_condition_or_a_count_is_rest
         }
     )
     dataset = load_dataset(root)
-    assert dataset.diagnostics == ()
+    assert dataset.problems == ()
     hidden = hidden_fields(dataset, None)
     # cost only in the condition of a count: the count still tells how many deals are cheap
     assert ("clients", "cheap_deals") in hidden

@@ -114,5 +114,5 @@ def test_random_records_give_values_or_diagnostics(
     start = time.perf_counter()
     ds = load_dataset(root)
     assert time.perf_counter() - start < 2
-    for d in ds.diagnostics:
+    for d in ds.problems:
         assert d.path and d.message

@@ -421,6 +421,11 @@ class Dataset:
     def warnings(self) -> tuple[Diagnostic, ...]:
         return tuple(d for d in self.diagnostics if d.severity == "warning")
 
+    @property
+    def problems(self) -> tuple[Diagnostic, ...]:
+        """Errors and warnings: the diagnostics that are not mere notes."""
+        return tuple(d for d in self.diagnostics if d.severity != "info")
+
     def record(self, project: str, slug: str) -> Record | None:
         proj = self.projects.get(project)
         return proj.records.get(slug) if proj else None

@@ -120,9 +120,9 @@ def test_an_allowed_attachment_is_published_as_is(
 ) -> None:
     name, content = ACCEPTED[variant]
     root = _repo(make_repo, name, content)
-    assert load_dataset(root).diagnostics == ()
+    assert load_dataset(root).problems == ()
     result = build_site(root, tmp_path / "site")
-    assert result.diagnostics == ()
+    assert result.problems == ()
     assert (tmp_path / "site/files/acme" / name).read_bytes() == content
 
 
@@ -213,7 +213,7 @@ def test_body_images_show_local_attachments_and_link_remote_ones(
             ),
         }
     )
-    assert load_dataset(root).diagnostics == ()
+    assert load_dataset(root).problems == ()
     out = tmp_path / "site"
     build_site(root, out)
     page = (out / "clients/acme.html").read_text(encoding="utf-8")

@@ -92,7 +92,7 @@ def test_extremes_build_and_show_exactly(make_repo: MakeRepo, tmp_path: Path) ->
         )
     root = make_repo(files)
     dataset = load_dataset(root)
-    problems = [(d.path, d.field, d.message) for d in dataset.diagnostics]
+    problems = [(d.path, d.field, d.message) for d in dataset.problems]
     # the two values past 10^6 cannot be shown times 10^9: one diagnostic for each record
     assert problems == [
         ("data/opportunities/digits.md", "huge",
@@ -111,7 +111,7 @@ def test_extremes_build_and_show_exactly(make_repo: MakeRepo, tmp_path: Path) ->
         schema.replace("cost * 1000000000", "cost / 1000"), encoding="utf-8"
     )
     result = build_site(root, tmp_path / "site", audience=None)
-    assert result.diagnostics == ()
+    assert result.problems == ()
     for name, (value, shown) in EXTREMES.items():
         page = (tmp_path / "site/opportunities" / f"{name}.html").read_text(encoding="utf-8")
         assert shown in page, (name, shown)

@@ -54,7 +54,7 @@ def test_an_international_host_is_shown_with_its_punycode(
             "data/clients/plain.md": record("title: Plain\nwebsite: https://example.com/a b"),
         }
     )
-    assert load_dataset(root).diagnostics == ()
+    assert load_dataset(root).problems == ()
     build_site(root, tmp_path / "site")
     page = (tmp_path / "site/clients/acme.html").read_text(encoding="utf-8")
     assert 'href="https://xn--80ak6aa92e.com/login"' in page

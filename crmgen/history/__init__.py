@@ -1,0 +1,111 @@
+"""Stage: history. What git says about every record, with front-matter fields winning.
+
+``log`` reads the git log once for the whole repo (with a cache keyed by commit); this stage
+turns each file's history into the record's ``RecordHistory``: created, in its current list
+since, closed, last changed, last activity, and its list transitions, each date saying where it
+came from. A date field the schema declares (``created``, ``stage_since``, ``closed``) that a
+record leaves empty takes git's date, so formulas, tables and dashboards read it like any
+value. Notes about the checkout (not git, shallow, uncommitted changes) are reported once.
+``git`` is the only code in crmgen that starts a git process.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from pathlib import Path
+
+from crmgen.model import Dataset, Diagnostic, Project, ProjectSchema, Record, frozen_map
+from crmgen.model.history import FROM_FIELD, FROM_GIT, Dated, RecordHistory
+
+from .git import export_tree, rev_for
+from .log import FileHistory, read_history
+
+__all__ = ["CACHE_FOLDER", "attach", "export_tree", "rev_for"]
+
+#: The cache folder in a data repo (list it in .gitignore; ``crmgen init`` does).
+CACHE_FOLDER = ".crmgen-cache"
+
+
+def attach(
+    dataset: Dataset, *, git_root: Path | None = None, rev: str = "HEAD", cache: bool = True
+) -> tuple[Dataset, list[Diagnostic]]:
+    """Every record with its history.
+
+    Args:
+        dataset: the loaded records (before compute, which reads the history).
+        git_root: where the git history is (default: the dataset's root; an as-of build reads
+            the files of an older revision from elsewhere).
+        rev: the revision whose history is read.
+        cache: keep the log in the data repo's cache folder.
+    """
+    root = git_root or Path(dataset.root)
+    keys = {name: project.schema.list_field or "" for name, project in dataset.projects.items()}
+    cache_dir = root / CACHE_FOLDER if cache else None
+    histories, checkout, notes = read_history(root, keys, rev=rev, cache_dir=cache_dir)
+    diags = [
+        dataclasses.replace(n, severity="warning") if n.code == "history-shallow" else
+        dataclasses.replace(n, severity="info")
+        for n in notes
+    ]  # fmt: skip
+    projects = {name: _project(project, histories) for name, project in dataset.projects.items()}
+    found = dataclasses.replace(dataset, projects=frozen_map(projects), head=checkout.head or "")
+    return found, diags
+
+
+def _project(project: Project, histories: dict[str, FileHistory]) -> Project:
+    schema = project.schema
+    kinds = {spec.name: spec.kind for spec in schema.lists}
+    records = {
+        slug: _record(record, histories.get(record.path), schema.list_field, kinds, schema)
+        for slug, record in project.records.items()
+    }
+    return dataclasses.replace(project, records=frozen_map(records))
+
+
+def _field_date(record: Record, name: str) -> Dated | None:
+    value = record.values.get(name)
+    return Dated(value, FROM_FIELD) if isinstance(value, dt.date) else None
+
+
+def _record(
+    record: Record,
+    found: FileHistory | None,
+    list_field: str | None,
+    kinds: dict[str, str],
+    schema: ProjectSchema,
+) -> Record:
+    transitions = found.transitions if found else ()
+    current = record.values.get(list_field) if list_field else None
+    last = transitions[-1] if transitions else None
+    entered = last.date if last is not None and last.to_list == current else None
+    closed_git = entered if kinds.get(str(current)) in ("won", "lost") else None
+
+    def git(date: dt.date | None) -> Dated:
+        return Dated(date, FROM_GIT) if date else Dated()
+
+    created = _field_date(record, "created") or git(found.created if found else None)
+    since = _field_date(record, "stage_since") or git(entered)
+    closed = _field_date(record, "closed") or git(closed_git)
+    changed = git(found.last_changed if found else None)
+    contact = _field_date(record, "last_contact")
+    activity = max(
+        (d for d in (changed, contact) if d is not None and d.date is not None),
+        key=lambda d: d.date or dt.date.min,
+        default=Dated(),
+    )
+    history = RecordHistory(
+        created=created,
+        stage_since=since,
+        closed=closed,
+        last_changed=changed,
+        last_activity=activity,
+        transitions=transitions,
+        author=(found.created_by or "") if found else "",
+    )
+    computed = dict(record.computed)
+    for name, dated in (("created", created), ("stage_since", since), ("closed", closed)):
+        spec = schema.field(name)
+        if spec is not None and spec.type == "date" and dated.source == FROM_GIT:
+            computed[name] = dated.date
+    return dataclasses.replace(record, history=history, computed=frozen_map(computed))
