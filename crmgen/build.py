@@ -13,16 +13,18 @@ This is the only module that imports every stage.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import datetime as dt
 import os
+import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
-from crmgen import checks, dashboards, history, redaction, render, report, views, write
+from crmgen import changes, checks, dashboards, history, redaction, render, report, views, write
 from crmgen.compute.evaluate import compute
 from crmgen.config import load_config
 from crmgen.link import link_records
@@ -121,6 +123,46 @@ class BuildResult:
         return tuple(d for d in self.diagnostics if d.severity != "info")
 
 
+@contextlib.contextmanager
+def checked_out(root: Path, when: str) -> Iterator[tuple[Path, str, dt.date] | Diagnostic]:
+    """The data repo's files as they stood at a revision or on a date, in a temporary folder.
+
+    Yields (folder, commit, that commit's date), or a usage error when ``when`` names no
+    commit; the folder is removed afterwards.
+    """
+    found = history.rev_for(root, when)
+    if isinstance(found, str):
+        yield error("usage-as-of", f"cannot build as of {when}: {found}")
+        return
+    sha, time_ = found
+    with tempfile.TemporaryDirectory(prefix="crmgen-as-of-") as folder:
+        tree = Path(folder)
+        problem = history.export_tree(root, sha, tree)
+        if problem:
+            yield error("usage-as-of", f"cannot read the files of {when}: {problem}")
+            return
+        yield tree, sha, dt.datetime.fromtimestamp(time_, dt.UTC).date()
+
+
+def load_dataset_at(root: Path, when: str, *, progress: Progress = _no_progress) -> Dataset:
+    """``load_dataset`` of the data as it stood at ``when`` (a revision, or a date: the last
+    commit of that day); ``today`` is that date. Never raises for bad data."""
+    with checked_out(root, when) as found:
+        if isinstance(found, Diagnostic):
+            return Dataset(str(root), Config(), frozen_map({}), build_date(), (found,))
+        tree, sha, date = found
+        as_of = _as_of(when, sha, date)
+        dataset = load_dataset(tree, today=as_of[0], progress=progress, git_root=root, rev=sha)
+        return dataclasses.replace(dataset, root=str(root), as_of=as_of)
+
+
+def _as_of(when: str, sha: str, date: dt.date) -> tuple[dt.date, str]:
+    """The day an as-of build shows (the date asked for, or the commit's) and its label."""
+    if len(when) == 10 and when[4] == "-" and when[7] == "-":
+        return dt.date.fromisoformat(when), when
+    return date, f"{when} ({sha[:12]})"
+
+
 def build_site(
     root: Path,
     out: Path,
@@ -130,6 +172,7 @@ def build_site(
     strict: bool = False,
     today: dt.date | None = None,
     progress: Progress = _no_progress,
+    as_of: str | None = None,
 ) -> BuildResult:
     """Build the site of ``root`` into ``out``; nothing is written when there are errors.
 
@@ -143,9 +186,39 @@ def build_site(
         strict: warnings fail the build too.
         today: the build date (see :func:`build_date`).
         progress: called after each step.
+        as_of: build the data as it stood at this revision or on this date (``YYYY-MM-DD``);
+            every page says so.
     """
+    if as_of is not None:
+        with checked_out(root, as_of) as found:
+            if isinstance(found, Diagnostic):
+                empty = Dataset(str(root), Config(), frozen_map({}), build_date())
+                return BuildResult(empty, (found,), 0)
+            tree, sha, date = found
+            moment = _as_of(as_of, sha, date)
+            return _build(
+                tree, out, audience, base_url, strict, moment[0], progress, (root, sha, moment)
+            )
+    return _build(root, out, audience, base_url, strict, today, progress, None)
+
+
+def _build(
+    root: Path,
+    out: Path,
+    audience: str | None,
+    base_url: str | None,
+    strict: bool,
+    today: dt.date | None,
+    progress: Progress,
+    past: tuple[Path, str, tuple[dt.date, str]] | None,
+) -> BuildResult:
+    """The build; ``past`` is (the repo, the commit, the as-of day and label) when ``root`` is
+    a copy of an older revision."""
     run = _Run(progress)
-    dataset = load_dataset(root, today=today, progress=progress)
+    git_root, rev = (past[0], past[1]) if past else (None, "HEAD")
+    dataset = load_dataset(root, today=today, progress=progress, git_root=git_root, rev=rev)
+    if past is not None:  # every page says which day it shows
+        dataset = dataclasses.replace(dataset, as_of=past[2])
     run.diagnostics.extend(dataset.diagnostics)
 
     def done() -> BuildResult:
@@ -208,3 +281,31 @@ def _views(dataset: Dataset, charts: PageSet) -> tuple[views.SiteView, list[Page
 def _quiet(fn: Callable[..., T]) -> Callable[..., tuple[T, list[Diagnostic]]]:
     """A step that reports no diagnostics, in the shape ``_Run`` expects."""
     return lambda *args: (fn(*args), [])
+
+
+def compare_revisions(
+    root: Path, base: str, head: str | None, *, audience: str | None = None
+) -> tuple[changes.Changes | None, tuple[Diagnostic, ...]]:
+    """What changed in the pipeline from ``base`` to ``head`` (None: the working tree).
+
+    Both sides are loaded like a build (as they stood at each revision, with their own history)
+    and cut for ``audience``, so a restricted amount stays out of the summary too.
+
+    Returns:
+        The changes (None when a side has errors) and every diagnostic of both sides.
+    """
+    before = load_dataset_at(root, base)
+    after = load_dataset_at(root, head) if head else load_dataset(root)
+    problems = [*before.diagnostics, *after.diagnostics]
+    if report.exit_code(problems):
+        return None, tuple(report.ordered(problems))
+    old, more = redaction.redact(before, audience)
+    new, most = redaction.redact(after, audience)
+    problems += more + most
+    if report.exit_code(problems):
+        return None, tuple(report.ordered(problems))
+    label = head or "working tree"
+    base_label = before.head[:12] if before.head else base
+    head_label = after.head[:12] if head and after.head else label
+    found = changes.compare(old, new, base_label, head_label)
+    return found, tuple(report.ordered(problems))

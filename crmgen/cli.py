@@ -112,6 +112,52 @@ def check(root: Path, fmt: str | None, fail_on: str | None, strict: bool) -> Non
 
 
 @main.command()
+@click.argument("revisions")
+@click.argument(
+    "root",
+    required=False,
+    default=".",
+    type=click.Path(file_okay=False, path_type=Path),
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["markdown", "json"]),
+    default="markdown",
+    help="Markdown for a pull-request summary, or JSON.",
+)
+@click.option("--audience", default=None, help="Leave out what this audience may not see.")
+@click.option("--base-url", default="", help="Link each record to the published site.")
+def changes(revisions: str, root: Path, fmt: str, audience: str | None, base_url: str) -> None:
+    """What changed in the pipeline between two revisions: A..B, A.. (to HEAD), or A (to the
+    working tree).
+
+    Records added and removed, stage moves (and who each stage notifies), amount and close-date
+    changes, and the change in open pipeline and weighted forecast.
+
+    Example: crmgen changes origin/main..HEAD >> "$GITHUB_STEP_SUMMARY"
+    """
+    from crmgen import changes as changes_out
+    from crmgen.build import compare_revisions
+
+    _check_root(root)
+    base, dots, head = revisions.partition("..")
+    if not base:
+        raise click.UsageError("give A..B, A.. or A, e.g. origin/main..HEAD")
+    found, diags = compare_revisions(
+        root, base, (head or "HEAD") if dots else None, audience=audience
+    )
+    problems = [d for d in diags if d.severity != "info"]
+    if problems or found is None:
+        click.echo(report.format_text(problems or list(diags)), nl=False, err=True)
+    if found is None:
+        sys.exit(report.exit_code(diags) or report.EXIT_DATA)
+    url = base_url if not base_url or base_url.endswith("/") else base_url + "/"
+    out = changes_out.as_json(found) if fmt == "json" else changes_out.markdown(found, url)
+    click.echo(out, nl=False)
+
+
+@main.command()
 @ROOT
 @click.option("--dry-run", is_flag=True, help="Show what would be written; change no file.")
 def assign(root: Path, dry_run: bool) -> None:
@@ -165,6 +211,13 @@ def assign(root: Path, dry_run: bool) -> None:
     "restricted one: no restricted field is shown).",
 )
 @click.option("--strict", is_flag=True, help="Treat warnings as errors.")
+@click.option(
+    "--as-of",
+    "as_of",
+    default=None,
+    metavar="DATE|REV",
+    help="Build the data as it stood on a date (YYYY-MM-DD) or at a git revision.",
+)
 @FORMAT
 def build(
     root: Path,
@@ -172,6 +225,7 @@ def build(
     base_url: str | None,
     audience: str | None,
     strict: bool,
+    as_of: str | None,
     fmt: str | None,
 ) -> None:
     """Validate and build the static site; on errors nothing is written.
@@ -191,6 +245,7 @@ def build(
         base_url=base_url,
         strict=strict,
         progress=terminal_progress(),
+        as_of=as_of,
     )
     clear_line()
     _emit(result.diagnostics, fmt)

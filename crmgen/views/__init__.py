@@ -161,6 +161,7 @@ class SiteView:
     projects: tuple[ProjectView, ...]
     nav: tuple[LinkView, ...]  # one per project, to its table
     attachments: tuple[str, ...]
+    as_of: str = ""  # for a build of a past revision: the day (and revision) it shows
 
 
 def build_site_views(dataset: Dataset) -> SiteView:
@@ -192,7 +193,16 @@ def build_site_views(dataset: Dataset) -> SiteView:
         projects=projects,
         nav=tuple(LinkView(p.title, p.href) for p in projects),
         attachments=tuple(sorted(files)),
+        as_of=_as_of(dataset),
     )
+
+
+def _as_of(dataset: Dataset) -> str:
+    if dataset.as_of is None:
+        return ""
+    day, label = dataset.as_of
+    text = format_value(day, "date", currency="", locale=dataset.config.locale)
+    return text if label == day.isoformat() else f"{text}, {label}"
 
 
 def pages(site: SiteView, extras: Sequence[PageSet] = ()) -> tuple[list[Page], SiteView]:
