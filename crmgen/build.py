@@ -271,10 +271,14 @@ def _check_templates(root: Path) -> tuple[None, list[Diagnostic]]:
 
 def _views(dataset: Dataset, charts: PageSet) -> tuple[views.SiteView, list[Page]]:
     """The site's views and every page: records, tables, boards, dashboards and alerts."""
-    extras = [charts]
+    feeds, links = views.feed_pages(dataset)
+    extras = [charts, feeds]
     if dataset.automations is not None and dataset.config.automations is not None:
-        extras.append(views.alerts_pages(dataset))
-    pages, site = views.pages(views.build_site_views(dataset), extras)
+        extras.append(views.alerts_pages(dataset, links))
+    site = views.build_site_views(dataset)
+    if links:
+        site = dataclasses.replace(site, feed=links[0].href)
+    pages, site = views.pages(site, extras)
     return site, pages
 
 

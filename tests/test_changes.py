@@ -27,7 +27,8 @@ def _history(make_repo: MakeRepo) -> Path:
     root = make_repo(
         {
             "crmgen.yml": CONFIG,
-            "schema/opportunities.schema.yaml": OPPS_SCHEMA,
+            "schema/opportunities.schema.yaml": OPPS_SCHEMA
+            + "  owner: {type: string, x-crmgen: {type: text}}\n",
             "data/clients/acme.md": record("title: Acme"),
             "data/opportunities/a.md": record(
                 "title: Alpha\nlist: Lead\nclient: acme\namount: 1000"
@@ -147,3 +148,39 @@ def test_as_of_builds_the_board_as_it_stood_then(make_repo: MakeRepo, tmp_path: 
     beta = (out / "opportunities/b.html").read_text(encoding="utf-8")
     assert "Closed won" not in beta.split('<ol class="timeline"')[1].split("</ol>")[0]
     assert build_site(root, tmp_path / "other", as_of="2025-12-31").written == 0
+
+
+def test_stage_feeds_for_everyone_and_per_owner(make_repo: MakeRepo, tmp_path: Path) -> None:
+    import xml.etree.ElementTree as ET
+
+    root = _history(make_repo)
+    (root / "data/opportunities/a.md").write_text(
+        record("title: Alpha\nlist: Proposal sent\nclient: acme\namount: 1000\nowner: Léa Moreau")
+    )
+    git_commit_all(root, "Owner", "2026-03-05T10:00:00+01:00")
+    out = tmp_path / "site"
+    assert build_site(root, out).problems == ()
+    atom = "{http://www.w3.org/2005/Atom}"
+    feed = ET.parse(out / "feeds/stages.xml").getroot()
+    titles = [e.findtext(f"{atom}title") for e in feed.iter(f"{atom}entry")]
+    assert titles == [
+        "Beta: Proposal sent → Closed won",
+        "Alpha: Lead → Proposal sent",  # (Gamma was removed: the feed follows the records)
+        "Beta: Proposal sent",
+        "Alpha: Lead",
+    ]
+    assert feed.findtext(f"{atom}updated") == "2026-03-01T00:00:00Z"
+    first = next(feed.iter(f"{atom}entry"))
+    assert first.find(f"{atom}link").get("href") == "../opportunities/b.html"
+    assert first.findtext(f"{atom}author/{atom}name") == "Ann Example"
+    mine = ET.parse(out / "feeds/owner-lea-moreau.xml").getroot()
+    assert [e.findtext(f"{atom}title") for e in mine.iter(f"{atom}entry")] == [
+        "Alpha: Lead → Proposal sent",
+        "Alpha: Lead",
+    ]
+    home = (out / "index.html").read_text(encoding="utf-8")
+    assert '<link rel="alternate" type="application/atom+xml" title="Stage changes" ' \
+        'href="feeds/stages.xml">' in home  # fmt: skip
+    again = tmp_path / "again"
+    build_site(root, again)
+    assert (again / "feeds/stages.xml").read_bytes() == (out / "feeds/stages.xml").read_bytes()

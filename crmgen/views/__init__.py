@@ -35,9 +35,10 @@ from crmgen.fields.markdown import render_body
 from crmgen.fields.rules import inside, under
 from crmgen.model import Dataset, FieldSpec, Page, PageSet, Project, Record, record_page
 from crmgen.views.alerts import FindingView, alerts_pages, findings_by_record
+from crmgen.views.feeds import feed_pages
 from crmgen.views.history import HistoryView, history_view
 
-__all__ = ["SiteView", "alerts_pages", "build_site_views", "pages"]
+__all__ = ["SiteView", "alerts_pages", "build_site_views", "feed_pages", "pages"]
 
 #: Conventional fields a board card shows, in order ("tags" is the schema's tags field).
 CARD_FIELDS = ("amount", "client", "tags", "confidence", "owner", "expected_close")
@@ -162,6 +163,7 @@ class SiteView:
     nav: tuple[LinkView, ...]  # one per project, to its table
     attachments: tuple[str, ...]
     as_of: str = ""  # for a build of a past revision: the day (and revision) it shows
+    feed: str = ""  # the stage-changes feed, from the site root ("" when there is none)
 
 
 def build_site_views(dataset: Dataset) -> SiteView:

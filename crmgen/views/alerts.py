@@ -10,6 +10,7 @@ from urllib.parse import quote
 
 from crmgen.model import Dataset, Page, PageSet, record_page
 from crmgen.model.findings import Finding
+from crmgen.views.feeds import FeedLinkView
 
 RULE_LABELS = {"assignment": "Assignment", "follow-up": "Follow-up", "aging": "Aging"}
 
@@ -46,6 +47,7 @@ class AlertsView:
     count: int
     by_owner: tuple[OwnerAlertsView, ...]
     rules: tuple[tuple[str, int], ...]  # (rule label, how many)
+    feeds: tuple[FeedLinkView, ...]  # the stage-change feeds
 
 
 def finding_view(finding: Finding) -> FindingView:
@@ -61,7 +63,7 @@ def findings_by_record(dataset: Dataset) -> dict[tuple[str, str], tuple[FindingV
     return {key: tuple(views) for key, views in found.items()}
 
 
-def alerts_pages(dataset: Dataset) -> PageSet:
+def alerts_pages(dataset: Dataset, feeds: tuple[FeedLinkView, ...] = ()) -> PageSet:
     """The alerts page (``alerts/index.html``), grouped by owner, unassigned first."""
     by_owner: dict[str, list[AlertView]] = {}
     for finding in dataset.findings:
@@ -81,7 +83,7 @@ def alerts_pages(dataset: Dataset) -> PageSet:
     for finding in dataset.findings:
         label = RULE_LABELS.get(finding.rule, finding.rule)
         counts[label] = counts.get(label, 0) + 1
-    view = AlertsView(len(dataset.findings), groups, tuple(sorted(counts.items())))
+    view = AlertsView(len(dataset.findings), groups, tuple(sorted(counts.items())), feeds)
     label = f"Alerts ({len(dataset.findings)})" if dataset.findings else "Alerts"
     return PageSet(
         pages=(Page("alerts/index.html", "alerts.html", {"alerts": view}),),
