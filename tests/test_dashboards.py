@@ -132,11 +132,11 @@ def test_pages_files_and_the_bundle(sales: Built) -> None:
     assert pages[0].context["dashboard"] is pages[1].context["dashboard"]
     assert {p.template for p in pages} == {"dashboard.html"}
     svgs = sorted(name for name in files if name.endswith(".svg"))
-    assert len(svgs) == 9 and all(n.startswith("dashboards/sales/") for n in svgs)
+    assert len(svgs) == 11 and all(n.startswith("dashboards/sales/") for n in svgs)
     assert all(files[n].startswith(b"<svg") for n in svgs)
     assert b"window.vegaEmbed" in files[BUNDLE_PATH]
     specs = [c["spec"] for c in context(pages[0])["data"]["charts"] if "spec" in c]
-    assert len(specs) == 9 and all(s["datasets"] == {"table": []} for s in specs)
+    assert len(specs) == 10 and all(s["datasets"] == {"table": []} for s in specs)
     controls = context(pages[0])["controls"]
     # the void invoice is in no chart, so Void is not offered
     assert [o["label"] for o in controls["lists"]] == ["Lead", "Proposal", "Won", "Lost", "Sent",

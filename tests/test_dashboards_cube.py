@@ -32,6 +32,7 @@ def test_series_with_the_same_records_share_a_cube() -> None:
         ),
         (opps, (("kind", ("won", "lost")),), "closed", None): ("won", "lost"),
         (opps, (), "created", None): ("sum:amount", "n"),
+        (opps, (), "created", "reached"): ("n",),  # the funnel
         (opps, (("kind", ("lost",)),), "closed", "loss_reason"): ("n",),
         (opps, (), "created", "source"): ("n",),
         (invoices, (("list", ("Sent", "Paid", "Overdue")),), "issued", None): ("sum:amount",),

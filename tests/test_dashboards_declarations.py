@@ -22,7 +22,7 @@ def test_the_default_declaration_parses_and_is_builtin() -> None:
     specs, diags = parse_dashboards(doc.value["dashboards"], doc.keyed_positions())
     assert diags == []
     assert [c.id for c in specs[0].charts] == [c.id for c in builtin_dashboards()[0].charts]
-    assert len(specs[0].charts) == 17 and not specs[0].builtin
+    assert len(specs[0].charts) == 19 and not specs[0].builtin
     assert parse_dashboards(None, {})[0][0].builtin  # nothing declared: the built-in one
     assert parse_dashboards([], {}) == ((), [])  # declared empty: none
 
@@ -105,7 +105,7 @@ def test_declaration_errors_are_reported_at_their_line() -> None:
         (7, "dashboard-key", "dashboards/0/charts/0/grup: unknown key 'grup' in a chart; "
          "did you mean 'group'?"),
         (9, "dashboard-value", "dashboards/0/charts/1/kind: 'kind' must be one of stat, bar, "
-         "line, pie"),
+         "line, pie, stage-times"),
         (13, "dashboard-value", "dashboards/0/charts/2/measure: 'total(amount)' is not a "
          "measure; write count, sum(FIELD), avg(FIELD), min(FIELD), max(FIELD), "
          "weighted(FIELD), win_rate or avg_days(FROM_DATE, TO_DATE)"),
@@ -144,8 +144,8 @@ def test_more_mistakes_each_at_its_key() -> None:
         (7, "'biggest' is not one of natural, value, name"),
         (8, "write the chart's 'projects' key instead"),
         (9, "'title' is required; add it"),
-        (10, "'a b' is not a grouping; write month(FIELD), month, list, tag, project or a field "
-             "name"),
+        (10, "'a b' is not a grouping; write month(FIELD), month, list, tag, project, reached "
+             "or a field name"),
         (11, "'../escape' is not a valid id; use lower-case letters, digits and '-' in a chart id "
              "(its file name)"),
     ]  # fmt: skip

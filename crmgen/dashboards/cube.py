@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from crmgen.model import Dataset, ListSpec, Project, Record
+from crmgen.model import Dataset, ListSpec, Project, ProjectSchema, Record
 from crmgen.model.dashboards import ChartSpec, SeriesSpec
 
 from . import metrics
@@ -22,8 +22,8 @@ from .metrics import NOT_SET, Dims, Fact
 from .resolve import project_order
 
 Filters = tuple[tuple[str, tuple[str | None, ...]], ...]
-#: A record with its list and tags as the audience sees them.
-Placed = tuple[Record, ListSpec | None, tuple[str, ...]]
+#: A record with its list, tags and the lists it reached, as the audience sees them.
+Placed = tuple[Record, ListSpec | None, tuple[str, ...], tuple[str, ...]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,6 +57,8 @@ def build_cubes(dataset: Dataset, charts: Iterable[ChartSpec]) -> dict[CubeKey, 
     """One cube per distinct cube key, in the order the charts first use them."""
     columns: dict[CubeKey, dict[str, None]] = {}
     for chart in charts:
+        if chart.kind == "stage-times":
+            continue  # computed from histories, not from a cube
         for series in chart.series:
             needed = columns.setdefault(cube_key(chart, series), {})
             needed.update(dict.fromkeys(metrics.columns_for(series.measure)))
@@ -74,7 +76,9 @@ def _placed(project: Project) -> list[Placed]:
         value = record.get(list_field) if list_field else None
         list_spec = schema.list_spec(value) if isinstance(value, str) else None
         tags = record.get(tags_field) if tags_field else None
-        placed.append((record, list_spec, tuple(dict.fromkeys(str(t) for t in tags or ()))))
+        reached = reached_lists(project.schema, record) if list_field else ()
+        unique = tuple(dict.fromkeys(str(t) for t in tags or ()))
+        placed.append((record, list_spec, unique, reached))
     return placed
 
 
@@ -87,8 +91,8 @@ def _cube(
     facts: list[Fact] = []
     missing: list[tuple[str, Record]] = []
     for name in key.projects:
-        for record, list_spec, tags in placed[name]:
-            fact, lacking = record_fact(name, record, list_spec, tags, key, columns)
+        for record, list_spec, tags, reached in placed[name]:
+            fact, lacking = record_fact(name, record, list_spec, tags, key, columns, reached)
             if fact is not None:
                 facts.append(fact)
                 missing.extend((field, record) for field in sorted(lacking))
@@ -101,7 +105,28 @@ def _cube(
     return Cube(key, columns, tuple(facts), tuple(missing), groups)
 
 
+def reached_lists(schema: ProjectSchema, record: Record) -> tuple[str, ...]:
+    """The open and won lists a record reached, in pipeline order: those its history entered
+    or it is in, and every open list before one of them (a deal in Negotiation went through
+    Qualification even if nobody recorded it)."""
+    funnel = [spec.name for spec in schema.lists if spec.kind in ("open", "won")]
+    current = record.get(schema.list_field or "")
+    entered = {t.to_list for t in record.history.transitions} | {current}
+    furthest = max((funnel.index(name) for name in entered if name in funnel), default=0)
+    if not funnel or current is None:
+        return ()
+    # a deal lost or set aside from a stage nobody recorded still entered the first one
+    return tuple(n for n in funnel[: furthest + 1] if _kind(schema, n) == "open" or n in entered)
+
+
+def _kind(schema: ProjectSchema, name: str) -> str:
+    spec = schema.list_spec(name)
+    return spec.kind if spec else ""
+
+
 def _options(project: Project, field: str) -> list[str]:
+    if field == "reached":
+        return [spec.name for spec in project.schema.lists if spec.kind in ("open", "won")]
     spec = project.schema.field(field)
     if spec is None:
         return []
@@ -117,6 +142,7 @@ def record_fact(
     tags: tuple[str, ...],
     key: CubeKey,
     columns: tuple[str, ...],
+    reached: tuple[str, ...] = (),
 ) -> tuple[Fact | None, set[str]]:
     """A record's fact, None when the cube's filters leave it out; and the dates it lacks.
 
@@ -137,7 +163,10 @@ def record_fact(
     month = metrics.month_of(record.get(key.date)) if key.date else ""
     if key.date and not month:
         lacking.add(key.date)
-    groups = metrics.record_groups(record, key.group) if key.group else ()
+    if key.group == "reached":
+        groups = reached
+    else:
+        groups = metrics.record_groups(record, key.group) if key.group else ()
     return Fact(project, list_name, kind, tags, month, groups, values), lacking
 
 

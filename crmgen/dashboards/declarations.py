@@ -20,7 +20,9 @@ from crmgen import messages, yamlstrict
 from crmgen.model import LIST_KINDS, Diagnostic, Pos, error, frozen_map
 from crmgen.model.dashboards import ChartSpec, DashboardSpec, Measure, SeriesSpec
 
-CHART_KINDS = ("stat", "bar", "line", "pie")
+CHART_KINDS = ("stat", "bar", "line", "pie", "stage-times")
+#: Groupings computed from each record's history rather than read from a field.
+HISTORY_GROUPS = ("reached",)
 ORDERS = ("natural", "value", "name")
 #: Groupings that use a dimension every cube row has, rather than a field.
 BUILTIN_GROUPS = ("month", "list", "tag", "project")
@@ -241,8 +243,10 @@ class _Parser:
         value = raw.get("group")
         if kind == "stat" and value is not None:
             self.fail(f"{key}/group", "a stat card shows one number; remove 'group'")
-        if kind == "stat" or value is None:
-            if value is None and kind in CHART_KINDS and kind != "stat":
+        if kind == "stage-times" and value is not None:
+            self.fail(f"{key}/group", "a stage-times chart groups by list itself; remove 'group'")
+        if kind in ("stat", "stage-times") or value is None:
+            if value is None and kind in CHART_KINDS and kind not in ("stat", "stage-times"):
                 message = f"a {kind} chart needs 'group': month(FIELD), month, list, tag, project"
                 self.fail(key, f"{message} or a field name", "dashboard-missing")
             return None, None
@@ -254,7 +258,7 @@ class _Parser:
                 self.fail(f"{key}/date", f"the chart groups by {text.strip()}; {message}")
             return "month", match.group(1)
         if not _PLAIN_FIELD.match(text):
-            message = "write month(FIELD), month, list, tag, project or a field name"
+            message = "write month(FIELD), month, list, tag, project, reached or a field name"
             self.fail(f"{key}/group", f"{value!r} is not a grouping; {message}")
             return None, None
         return text, None
@@ -390,6 +394,10 @@ dashboards:
          group: loss_reason, date: closed, order: value}
       - {title: Deals by source, kind: pie, measure: count, group: source, date: created,
          order: value}
+      - {title: Deals that reached each stage, kind: bar, measure: count, group: reached,
+         date: created, description: "The funnel: every deal counts in each stage it went through."}
+      - {title: Days in each stage, kind: stage-times,
+         description: "How long deals stayed in each stage before moving on, from git history."}
       - title: Opportunity to cash
         kind: bar
         group: month

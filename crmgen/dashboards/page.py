@@ -18,6 +18,7 @@ from crmgen.model.dashboards import ChartSpec, DashboardSpec
 from . import vegalite
 from .cube import Cube, CubeKey, build_cubes, cube_data, dims_data, month_label, page_dims
 from .metrics import NOT_SET, Dims
+from .stages import stage_times
 from .values import (
     ADDITIVE,
     NO_TAG_LABEL,
@@ -63,6 +64,7 @@ class ChartView:
     key_title: str
     multi: bool
     table: tuple[CellView, ...]
+    note: str = ""  # e.g. that the controls do not filter this chart
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,6 +136,12 @@ def dashboard_page(
     entries: list[dict[str, Any]] = []
     svgs: dict[str, bytes] = {}
     for chart in spec.charts:
+        if chart.kind == "stage-times":
+            figure, svg_bytes = _stage_times(dataset, spec, chart, d3_locale)
+            svgs[figure.svg] = svg_bytes
+            figures.append(figure)
+            entries.append({"id": chart.id, "kind": chart.kind, "static": True})
+            continue
         keys, labels = group_keys(chart, cubes, dims, dataset, month_labels)
         values = [series_values(chart, series, cubes) for series in chart.series]
         entry = chart_entry(chart, cubes, keys, labels)
@@ -201,6 +209,51 @@ def _vega_lite(
     )
 
 
+def _stage_times(
+    dataset: Dataset, spec: DashboardSpec, chart: ChartSpec, d3_locale: Mapping[str, Any]
+) -> tuple[ChartView, bytes]:
+    """A chart of the median days in each list and the middle half of the stays; static."""
+    found = stage_times(dataset, chart.series[0].projects)
+    rows = [
+        {
+            "k": s.list,
+            "median": float(s.median),
+            "low": float(s.low),
+            "high": float(s.high),
+            "n": s.count,
+        }
+        for s in found
+    ]
+    svg = f"dashboards/{spec.name}/{chart.id}.svg"
+    lite = vegalite.stage_times_spec(rows, title=chart.title)
+    locale = dataset.config.locale
+    table = tuple(
+        CellView(
+            s.list,
+            "",
+            f"median {vegalite.format_value(s.median, 'days', currency='', locale=locale)}; "
+            f"middle half {_days(s.low)} to {_days(s.high)} days ({s.count} stays)",
+        )
+        for s in found
+    )
+    view = ChartView(
+        id=chart.id,
+        title=chart.title,
+        description=chart.description,
+        kind=chart.kind,
+        svg=svg,
+        key_title="List",
+        multi=False,
+        table=table,
+        note="From every deal's stage history: the filters above do not change this chart.",
+    )
+    return view, vegalite.render_svg(lite, d3_locale).encode()
+
+
+def _days(value: Decimal) -> str:
+    return format(value.quantize(Decimal("0.1")).normalize(), "f")
+
+
 def _stat_view(chart: ChartSpec, value: Decimal | None, currency: str, locale: str) -> StatView:
     fmt = chart.series[0].fmt
     return StatView(
@@ -221,14 +274,18 @@ def _chart_view(
     locale: str,
 ) -> ChartView:
     fmt = chart.series[0].fmt
-    table = tuple(
-        CellView(
-            row["k"],
-            row["s"],
-            vegalite.format_value(row["value"], fmt, currency=currency, locale=locale),
-        )
-        for row in rows
-    )
+    cells = []
+    before: Decimal | None = None
+    for row in rows:
+        text = vegalite.format_value(row["value"], fmt, currency=currency, locale=locale)
+        if chart.group == "reached" and before:  # the funnel: the share of the stage before
+            share = vegalite.format_value(
+                (row["value"] or Decimal(0)) / before, "percent", currency=currency, locale=locale
+            )
+            text += f" ({share} of the stage before)"
+        before = row["value"]
+        cells.append(CellView(row["k"], row["s"], text))
+    table = tuple(cells)
     return ChartView(
         id=chart.id,
         title=chart.title,

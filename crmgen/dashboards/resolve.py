@@ -18,7 +18,7 @@ from crmgen.messages import did_you_mean
 from crmgen.model import Dataset, Diagnostic, FieldSpec, ProjectSchema, error, frozen_map
 from crmgen.model.dashboards import ChartSpec, DashboardSpec, SeriesSpec
 
-from .declarations import BUILTIN_FILTERS, BUILTIN_GROUPS, normalise
+from .declarations import BUILTIN_FILTERS, BUILTIN_GROUPS, HISTORY_GROUPS, normalise
 
 CATEGORICAL = frozenset(
     {"select", "multi-select", "text", "checkbox", "rating", "reference", "email", "list", "tags"}
@@ -95,7 +95,7 @@ def uses(chart: ChartSpec, series: SeriesSpec) -> Iterator[tuple[str, str, str]]
         yield name, "date" if days else "number", "measure"
     if series.date:
         yield series.date, "date", "date"
-    if chart.group and chart.group not in BUILTIN_GROUPS:
+    if chart.group and chart.group not in (*BUILTIN_GROUPS, *HISTORY_GROUPS):
         yield chart.group, "category", "group"
     for key, _ in series.filters:
         if key not in BUILTIN_FILTERS:
@@ -109,7 +109,9 @@ def _needs_lists(chart: ChartSpec, series: SeriesSpec) -> str | None:
     for key, _ in series.filters:
         if key in ("kind", "list"):
             return f"filter/{key}"
-    return "group" if chart.group == "list" else None
+    if chart.group in ("list", *HISTORY_GROUPS) or chart.kind == "stage-times":
+        return "group"
+    return None
 
 
 def _reads(chart: ChartSpec, series: SeriesSpec, schema: ProjectSchema) -> tuple[str, ...]:

@@ -20,7 +20,13 @@ NOT_SET_LABEL = "(not set)"
 NO_TAG_LABEL = "(no tag)"
 #: Measures whose value for an empty bucket is 0 (others have none).
 ADDITIVE = frozenset({"count", "sum", "weighted"})
-_KEY_TITLES = {"month": "Month", "list": "List", "tag": "Tag", "project": "Project"}
+_KEY_TITLES = {
+    "month": "Month",
+    "list": "List",
+    "tag": "Tag",
+    "project": "Project",
+    "reached": "Stage reached",
+}
 
 Values = dict[str, Decimal | None]
 
@@ -53,7 +59,7 @@ def group_keys(
     if group is None:
         return [NOT_SET], [chart.title]
     keys = [g for s in chart.series for g in cubes[cube_key(chart, s)].groups if g != NOT_SET]
-    keys = [*dict.fromkeys(keys), NOT_SET]
+    keys = [*dict.fromkeys(keys)] + ([] if group == "reached" else [NOT_SET])
     return keys, [group_label(k) for k in keys]
 
 

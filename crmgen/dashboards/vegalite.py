@@ -164,3 +164,29 @@ def vega_bundle() -> str:
     import vl_convert
 
     return str(vl_convert.javascript_bundle(_BUNDLE_EXPORTS))
+
+
+def stage_times_spec(rows: Sequence[Mapping[str, Any]], *, title: str) -> dict[str, Any]:
+    """Median days in each list (bars) with the middle half of the stays (a line from the
+    first to the third quartile). ``rows``: ``{"k": list, "median", "low", "high", "n"}``."""
+    import altair as alt
+
+    base = alt.Chart(description=title).encode(
+        y=alt.Y("k:N", sort=None, title=None, axis=alt.Axis(labelLimit=180)),
+        tooltip=[
+            alt.Tooltip("k:N", title="List"),
+            alt.Tooltip("median:Q", title="Median days", format=",.1~f"),
+            alt.Tooltip("low:Q", title="First quartile", format=",.1~f"),
+            alt.Tooltip("high:Q", title="Third quartile", format=",.1~f"),
+            alt.Tooltip("n:Q", title="Stays", format=",.0f"),
+        ],
+    )
+    bars = base.mark_bar(opacity=0.75).encode(
+        x=alt.X("median:Q", title="Days (median; line: middle half of the stays)")
+    )
+    spread = base.mark_rule(strokeWidth=2).encode(x="low:Q", x2="high:Q")
+    chart = alt.layer(bars, spread).properties(width=_WIDTH, height=max(60, 26 * len(rows)))
+    spec: dict[str, Any] = chart.to_dict()
+    spec["data"] = {"name": DATA_NAME}
+    spec["datasets"] = {DATA_NAME: [dict(row) for row in rows]}
+    return spec

@@ -275,6 +275,7 @@
       var filtered = Object.keys(sel).some(function (key) { return sel[key] !== null; });
       root.classList.toggle("filtered", filtered);
       data.charts.forEach(function (chart) {
+        if (chart.static) return;  // computed once at build time; the controls do not apply
         (chart.kind === "stat" ? drawStat : drawChart)(chart, sel);
       });
       if (status) status.textContent = describe(form);
