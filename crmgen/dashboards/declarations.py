@@ -395,7 +395,8 @@ dashboards:
       - {title: Deals by source, kind: pie, measure: count, group: source, date: created,
          order: value}
       - {title: Deals that reached each stage, kind: bar, measure: count, group: reached,
-         date: created, description: "The funnel: every deal counts in each stage it went through."}
+         date: created,
+         description: "The funnel: every deal counts in each stage it went through."}
       - {title: Days in each stage, kind: stage-times,
          description: "How long deals stayed in each stage before moving on, from git history."}
       - title: Opportunity to cash

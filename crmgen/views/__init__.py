@@ -19,6 +19,7 @@ from markupsafe import Markup
 
 from crmgen.fields.attachments import IMAGE_EXTENSIONS, attachment_problem
 from crmgen.fields.formatting import (
+    EMPTY_DISPLAY,
     SORTS_AS_NUMBER,
     Display,
     LinkView,
@@ -279,6 +280,9 @@ def _project_view(ctx: _Context, project: Project) -> ProjectView:
         r.slug: {f.name: value_view(ctx, project.name, r, f) for f in ctx.visible[project.name]}
         for r in records
     }
+    if has_board:  # days in the current list, from the history (or stage_since)
+        for record in records:
+            values[record.slug][DAYS_IN_STAGE] = _days_in_stage(ctx, record)
     return ProjectView(
         name=project.name,
         title=schema.title or project.name,
@@ -287,6 +291,23 @@ def _project_view(ctx: _Context, project: Project) -> ProjectView:
         table=_table_view(ctx, project, values),
         board=_board_view(ctx, project, values) if has_board else None,
         records=tuple(_record_view(ctx, project, r, values[r.slug]) for r in records),
+    )
+
+
+#: The name of the computed "days in stage" column and card field.
+DAYS_IN_STAGE = "days_in_stage"
+
+
+def _days_in_stage(ctx: _Context, record: Record) -> ValueView:
+    days = record.history.days_in_stage(ctx.dataset.today)
+    if days is None:
+        return ValueView(DAYS_IN_STAGE, "Days in stage", "number", "", EMPTY_DISPLAY)
+    config = ctx.dataset.config
+    text = format_value(days, "number", currency=config.currency, locale=config.locale)
+    source = record.history.stage_since.source
+    origin = {"git": "from git", "field": "from stage_since"}.get(source, "")
+    return ValueView(
+        DAYS_IN_STAGE, "Days in stage", "number", origin, Display("text", text, str(days))
     )
 
 
@@ -363,9 +384,14 @@ def _table_view(ctx: _Context, project: Project, values: _Values) -> TableView:
     tags_field = schema.tags_field if ctx.field(project.name, schema.tags_field) else None
     rows = []
     used_tags: set[str] = set()
+    known = any(
+        v[DAYS_IN_STAGE].shown.kind != "empty" for v in values.values() if DAYS_IN_STAGE in v
+    )
+    extra = [DAYS_IN_STAGE] if known else []
     for record in project.records.values():
         link = ctx.record_link(project.name, record.slug)
         cells = [values[record.slug][spec.name] for spec in columns]
+        cells += [values[record.slug][name] for name in extra]
         if cells and columns[0].name == schema.title_field:  # the title links to the record
             shown = Display("links", link.label, link.label.casefold(), (link,))
             cells[0] = ValueView(cells[0].name, cells[0].label, "text", "", shown)
@@ -380,7 +406,8 @@ def _table_view(ctx: _Context, project: Project, values: _Values) -> TableView:
             )
             for spec in columns
             for shown in (_display_type(spec)[0],)
-        ),
+        )
+        + tuple(ColumnView(name, "Days in stage", "number", "number") for name in extra),
         rows=tuple(rows),
         lists=tuple(s.name for s in schema.lists) if list_field else (),
         tags=tuple(sorted(set(schema.tags) | used_tags)) if tags_field else (),
@@ -389,6 +416,7 @@ def _table_view(ctx: _Context, project: Project, values: _Values) -> TableView:
 
 def _card(ctx: _Context, project: Project, record: Record, values: _Values) -> CardView:
     names = [project.schema.tags_field if n == "tags" else n for n in CARD_FIELDS]
+    names.append(DAYS_IN_STAGE)
     views = (values[record.slug].get(name or "") for name in names)
     fields = tuple(v for v in views if v is not None and v.shown.kind != "empty")
     link = ctx.record_link(project.name, record.slug)
