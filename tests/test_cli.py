@@ -82,3 +82,69 @@ def test_build_writes_the_site_and_checks_base_url(make_repo: MakeRepo, tmp_path
     code, out = _run("build", str(root), "--out", str(tmp_path / "s"))
     assert code == 0
     assert (tmp_path / "s/clients/acme.html").is_file()
+
+
+ASSIGN_SCHEMA_EXTRA = "  owner: {type: string, x-crmgen: {type: text}}\n"
+
+
+def test_assign_writes_only_the_owner_line(make_repo: MakeRepo) -> None:
+    from conftest import OPPS_SCHEMA
+
+    nasty = (
+        "---\r\n"
+        "title: 'Crlf deal'   # quoted, with a comment\r\n"
+        "list: Lead\r\n"
+        "client: acme\r\n"
+        "tags:\r\n  - seo\r\n"
+        "---\r\nNotes\r\nno final newline"
+    )
+    root = make_repo(
+        {
+            "schema/opportunities.schema.yaml": OPPS_SCHEMA + ASSIGN_SCHEMA_EXTRA,
+            "crmgen.yml": "title: T\nprojects: [clients, opportunities]\n"
+            "automations:\n  assignment: {lists: [Lead], team: [Anna, Tom]}\n",
+            "data/clients/acme.md": record("title: Acme"),
+            "data/opportunities/crlf.md": nasty,
+            "data/opportunities/plain.md": record("title: Plain\nlist: Lead\nowner:"),
+            "data/opportunities/owned.md": record("title: Owned\nlist: Lead\nowner: Tom"),
+        }
+    )
+    before = {p.name: p.read_bytes() for p in (root / "data/opportunities").iterdir()}
+    code, out = _run("assign", str(root), "--dry-run")
+    assert code == 0
+    assert {p.name: p.read_bytes() for p in (root / "data/opportunities").iterdir()} == before
+    assert "data/opportunities/crlf.md: owner: Anna (round-robin" in out
+    code, out = _run("assign", str(root))
+    assert code == 0 and "assigned 2 record(s)" in out
+    crlf = (root / "data/opportunities/crlf.md").read_bytes()
+    assert crlf == nasty.replace("list: Lead\r\n", "list: Lead\r\nowner: Anna\r\n").encode()
+    plain = (root / "data/opportunities/plain.md").read_bytes()
+    assert plain == before["plain.md"].replace(b"owner:\n", b"owner: Anna\n")  # tie: team order
+    assert (root / "data/opportunities/owned.md").read_bytes() == before["owned.md"]
+    code, out = _run("assign", str(root))
+    assert "assigned 0 record(s)" in out  # nothing left to do
+
+
+def test_check_fails_on_findings_only_when_asked(make_repo: MakeRepo) -> None:
+    from conftest import OPPS_SCHEMA
+
+    root = make_repo(
+        {
+            "schema/opportunities.schema.yaml": OPPS_SCHEMA + ASSIGN_SCHEMA_EXTRA,
+            "crmgen.yml": "title: T\nprojects: [clients, opportunities]\n"
+            "automations:\n  assignment: {lists: [Lead], team: [Anna]}\n",
+            "data/clients/acme.md": record("title: Acme"),
+            "data/opportunities/a.md": record("title: A\nlist: Lead"),
+        }
+    )
+    git_commit_all(root)
+    code, out = _run("check", str(root), "--format", "text", env={"GITHUB_ACTIONS": "false"})
+    assert (code, out) == (
+        0,
+        "data/opportunities/a.md:3: warning [assignment] no owner yet; `crmgen assign` gives "
+        "it to Anna (round-robin: 0 open record(s) before this one)\n1 warning(s)\n",
+    )
+    assert _run("check", str(root), "--fail-on", "warning")[0] == 1
+    assert _run("check", str(root), "--fail-on", "error")[0] == 0
+    data = json.loads(_run("check", str(root), "--format", "json")[1])
+    assert data["findings"][0]["proposal"] == {"owner": "Anna"}
