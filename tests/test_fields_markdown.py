@@ -8,7 +8,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from crmgen.fields.markdown import ALLOWED_TAGS, URL_SCHEMES, render_markdown
+from crmgen.fields.markdown import ALLOWED_TAGS, URL_SCHEMES, render_body
+
+
+def render_markdown(text: str) -> str:
+    return render_body(text).html
+
+
 from crmgen.fields.rules import is_safe_link
 
 

@@ -27,7 +27,7 @@ from crmgen.model import (
     frozen_map,
 )
 from crmgen.redaction import redact
-from crmgen.views import SiteView, attachments, build_site_views
+from crmgen.views import SiteView, build_site_views
 from crmgen.views import pages as site_pages
 
 TODAY = dt.date(2026, 11, 27)
@@ -367,7 +367,7 @@ def test_pages_cover_every_project_and_record() -> None:
 
 
 def test_attachments_are_visible_files_only() -> None:
-    assert attachments(site_for(make_dataset())) == ["files/acme/logo.png"]
+    assert site_for(make_dataset()).attachments == ("files/acme/logo.png",)
 
 
 @pytest.mark.parametrize("audience", [None, "managers"])

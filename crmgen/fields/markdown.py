@@ -210,8 +210,3 @@ def render_body(
     _adjust(tokens)
     images = _images(tokens, source, root, show_image)
     return Body(sanitize_html(md.renderer.render(tokens, md.options, env)), tuple(images))
-
-
-def render_markdown(text: str) -> str:
-    """A body's safe HTML with no local image shown (see :func:`render_body`)."""
-    return render_body(text).html

@@ -430,9 +430,6 @@ class Dataset:
         proj = self.projects.get(project)
         return proj.records.get(slug) if proj else None
 
-    def findings_of(self, project: str, slug: str) -> tuple[Finding, ...]:
-        return tuple(f for f in self.findings if f.project == project and f.slug == slug)
-
 
 @dataclass(frozen=True, slots=True)
 class Page:

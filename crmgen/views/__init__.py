@@ -233,11 +233,6 @@ def pages(site: SiteView, extras: Sequence[PageSet] = ()) -> tuple[list[Page], S
     return sorted(result, key=lambda page: page.path), dataclasses.replace(site, nav=nav)
 
 
-def attachments(site: SiteView) -> list[str]:
-    """Repo-relative paths of the files that visible file fields link to."""
-    return list(site.attachments)
-
-
 @dataclass(frozen=True, slots=True)
 class _Context:
     dataset: Dataset
