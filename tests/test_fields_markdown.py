@@ -11,11 +11,11 @@ from hypothesis import strategies as st
 from crmgen.fields.markdown import ALLOWED_TAGS, URL_SCHEMES, render_body
 
 
+from crmgen.fields.rules import is_safe_link
+
+
 def render_markdown(text: str) -> str:
     return render_body(text).html
-
-
-from crmgen.fields.rules import is_safe_link
 
 
 class _Collector(HTMLParser):
