@@ -9,8 +9,6 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from crmgen.fields.markdown import ALLOWED_TAGS, URL_SCHEMES, render_body
-
-
 from crmgen.fields.rules import is_safe_link
 
 
