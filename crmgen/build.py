@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import datetime as dt
+import hashlib
 import os
 import tempfile
 import time
@@ -232,31 +233,40 @@ def _build(
     charts = run("charts", _quiet(dashboards.pages), cut)
     site, pages = run("views", _quiet(_views), cut, charts)
     templates = [root / "templates"] if (root / "templates").is_dir() else []
+    public = base_url or dataset.config.base_url
+    count = 0
     try:
-        files = run(
-            "render",
-            render.render_site,
-            pages,
-            site,
-            templates,
-            lambda rel: (root / rel).read_bytes(),
-            root,
-        )
-        files.update(charts.files)
+        with write.SiteWriter(out, _manifest_path(root, out)) as writer:
+            start = time.perf_counter()
+            problems: list[Diagnostic] = []
+            read = lambda rel: (root / rel).read_bytes()  # noqa: E731
+            for path, content in render.render_files(pages, site, templates, read, problems, root):
+                writer.put(path, content)
+                count += 1
+            for path, content in sorted(charts.files.items()):
+                writer.put(path, content)
+                count += 1
+            if public.startswith(("https://", "http://")):
+                writer.put("sitemap.xml", render.sitemap([p.path for p in pages], public))
+                count += 1
+            run.diagnostics.extend(problems)
+            progress("render", time.perf_counter() - start)
+            if run.failed(strict):
+                return done()
+            run("write", _quiet(writer.commit))
     except ValueError as exc:
         run.diagnostics.append(error("usage-output", f"cannot build the site: {exc}"))
         return done()
-    public = base_url or dataset.config.base_url
-    if public.startswith(("https://", "http://")):
-        files["sitemap.xml"] = render.sitemap([p.path for p in pages], public)
-    if run.failed(strict):
-        return done()
-    try:
-        run("write", _quiet(write.write_site), files, out)
-    except (OSError, ValueError) as exc:
+    except OSError as exc:
         run.diagnostics.append(error("usage-output", f"cannot write the site to {out}: {exc}"))
         return done()
-    return BuildResult(dataset, tuple(report.ordered(run.diagnostics)), len(files))
+    return BuildResult(dataset, tuple(report.ordered(run.diagnostics)), count)
+
+
+def _manifest_path(root: Path, out: Path) -> Path:
+    """Where the writer remembers the site it wrote into ``out`` (in the cache folder)."""
+    key = hashlib.sha256(str(out.resolve()).encode()).hexdigest()[:16]
+    return root / history.CACHE_FOLDER / "sites" / f"{key}.json"
 
 
 def _history(

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import json
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import fields, is_dataclass
 from datetime import date
 from decimal import Decimal
@@ -188,6 +188,48 @@ def packaged_assets() -> Iterator[tuple[str, bytes]]:
     yield from walk(package_files("crmgen") / "static", "")
 
 
+def render_files(
+    pages: Iterable[Page],
+    site: SiteInfo,
+    template_dirs: Sequence[Path],
+    read_attachment: Callable[[str], bytes],
+    problems: list[Diagnostic],
+    root: Path | None = None,
+) -> Iterator[tuple[str, bytes]]:
+    """Every file of the site, one at a time (so the build never holds the whole site).
+
+    Args:
+        pages: the pages to render (``views.pages``: records, dashboards and the rest).
+        site: the site view (``views.SiteView``).
+        template_dirs: override folders, searched before the packaged templates.
+        read_attachment: repo-relative path -> the file's bytes.
+        problems: receives a diagnostic for each template that failed (missing variable,
+            sandbox violation, ...), at its line; a template that fails is reported once, and
+            its pages are left out.
+        root: the data repo, to name override templates by their repo path in diagnostics.
+
+    Yields:
+        (site-relative POSIX path, content): the pages, then ``assets/…``, then attachments.
+    """
+    env = make_environment(template_dirs)
+    failed: dict[str, Diagnostic] = {}
+    for page in pages:
+        if page.template in failed:
+            continue
+        context = {**page.context, **common_context(page, site)}
+        try:
+            html = env.get_template(page.template).render(context)
+        except (jinja2.TemplateError, SecurityError) as exc:
+            failed[page.template] = template_error(exc, page.template, template_dirs, root)
+            problems.append(failed[page.template])
+            continue
+        yield page.path, html.encode("utf-8")
+    for name, content in packaged_assets():
+        yield f"{ASSETS}/{name}", content
+    for path in site.attachments:
+        yield path, read_attachment(path)
+
+
 def render_site(
     pages: Sequence[Page],
     site: SiteInfo,
@@ -195,48 +237,18 @@ def render_site(
     read_attachment: Callable[[str], bytes],
     root: Path | None = None,
 ) -> tuple[dict[str, bytes], list[Diagnostic]]:
-    """Render every page and gather every file of the site.
-
-    Args:
-        pages: the pages to render (``views.pages``: records, dashboards and the rest).
-        site: the site view (``views.SiteView``).
-        template_dirs: override folders, searched before the packaged templates.
-        read_attachment: repo-relative path -> the file's bytes.
-        root: the data repo, to name override templates by their repo path in diagnostics.
-
-    Returns:
-        Site-relative POSIX path -> content (pages, ``assets/…`` and attachments, sorted), and
-        a diagnostic for each template that failed (missing variable, sandbox violation, ...),
-        at its line; a template that fails is reported once, not once per page.
+    """Every file of the site in a dict (see :func:`render_files`), and the template problems.
 
     Raises:
-        ValueError: two outputs would have the same path (e.g. a project named like an
-            attachment folder).
+        ValueError: two outputs would have the same path.
     """
-    env = make_environment(template_dirs)
+    problems: list[Diagnostic] = []
     out: dict[str, bytes] = {}
-    problems: dict[str, Diagnostic] = {}
-
-    def add(path: str, content: bytes) -> None:
+    for path, content in render_files(pages, site, template_dirs, read_attachment, problems, root):
         if path in out:
             raise ValueError(f"two files of the site would be written to {path}; rename one")
         out[path] = content
-
-    for page in pages:
-        if page.template in problems:
-            continue
-        context = {**page.context, **common_context(page, site)}
-        try:
-            html = env.get_template(page.template).render(context)
-        except (jinja2.TemplateError, SecurityError) as exc:
-            problems[page.template] = template_error(exc, page.template, template_dirs, root)
-            continue
-        add(page.path, html.encode("utf-8"))
-    for name, content in packaged_assets():
-        add(f"{ASSETS}/{name}", content)
-    for path in site.attachments:
-        add(path, read_attachment(path))
-    return dict(sorted(out.items())), list(problems.values())
+    return dict(sorted(out.items())), problems
 
 
 def template_error(

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from crmgen import write
-from crmgen.write import MARKER, recover, write_site
+from crmgen.write import MARKER, SiteWriter, recover, write_site
 
 REPO = Path(__file__).parent.parent
 
@@ -209,3 +209,58 @@ def test_sigkill_at_any_moment_leaves_a_whole_site(tmp_path: Path) -> None:
     assert run("final").wait() == 0
     assert check_whole(out) == "final"
     assert leftovers(out) == []
+
+
+def test_unchanged_files_are_linked_and_an_equal_site_is_not_swapped(tmp_path: Path) -> None:
+    out = tmp_path / "site"
+    remembered = tmp_path / "cache" / "site.json"
+    assert write_site({"a.html": b"one", "b/c.html": b"two"}, out, remembered) is True
+    first = {p: (out / p).stat().st_ino for p in ("a.html", "b/c.html")}
+    manifest = json.loads(remembered.read_text())
+    assert manifest["version"] == 2
+    assert {path: value[:2] for path, value in manifest["files"].items()} == {
+        "a.html": [hashlib.sha256(b"one").hexdigest(), 3],
+        "b/c.html": [hashlib.sha256(b"two").hexdigest(), 3],
+    }
+    # the same files again: nothing is swapped, the folder is the very same
+    inode = out.stat().st_ino
+    assert write_site({"a.html": b"one", "b/c.html": b"two"}, out, remembered) is False
+    assert out.stat().st_ino == inode and leftovers(out) == []
+    # one file changes: the other is the same inode (linked, not written again)
+    with SiteWriter(out, remembered) as writer:
+        writer.put("a.html", b"ONE")
+        writer.put("b/c.html", b"two")
+        assert writer.written == 1
+        assert writer.commit() is True
+    assert (out / "b/c.html").stat().st_ino == first["b/c.html"]
+    assert (out / "a.html").stat().st_ino != first["a.html"]
+    assert snapshot(out) == {"a.html": b"ONE", "b/c.html": b"two", MARKER: write.MARKER_TEXT}
+
+
+def test_a_file_changed_by_hand_is_written_again(tmp_path: Path) -> None:
+    out = tmp_path / "site"
+    remembered = tmp_path / "site.json"
+    write_site({"a.html": b"one", "b.html": b"two"}, out, remembered)
+    time.sleep(0.02)  # file times tick every few milliseconds; a person is slower
+    (out / "a.html").unlink()
+    (out / "a.html").write_bytes(b"two")  # same size; the manifest still says "one"
+    write_site({"a.html": b"one", "b.html": b"two"}, out, remembered)
+    assert (out / "a.html").read_bytes() == b"one"
+
+
+def test_a_corrupt_manifest_only_costs_speed(tmp_path: Path) -> None:
+    out = tmp_path / "site"
+    remembered = tmp_path / "site.json"
+    write_site({"a.html": b"one"}, out, remembered)
+    remembered.write_text("{not json")
+    write_site({"a.html": b"two"}, out, remembered)
+    assert snapshot(out) == {"a.html": b"two", MARKER: write.MARKER_TEXT}
+
+
+def test_two_files_at_one_path_are_refused(tmp_path: Path) -> None:
+    out = tmp_path / "site"
+    with SiteWriter(out) as writer:
+        writer.put("a.html", b"one")
+        with pytest.raises(ValueError, match=r"two files of the site would be written to a\.html"):
+            writer.put("a.html", b"two")
+    assert not out.exists() and leftovers(out) == []
