@@ -76,11 +76,13 @@ def format_money(value: Decimal | int, *, currency: str, locale: str) -> str:
                 number,
                 currency,
                 format=_FRACTION.sub("", pattern),
-                locale=locale,
+                locale=_locale(locale),
                 currency_digits=False,
             )
         )
-    return str(format_currency(number, currency, locale=locale, decimal_quantization=False))
+    return str(
+        format_currency(number, currency, locale=_locale(locale), decimal_quantization=False)
+    )
 
 
 def format_address(value: Any) -> str:
@@ -110,6 +112,21 @@ def format_value(value: Any, field_type: str, *, currency: str, locale: str) -> 
         items = sorted(value, key=str) if isinstance(value, (set, frozenset)) else value
         texts = (format_value(v, field_type, currency=currency, locale=locale) for v in items)
         return ", ".join(t for t in texts if t)
+    if isinstance(value, str | int | Decimal | dt.date):
+        # the same few values recur (dates, stages, owners, round amounts): format each once
+        return _formatted(value, str(value), type(value).__name__, field_type, currency, locale)
+    return _format(value, field_type, currency, locale)
+
+
+@functools.lru_cache(maxsize=65536)
+def _formatted(
+    value: Any, text: str, kind: str, field_type: str, currency: str, locale: str
+) -> str:
+    """``format_value`` of a hashable scalar; ``text`` and ``kind`` keep 1, 1.0 and True apart."""
+    return _format(value, field_type, currency, locale)
+
+
+def _format(value: Any, field_type: str, currency: str, locale: str) -> str:
     if isinstance(value, bool):
         return "Yes" if value else "No"
     if field_type == "address":
@@ -117,19 +134,21 @@ def format_value(value: Any, field_type: str, *, currency: str, locale: str) -> 
     if isinstance(value, dt.datetime):
         value = value.date()
     if isinstance(value, dt.date):
-        return str(format_date(value, format="medium", locale=locale))
+        return str(format_date(value, format="medium", locale=_locale(locale)))
     number = to_decimal(value) if not isinstance(value, str) else None
     if number is None:
         return _format_text(value, field_type, locale)
     if field_type == "currency":
         return format_money(number, currency=currency, locale=locale)
     if field_type == "percent":
-        return str(format_percent(number / 100, locale=locale, decimal_quantization=False))
+        return str(
+            format_percent(number / 100, locale=_locale(locale), decimal_quantization=False)
+        )
     if field_type == "rating":
         return stars(int(number))
     if field_type not in SORTS_AS_NUMBER:  # e.g. a select of years: 2024, not 2,024
         return plain_number(number)
-    return str(format_decimal(number, locale=locale, decimal_quantization=False))
+    return str(format_decimal(number, locale=_locale(locale), decimal_quantization=False))
 
 
 def _format_text(value: Any, field_type: str, locale: str) -> str:
