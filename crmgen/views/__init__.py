@@ -38,6 +38,7 @@ from crmgen.model import Dataset, FieldSpec, Page, PageSet, Project, Record, rec
 from crmgen.views.alerts import FindingView, alerts_pages, findings_by_record
 from crmgen.views.feeds import feed_pages
 from crmgen.views.history import HistoryView, history_view
+from crmgen.views.html import value_html
 
 __all__ = ["SiteView", "alerts_pages", "build_site_views", "feed_pages", "pages"]
 
@@ -58,6 +59,11 @@ class ValueView:
     type: str  # the display type: for a computed field, its result type
     origin: str  # where a computed value comes from: "via client → email", "= amount - cost"
     shown: Display
+    html: Markup  # ``shown`` as HTML for a page one folder deep (see ``views.html``)
+
+
+def _value(name: str, label: str, type_: str, origin: str, shown: Display) -> ValueView:
+    return ValueView(name, label, type_, origin, shown, value_html(shown))
 
 
 @dataclass(frozen=True, slots=True)
@@ -296,12 +302,12 @@ DAYS_IN_STAGE = "days_in_stage"
 def _days_in_stage(ctx: _Context, record: Record) -> ValueView:
     days = record.history.days_in_stage(ctx.dataset.today)
     if days is None:
-        return ValueView(DAYS_IN_STAGE, "Days in stage", "number", "", EMPTY_DISPLAY)
+        return _value(DAYS_IN_STAGE, "Days in stage", "number", "", EMPTY_DISPLAY)
     config = ctx.dataset.config
     text = format_value(days, "number", currency=config.currency, locale=config.locale)
     source = record.history.stage_since.source
     origin = {"git": "from git", "field": "from stage_since"}.get(source, "")
-    return ValueView(
+    return _value(
         DAYS_IN_STAGE, "Days in stage", "number", origin, Display("text", text, str(days))
     )
 
@@ -332,7 +338,7 @@ def value_view(ctx: _Context, project: str, record: Record, spec: FieldSpec) -> 
         config = ctx.dataset.config
         money = {"currency": config.currency, "locale": config.locale}
         shown_as = display(value, shown, **money, attachments=config.attachments)
-    return ValueView(spec.name, spec.label, shown, _origin(spec), shown_as)
+    return _value(spec.name, spec.label, shown, _origin(spec), shown_as)
 
 
 def _origin(spec: FieldSpec) -> str:
@@ -389,7 +395,7 @@ def _table_view(ctx: _Context, project: Project, values: _Values) -> TableView:
         cells += [values[record.slug][name] for name in extra]
         if cells and columns[0].name == schema.title_field:  # the title links to the record
             shown = Display("links", link.label, link.label.casefold(), (link,))
-            cells[0] = ValueView(cells[0].name, cells[0].label, "text", "", shown)
+            cells[0] = _value(cells[0].name, cells[0].label, "text", "", shown)
         tags = sorted(str(t) for t in items(record.get(tags_field))) if tags_field else []
         used_tags.update(tags)
         listed = str(record.get(list_field) or "") if list_field else ""
