@@ -243,6 +243,9 @@ def _build(
             for path, content in render.render_files(pages, site, templates, read, problems, root):
                 writer.put(path, content)
                 count += 1
+            for path, content in views.data_files(site):
+                writer.put(path, content)
+                count += 1
             for path, content in sorted(charts.files.items()):
                 writer.put(path, content)
                 count += 1

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
-from urllib.parse import quote, unquote
+from urllib.parse import quote, unquote, urlencode
 
 from markupsafe import Markup
 
@@ -39,11 +39,25 @@ from crmgen.views.alerts import FindingView, alerts_pages, findings_by_record
 from crmgen.views.feeds import feed_pages
 from crmgen.views.history import HistoryView, history_view
 from crmgen.views.html import value_html
+from crmgen.views.table import PAGE_SIZE, page_path, pager, table_json
 
-__all__ = ["SiteView", "alerts_pages", "build_site_views", "feed_pages", "pages"]
+__all__ = [
+    "SiteView",
+    "alerts_pages",
+    "build_site_views",
+    "data_files",
+    "feed_pages",
+    "pages",
+]
 
 #: Conventional fields a board card shows, in order ("tags" is the schema's tags field).
 CARD_FIELDS = ("amount", "client", "tags", "confidence", "owner", "expected_close")
+#: Cards a board column shows; the rest are a link to the column's filtered table.
+BOARD_CARDS = 25
+#: Back-links a record page lists per project; the rest are a link to the filtered table.
+BACKLINKS = 20
+#: Back-links a table cell or card shows; then "N more", a link to the filtered table.
+CELL_BACKLINKS = 3
 _LINKING = ("reference", "referenced-by")
 _Node = tuple[str, str]  # (project, slug)
 _Row = dict[str, "ValueView"]  # field -> its view
@@ -88,6 +102,7 @@ class TableView:
     rows: tuple[RowView, ...]
     lists: tuple[str, ...]  # filter options; empty when the list field is not visible
     tags: tuple[str, ...]
+    titled: bool = False  # the first column is the record's title, a link to its page
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,7 +128,9 @@ class BoardColumnView:
     count: int
     total: Display | None
     weighted: Display | None
-    cards: tuple[CardView, ...]
+    cards: tuple[CardView, ...]  # the first ``BOARD_CARDS`` by the column's order
+    more: int  # cards left out
+    more_href: str  # the table filtered to this list, from the site root
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,9 +142,14 @@ class BoardView:
 
 @dataclass(frozen=True, slots=True)
 class GroupView:
+    """Records of one project that reference a record: the first ``BACKLINKS`` by title, and
+    how many more there are, with a link to the project's table filtered to them."""
+
     project: str
     title: str
     links: tuple[LinkView, ...]
+    more: int = 0
+    more_href: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -230,13 +252,28 @@ def pages(site: SiteView, extras: Sequence[PageSet] = ()) -> tuple[list[Page], S
     nav = (*site.nav, *(LinkView(label, href) for extra in extras for label, href in extra.nav))
     for project in site.projects:
         context = {"project": project}
-        result.append(Page(f"{project.name}/index.html", "table.html", context))
+        rows = project.table.rows
+        for number in range(1, pager(project.name, 1, len(rows)).count + 1):
+            page_rows = rows[(number - 1) * PAGE_SIZE : number * PAGE_SIZE]
+            paging = pager(project.name, number, len(rows))
+            table_page = {**context, "rows": page_rows, "pager": paging}
+            result.append(Page(page_path(project.name, number), "table.html", table_page))
         if project.board is not None:
             result.append(Page(f"{project.name}/board.html", "board.html", context))
         result.extend(
             Page(r.path, "record.html", {**context, "record": r}) for r in project.records
         )
     return sorted(result, key=lambda page: page.path), dataclasses.replace(site, nav=nav)
+
+
+def data_files(site: SiteView) -> Iterator[tuple[str, bytes]]:
+    """Files beside the pages: each project's ``table.json`` (every row, for the script)."""
+    for project in site.projects:
+        table = project.table
+        data = table_json(
+            project.name, table.columns, table.rows, table.lists, table.tags, table.titled
+        )
+        yield f"{project.name}/table.json", data
 
 
 @dataclass(frozen=True, slots=True)
@@ -332,6 +369,10 @@ def value_view(ctx: _Context, project: str, record: Record, spec: FieldSpec) -> 
             str(v).split("/", 1) if "/" in str(v) else [str(target), str(v)] for v in items(value)
         ]
         links = tuple(ctx.record_link(p, s) for p, s in refs)
+        if spec.type == "referenced-by" and len(links) > CELL_BACKLINKS + 1:
+            more_href = filtered_table(str(target), ref=record_page(project, record.slug))
+            more = LinkView(f"{len(links) - CELL_BACKLINKS} more", more_href)
+            links = (*links[:CELL_BACKLINKS], more)
         labels = ", ".join(link.label for link in links)
         shown_as = Display("links", labels, labels.casefold(), links)
     else:
@@ -357,7 +398,11 @@ def _record_view(ctx: _Context, project: Project, record: Record, values: _Row) 
     groups = []
     for source, links in sorted(by_project.items()):
         links.sort(key=lambda link: (link.label.casefold(), link.href))
-        groups.append(GroupView(source, ctx.dataset.projects[source].schema.title, tuple(links)))
+        more = len(links) - BACKLINKS if len(links) > BACKLINKS + 5 else 0
+        shown = tuple(links[: len(links) - more])
+        title = ctx.dataset.projects[source].schema.title
+        href = filtered_table(source, ref=record_page(project.name, record.slug)) if more else ""
+        groups.append(GroupView(source, title, shown, more, href))
     return RecordView(
         project=project.name,
         slug=record.slug,
@@ -412,6 +457,7 @@ def _table_view(ctx: _Context, project: Project, values: _Values) -> TableView:
         rows=tuple(rows),
         lists=tuple(s.name for s in schema.lists) if list_field else (),
         tags=tuple(sorted(set(schema.tags) | used_tags)) if tags_field else (),
+        titled=bool(columns) and columns[0].name == schema.title_field,
     )
 
 
@@ -432,18 +478,42 @@ def _board_view(ctx: _Context, project: Project, values: _Values) -> BoardView:
     currency = amount is not None and amount.type == "currency"
     config = {"currency": ctx.dataset.config.currency, "locale": ctx.dataset.config.locale}
     columns, list_field = [], schema.list_field or ""
+    by_list: dict[str, list[Record]] = {}
+    for record in project.records.values():
+        by_list.setdefault(str(record.get(list_field)), []).append(record)
     for spec in schema.lists:
-        records = [r for r in project.records.values() if r.get(list_field) == spec.name]
-        records.sort(key=lambda r: (sort_value(r.get("expected_close")) or "~", r.slug))
+        records = by_list.get(spec.name, [])
+        _sort_cards(project, spec.kind, records)
         total = sum((to_decimal(r.get("amount")) or Decimal(0) for r in records), Decimal(0))
         sums = [total, total * Decimal(spec.probability)] if currency else []
         money = [Display("text", format_money(n, **config), plain_number(n)) for n in sums]
         percent = format_value(Decimal(spec.probability) * 100, "percent", **config)
-        cards = tuple(_card(ctx, project, r, values) for r in records)
+        cards = tuple(_card(ctx, project, r, values) for r in records[:BOARD_CARDS])
         total_view, weighted_view = money or (None, None)
         head = (spec.name, spec.kind, percent, spec.kind != "open", len(records))
-        columns.append(BoardColumnView(*head, total_view, weighted_view, cards))
+        more = len(records) - len(cards)
+        href = filtered_table(project.name, list_=spec.name) if more else ""
+        columns.append(BoardColumnView(*head, total_view, weighted_view, cards, more, href))
     return BoardView(quote(f"{project.name}/board.html"), currency, tuple(columns))
+
+
+def _sort_cards(project: Project, kind: str, records: list[Record]) -> None:
+    """Order a board column's cards: an open list by expected close, soonest first (no date
+    last); a closed one by its close date, latest first (no date last); then by id."""
+    records.sort(key=lambda r: r.slug)
+    close = project.schema.role("close")
+    if kind != "open" and close is not None:
+        name = close.name
+        records.sort(key=lambda r: sort_value(r.get(name)) or "", reverse=True)  # stable
+    else:
+        records.sort(key=lambda r: sort_value(r.get("expected_close")) or "~")
+
+
+def filtered_table(project: str, *, list_: str = "", ref: str = "") -> str:
+    """The href (from the site root) of a project's table filtered to one list or to the rows
+    that link to one record page; the table's script reads the query."""
+    query = urlencode({k: v for k, v in (("list", list_), ("ref", ref)) if v})
+    return f"{quote(project)}/index.html?{query}"
 
 
 def _backlinks(dataset: Dataset) -> dict[_Node, frozenset[_Node]]:

@@ -1,0 +1,213 @@
+"""Light tables at any size: paged HTML for every reader, compact JSON for the script.
+
+A project's table is written as pages of ``PAGE_SIZE`` rows (``index.html``, ``page_2.html``,
+...; ``_`` cannot be in a record id, so no record page can collide), each a complete table a
+reader without JavaScript can page through. ``table.json`` beside them holds every row,
+dictionary-encoded column by column (a value used by many rows is written once), for the
+script to sort and filter all rows in the browser and show them page by page.
+
+The JSON carries text, never HTML: the script builds elements with ``textContent`` and
+checked hrefs, so nothing in it can become markup. One cell is ``null`` (empty) or a list
+``[kind, sort, ...]``:
+
+- ``["r", sort, label]``: the row's own title, a link to its record page
+- ``["t", sort, text, links]``: text, with extra links (a map link, say)
+- ``["l", sort, links]``: links (references, e-mail, web sites)
+- ``["b", sort, badges]``: badges (tags, multi-selects)
+- ``["s", sort, text, rating]``: stars
+
+``sort`` is the machine value (a plain number, an ISO date), or ``0`` when it is the cell's
+text (its labels joined by ", ") case-folded: the script sorts that text. A link is
+``[label, href]`` (internal, relative to the site root), ``[label, href, "x"]`` (external),
+``[label, href, "d"]`` (a download) or ``[label]`` (plain text: a dangling or unsafe target);
+an href that starts with ``=`` is short for the rest followed by the label
+(``["ann@example.com", "=mailto:", "x"]``).
+
+Each column is ``{"values": [...], "index": ...}``: its distinct cells, and for each row the
+position of its cell, written as ``width`` base-36 digits per row in one string (``null``
+when row *n* has cell *n*).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from crmgen.fields.formatting import Display, LinkView
+
+if TYPE_CHECKING:
+    from crmgen.views import ColumnView, RowView
+
+__all__ = ["PAGE_SIZE", "PagerView", "page_path", "pager", "table_json"]
+
+#: Rows of a table page.
+PAGE_SIZE = 100
+#: The version of the table JSON format; the script refuses another.
+FORMAT = 1
+
+
+def page_path(project: str, number: int) -> str:
+    """The site path of page ``number`` (1-based) of a project's table."""
+    return f"{project}/index.html" if number == 1 else f"{project}/page_{number}.html"
+
+
+@dataclass(frozen=True, slots=True)
+class PageLink:
+    number: int
+    href: str  # relative to the site root; "" for a gap ("…")
+    current: bool
+
+
+@dataclass(frozen=True, slots=True)
+class PagerView:
+    """Where a table page is among its pages; ``pages`` is a window of page links around the
+    current one (first and last always), with gaps as links without ``href``."""
+
+    number: int
+    count: int  # pages
+    first: int  # first row shown, 1-based
+    last: int  # last row shown
+    rows: int  # rows in all
+    previous: str  # href of the previous page, "" on the first
+    next: str  # href of the next page, "" on the last
+    pages: tuple[PageLink, ...]
+
+
+def pager(project: str, number: int, rows: int, size: int = PAGE_SIZE) -> PagerView:
+    """The pager of page ``number`` of a table of ``rows`` rows."""
+    count = max(1, -(-rows // size))
+    shown = sorted({1, count, *range(max(1, number - 2), min(count, number + 2) + 1)})
+    links: list[PageLink] = []
+    for n in shown:
+        if links and n - links[-1].number > 1:
+            links.append(PageLink(links[-1].number + 1, "", False))
+        links.append(PageLink(n, page_path(project, n), n == number))
+    return PagerView(
+        number=number,
+        count=count,
+        first=min(rows, (number - 1) * size + 1),
+        last=min(rows, number * size),
+        rows=rows,
+        previous=page_path(project, number - 1) if number > 1 else "",
+        next=page_path(project, number + 1) if number < count else "",
+        pages=tuple(links),
+    )
+
+
+def _link(link: LinkView) -> list[str]:
+    if not link.href:
+        return [link.label]
+    href = link.href
+    if link.external and href.endswith(link.label) and link.label:
+        href = "=" + href[: len(href) - len(link.label)]
+    if link.external:
+        return [link.label, href, "x"]
+    if link.download:
+        return [link.label, href, "d"]
+    return [link.label, href]
+
+
+def _text(shown: Display) -> str:
+    """The text the script shows (and sorts when ``sort`` is 0)."""
+    if shown.kind == "links":
+        return ", ".join(link.label for link in shown.links)
+    if shown.kind == "badges":
+        return " ".join(shown.badges)
+    return shown.text
+
+
+def _cell(shown: Display) -> list[Any] | None:
+    kind = shown.kind
+    sort: str | int = 0 if shown.sort == _text(shown).casefold() else shown.sort
+    if kind == "links":
+        return ["l", sort, [_link(link) for link in shown.links]]
+    if kind == "badges":
+        return ["b", sort, list(shown.badges)]
+    if kind == "stars":
+        return ["s", sort, shown.text, shown.rating]
+    if kind == "text":
+        return ["t", sort, shown.text, [_link(link) for link in shown.links]]
+    return None
+
+
+_DIGITS = "0123456789abcdefghijklmnopqrstuvwxyz"
+
+
+def _base36(number: int, width: int) -> str:
+    digits = []
+    for _ in range(width):
+        number, digit = divmod(number, 36)
+        digits.append(_DIGITS[digit])
+    return "".join(reversed(digits))
+
+
+class _Dictionary:
+    """Distinct values in first-seen order, and each row's index into them."""
+
+    def __init__(self) -> None:
+        self.values: list[Any] = []
+        self.index: list[int] = []
+        self._seen: dict[str, int] = {}
+
+    def add(self, value: Any) -> None:
+        key = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+        found = self._seen.get(key)
+        if found is None:
+            found = self._seen[key] = len(self.values)
+            self.values.append(value)
+        self.index.append(found)
+
+    def encoded(self) -> dict[str, Any]:
+        if self.index == list(range(len(self.index))):
+            return {"values": self.values, "index": None, "width": 0}
+        width = 1
+        while 36**width < len(self.values):
+            width += 1
+        index = "".join(_base36(i, width) for i in self.index)
+        return {"values": self.values, "index": index, "width": width}
+
+
+def table_json(
+    project: str,
+    columns: Sequence[ColumnView],
+    rows: Sequence[RowView],
+    lists: Sequence[str],
+    tags: Sequence[str],
+    title: bool,
+) -> bytes:
+    """Every row of a table as the compact JSON the script loads (see the module doc);
+    ``title``: the first column is the record's title, a link to its page."""
+    cells = [_Dictionary() for _ in columns]
+    listed, tagged = _Dictionary(), _Dictionary()
+    for row in rows:
+        for number, (dictionary, cell) in enumerate(zip(cells, row.cells, strict=True)):
+            if number == 0 and title:  # the title links to the row's record page
+                dictionary.add(
+                    [
+                        "r",
+                        0 if cell.shown.sort == cell.shown.text.casefold() else cell.shown.sort,
+                        cell.shown.text,
+                    ]
+                )
+            else:
+                dictionary.add(_cell(cell.shown))
+        listed.add(row.list)
+        tagged.add(json.loads(row.tags_json))
+    data = {
+        "format": FORMAT,
+        "project": project,
+        "pageSize": PAGE_SIZE,
+        "columns": [
+            {"name": c.name, "label": c.label, "type": c.type, "sort": c.sort_type}
+            for c in columns
+        ],
+        "slugs": [row.slug for row in rows],
+        "lists": list(lists),
+        "tags": list(tags),
+        "list": listed.encoded() if lists else None,
+        "tagged": tagged.encoded() if tags else None,
+        "cells": [dictionary.encoded() for dictionary in cells],
+    }
+    return json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
