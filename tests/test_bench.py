@@ -1,13 +1,19 @@
-"""The benchmark's generator writes valid, deterministic repos; the runner measures sites."""
+"""The benchmark's generator writes valid, deterministic repos; the runners measure sites."""
 
 from __future__ import annotations
 
+import re
+import shutil
+import sys
 from pathlib import Path
 
 import pytest
 import yaml
 
+from bench import compare, compare_report
+from bench.children import Run, run
 from bench.generate import TODAY, generate, scalar
+from bench.pages import site_weights
 from bench.run import site_sizes
 from crmgen.build import load_dataset
 
@@ -84,3 +90,116 @@ def test_site_sizes_finds_the_dashboard_data_and_bundle(tmp_path: Path) -> None:
     assert sizes["vega-bundle.js"] == 100
     assert sizes["files"] == 2
     assert sizes["site"] == len(page) + 100
+
+
+# --- bench.compare: crmgen side by side with Hugo --------------------------------------------
+
+_CELL = re.compile(
+    r"(n/a|skipped|-|yes|no|<= .+|both .+"
+    r"|[\d,]+(\.\d+)?( s| MiB| MB|x| files| pages)?( \(\d+(\.\d+)?%\))?)"
+)
+
+
+def _tables(report: str) -> dict[str, list[list[str]]]:
+    """Rows of the measure tables, by section title."""
+    tables: dict[str, list[list[str]]] = {}
+    section = ""
+    for line in report.splitlines():
+        if line.startswith("## "):
+            section = line[3:]
+        elif line.startswith("| ") and not line.startswith(("| measure", "| ---", "| label")):
+            tables.setdefault(section, []).append([c.strip() for c in line.strip("|").split("|")])
+    return tables
+
+
+def test_compare_reports_every_section_with_numbers(tmp_path: Path) -> None:
+    skip = "warm,incremental,example,serve" + ("" if shutil.which("hugo") else ",hugo")
+    printed: list[str] = []
+    args = ["--records", "50", "--runs", "1", "--skip", skip, "--keep", str(tmp_path)]
+    args += ["--write", str(tmp_path / "RESULTS.md"), "--label", "test"]
+    assert compare.main([*args, "--history", str(tmp_path / "h.csv")], out=printed.append) == 0
+    report = printed[0]
+    assert (tmp_path / "RESULTS.md").read_text(encoding="utf-8") == report + "\n"
+    assert [line[3:] for line in report.splitlines() if line.startswith("## ")] == list(
+        compare_report.SECTIONS
+    )
+    tables = _tables(report)
+    for section in compare_report.SECTIONS[1:-2]:
+        assert tables[section], section
+        for row in tables[section]:
+            assert len(row) == len(compare_report.HEADER), row
+            for cell in row[1:]:
+                assert _CELL.fullmatch(cell), (section, row)
+    cold = tables["Full build"][0]
+    assert cold[0].startswith("full build, cold, 50 records")
+    assert float(cold[1].removesuffix(" s")) > 0
+    if shutil.which("hugo"):
+        assert float(cold[2].removesuffix(" s")) > 0 and cold[3].endswith("x")
+        assert tables["Full build"][-1][2] == f"{62 + 4 + 1} pages"
+    assert float(tables["Validate"][0][1].removesuffix(" s")) > 0
+    assert tables["Incremental rebuild"][0][1] == "skipped"
+    history = compare_report.read_history(tmp_path / "h.csv")
+    assert [(row["label"], row["records"]) for row in history] == [("test", "50")]
+    assert float(history[0]["full_cold_s"]) > 0
+    assert "| test |" in report
+
+
+def test_edit_amount_changes_one_line(repo: Path) -> None:
+    path, original, edited = compare.edit_amount(repo)
+    assert path.read_bytes() == original
+    changed = [
+        (a, b) for a, b in zip(original.splitlines(), edited.splitlines(), strict=True) if a != b
+    ]
+    assert len(changed) == 1
+    before, after = changed[0]
+    assert before.startswith(b"amount: ")
+    assert int(after.split()[1]) == int(before.split()[1]) + 1
+
+
+def test_check_hugo_fails_loudly_when_pages_are_missing(tmp_path: Path) -> None:
+    content = tmp_path / "data"
+    (content / "clients").mkdir(parents=True)
+    (content / "clients" / "a.md").write_text("---\ntitle: A\n---\n", encoding="utf-8")
+    (content / "clients" / "b.md").write_text("---\ntitle: B\n---\n", encoding="utf-8")
+    (tmp_path / "site" / "clients").mkdir(parents=True)
+    (tmp_path / "site" / "clients" / "a.html").write_text("A", encoding="utf-8")
+    output = "  Pages            | 3  \n"
+    ran = Run(wall=1, user=1, system=0, rss_kib=1024, returncode=0, output=output)
+    with pytest.raises(compare.HugoError, match=r"rendered 3 pages, expected 4 .*clients/b\.md"):
+        compare.check_hugo(ran, content, tmp_path / "site")
+    (tmp_path / "site" / "clients" / "b.html").write_text("B", encoding="utf-8")
+    ran = Run(wall=1, user=1, system=0, rss_kib=1024, returncode=0, output="Pages | 4")
+    assert compare.check_hugo(ran, content, tmp_path / "site") == 4
+
+
+def test_page_weights_count_the_data_a_page_loads_but_not_shared_assets(tmp_path: Path) -> None:
+    (tmp_path / "opportunities").mkdir()
+    (tmp_path / "assets").mkdir()
+    table = b'<table data-src="table.json" data-sort="1.5"></table><script src="../assets/s.js">'
+    (tmp_path / "opportunities" / "index.html").write_bytes(table)
+    (tmp_path / "opportunities" / "table.json").write_bytes(b"[" + b"1," * 50 + b"1]")
+    (tmp_path / "opportunities" / "board.json").write_bytes(b"[]")
+    (tmp_path / "assets" / "s.js").write_bytes(b"x" * 500)
+    (tmp_path / "assets" / "vega-bundle.js").write_bytes(b"v" * 1000)
+    dash = b'<img src="../dashboards/a.svg"><script src="../assets/vega-bundle.js"></script>'
+    (tmp_path / "dashboards").mkdir()
+    (tmp_path / "dashboards" / "a.svg").write_bytes(b"s" * 70)
+    (tmp_path / "dashboards" / "sales.html").write_bytes(dash)
+    weights = site_weights(tmp_path)
+    assert weights["table"].total == len(table) + 103
+    assert [name for name, _ in weights["table"].parts] == [
+        "opportunities/index.html",
+        "opportunities/table.json",
+    ]
+    assert weights["board"].total is None and weights["board"].mb is None
+    assert weights["dashboard"].total == len(dash) + 1000
+    assert weights["dashboard"].images == 70
+    assert "not in the site" in weights["board"].detail()
+
+
+def test_child_usage_is_that_childs_own(tmp_path: Path) -> None:
+    big = run([sys.executable, "-c", "x = bytearray(150 * 1024 * 1024)"])
+    small = run([sys.executable, "-c", "print('hi')"])
+    assert big.ok and small.ok and small.output.strip() == "hi"
+    assert big.rss_mib > 150 > small.rss_mib
+    assert run([sys.executable, "-c", "raise SystemExit(3)"]).returncode == 3
