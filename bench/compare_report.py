@@ -480,7 +480,8 @@ def notes(report: Report) -> list[str]:
             edits = ", ".join(f"{s:.2f} s" for s in serve.edits)
             lines.append(
                 f"- serve: edits of {serve.page} shown after {edits} (file watcher debounce"
-                " included; the harness waits 1 s after the first answer, since serve starts"
-                " watching only after it starts answering)"
+                " included; the first build had the warm cache of the builds above; the harness"
+                " waits 1 s after the first answer, since serve starts watching only after it"
+                " starts answering)"
             )
     return lines
