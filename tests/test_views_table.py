@@ -1,0 +1,225 @@
+"""Table pages, their pager and ``table.json``; board columns and back-lists at scale.
+
+``decode`` reads ``table.json`` the way ``site.js`` does; every row decodes to the cells of the
+HTML table, and nothing an audience may not see is in the file.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import json
+from typing import Any
+
+import pytest
+from test_views import SECRETS, field, make_dataset, opportunities, rec, site_for
+
+from crmgen.fields.formatting import Display, LinkView
+from crmgen.model import frozen_map
+from crmgen.views import BACKLINKS, BOARD_CARDS, data_files
+from crmgen.views import pages as site_pages
+from crmgen.views.html import value_html
+from crmgen.views.table import PAGE_SIZE, pager, table_json
+
+
+def _index(column: dict[str, Any], count: int) -> list[int]:
+    if column["index"] is None:
+        return list(range(count))
+    width = column["width"]
+    text = column["index"]
+    return [int(text[i * width : (i + 1) * width], 36) for i in range(count)]
+
+
+def _link(link: list[str]) -> LinkView:
+    if len(link) == 1:
+        return LinkView(link[0])
+    href = link[1][1:] + link[0] if link[1].startswith("=") else link[1]
+    flag = link[2] if len(link) > 2 else ""
+    return LinkView(link[0], href, external=flag == "x", download=flag == "d")
+
+
+def decode(data: dict[str, Any]) -> list[dict[str, Display]]:
+    """Each row of ``table.json`` as field -> Display (what the script draws)."""
+    count = len(data["slugs"])
+    columns = [(c, _index(cells, count)) for c, cells in zip(data["columns"], data["cells"])]
+    rows = []
+    for row, slug in enumerate(data["slugs"]):
+        out = {}
+        for (column, index), cells in zip(columns, data["cells"]):
+            cell = cells["values"][index[row]]
+            out[column["name"]] = _display(cell, data["project"], slug)
+        rows.append(out)
+    return rows
+
+
+def _display(cell: list[Any] | None, project: str, slug: str) -> Display:
+    if cell is None:
+        return Display("empty", "", "")
+    kind, sort = cell[0], cell[1]
+    if kind == "r":
+        link = LinkView(cell[2], f"{project}/{slug}.html")
+        return Display("links", cell[2], sort or cell[2].casefold(), (link,))
+    if kind == "l":
+        links = tuple(_link(link) for link in cell[2])
+        text = ", ".join(link.label for link in links)
+        return Display("links", text, sort or text.casefold(), links)
+    if kind == "b":
+        return Display("badges", ", ".join(cell[2]), sort or " ".join(cell[2]), (), tuple(cell[2]))
+    if kind == "s":
+        return Display("stars", cell[2], sort or cell[2].casefold(), (), (), cell[3])
+    links = tuple(_link(link) for link in cell[3])
+    return Display("text", cell[2], sort or cell[2].casefold(), links)
+
+
+def _files(site: Any) -> dict[str, bytes]:
+    return dict(data_files(site))
+
+
+@pytest.mark.parametrize("audience", [None, "managers"])
+def test_every_row_of_the_json_draws_the_cells_of_the_html_table(audience: str | None) -> None:
+    site = site_for(make_dataset(), audience)
+    for project in site.projects:
+        data = json.loads(_files(site)[f"{project.name}/table.json"])
+        assert data["slugs"] == [row.slug for row in project.table.rows]
+        assert [c["name"] for c in data["columns"]] == [c.name for c in project.table.columns]
+        for row, decoded in zip(project.table.rows, decode(data), strict=True):
+            for cell in row.cells:
+                # the same HTML, whichever side draws it
+                assert value_html(decoded[cell.name]) == cell.html, (row.slug, cell.name)
+
+
+def test_the_json_holds_nothing_the_audience_may_not_see() -> None:
+    text = "\n".join(content.decode() for content in _files(site_for(make_dataset())).values())
+    for secret in SECRETS:
+        assert secret not in text, secret
+    managers = "\n".join(
+        content.decode() for content in _files(site_for(make_dataset(), "managers")).values()
+    )
+    assert "18123" in managers  # the same values are there for their audience
+
+
+def test_hostile_text_stays_text_in_the_json() -> None:
+    site = site_for(make_dataset(), "managers")
+    acme = json.loads(_files(site)["clients/table.json"])
+    rows = {slug: row for slug, row in zip(acme["slugs"], decode(acme))}
+    website = rows["acme"]["website"]
+    assert website.links and website.links[0].href == ""  # javascript: is never a link
+    assert "<" not in json.dumps(acme["columns"])
+
+
+def _many(count: int, **extra: Any) -> Any:
+    """The test dataset with ``count`` more leads, all of the client acme."""
+    dataset = make_dataset()
+    project = dataset.projects["opportunities"]
+    records = dict(project.records)
+    for n in range(count):
+        values = {"title": f"Deal {n:04}", "list": "Lead", "client": "acme", **extra}
+        records[f"deal-{n:04}"] = rec("opportunities", f"deal-{n:04}", values)
+    clients = dict(dataset.projects["clients"].records)
+    acme = clients["acme"]
+    slugs = tuple(sorted([*acme.linked_from("opportunities"), *records]))
+    clients["acme"] = dataclasses.replace(
+        acme, backlinks=frozen_map({"opportunities": frozen_map({"client": slugs})})
+    )
+    projects = {
+        "clients": dataclasses.replace(dataset.projects["clients"], records=frozen_map(clients)),
+        "opportunities": dataclasses.replace(project, records=frozen_map(records)),
+    }
+    return dataclasses.replace(dataset, projects=frozen_map(projects))
+
+
+def test_a_big_table_is_paged_and_each_row_is_on_one_page() -> None:
+    site = site_for(_many(250))
+    table_pages = [p for p in site_pages(site)[0] if p.template == "table.html"]
+    deals = [p for p in table_pages if p.path.startswith("opportunities/")]
+    assert [p.path for p in deals] == [
+        "opportunities/index.html", "opportunities/page_2.html", "opportunities/page_3.html",
+    ]  # fmt: skip
+    slugs = [row.slug for page in deals for row in page.context["rows"]]
+    assert slugs == [row.slug for row in opportunities(site).table.rows]
+    assert [len(page.context["rows"]) for page in deals] == [PAGE_SIZE, PAGE_SIZE, 53]
+    last = deals[-1].context["pager"]
+    assert (last.first, last.last, last.rows, last.next) == (201, 253, 253, "")
+    assert last.previous == "opportunities/page_2.html"
+
+
+def test_the_pager_shows_a_window_of_pages_with_gaps() -> None:
+    view = pager("deals", 6, 1000, size=10)  # 100 pages
+    numbers = [(link.number, bool(link.href), link.current) for link in view.pages]
+    assert numbers == [
+        (1, True, False), (2, False, False), (4, True, False), (5, True, False),
+        (6, True, True), (7, True, False), (8, True, False), (9, False, False),
+        (100, True, False),
+    ]  # fmt: skip
+    assert (view.first, view.last, view.count) == (51, 60, 100)
+    empty = pager("deals", 1, 0)
+    assert (empty.count, empty.first, empty.last, empty.pages[0].current) == (1, 0, 0, True)
+
+
+def test_a_board_column_shows_its_first_cards_and_counts_the_rest() -> None:
+    site = site_for(_many(BOARD_CARDS + 7))
+    board = opportunities(site).board
+    lead = next(c for c in board.columns if c.name == "Lead")
+    assert lead.count == BOARD_CARDS + 8  # small-lead was a lead already
+    assert len(lead.cards) == BOARD_CARDS
+    assert lead.more == 8
+    assert lead.more_href == "opportunities/index.html?list=Lead"
+    others = [c for c in board.columns if c.name != "Lead"]
+    assert all(c.more == 0 and c.more_href == "" for c in others)
+
+
+def test_closed_lists_show_the_latest_closed_first_and_open_ones_the_soonest() -> None:
+    dataset = _many(0)
+    project = dataset.projects["opportunities"]
+    fields = (*project.schema.fields, field("closed", "date"), field("expected_close", "date"))
+    schema = dataclasses.replace(
+        project.schema, fields=fields, roles=frozen_map({"close": "closed"})
+    )
+    records = {
+        f"{kind}-{n}": rec("opportunities", f"{kind}-{n}", {"title": f"{kind} {n}", "list": lst, **v})
+        for kind, lst in (("won", "Closed won"), ("lead", "Lead"))
+        for n, v in enumerate([
+            {"closed": dt.date(2025, 3, 1), "expected_close": dt.date(2027, 1, 1)},
+            {},
+            {"closed": dt.date(2026, 5, 1), "expected_close": dt.date(2026, 12, 1)},
+            {"closed": dt.date(2024, 1, 9), "expected_close": dt.date(2026, 12, 20)},
+        ])
+    }  # fmt: skip
+    project = dataclasses.replace(project, schema=schema, records=frozen_map(records))
+    projects = {**dataset.projects, "opportunities": project}
+    board = opportunities(site_for(dataclasses.replace(dataset, projects=frozen_map(projects))))
+    cards = {c.name: [card.slug for card in c.cards] for c in board.board.columns}
+    assert cards["Closed won"] == ["won-2", "won-0", "won-3", "won-1"]  # no date last
+    assert cards["Lead"] == ["lead-2", "lead-3", "lead-0", "lead-1"]
+
+
+def test_long_back_link_lists_end_in_a_link_to_the_filtered_table() -> None:
+    dataset = _many(BACKLINKS + 30)
+    total = len(dataset.projects["clients"].records["acme"].linked_from("opportunities"))
+    site = site_for(dataset)
+    acme = next(r for p in site.projects if p.name == "clients" for r in p.records)
+    group = next(g for g in acme.referenced_by if g.project == "opportunities")
+    assert len(group.links) == BACKLINKS and group.more == total - BACKLINKS
+    assert group.more_href == "opportunities/index.html?ref=clients%2Facme.html"
+    assert [link.label for link in group.links] == sorted(
+        (link.label for link in group.links), key=str.casefold
+    )
+
+
+def test_a_short_back_link_list_is_whole() -> None:
+    site = site_for(_many(BACKLINKS + 2))  # 25 links: not worth a "5 more"
+    acme = next(r for p in site.projects if p.name == "clients" for r in p.records)
+    group = next(g for g in acme.referenced_by if g.project == "opportunities")
+    assert len(group.links) == BACKLINKS + 5 and group.more == 0
+
+
+def test_table_json_is_compact() -> None:
+    """Values used by many rows are written once; row positions are base-36 digits."""
+    site = site_for(_many(300))
+    table = opportunities(site).table
+    data = json.loads(
+        table_json("opportunities", table.columns, table.rows, table.lists, table.tags, True)
+    )
+    client = data["cells"][[c["name"] for c in data["columns"]].index("client")]
+    assert len(client["values"]) == 2 and client["width"] == 1  # acme and globex
+    assert len(client["index"]) == len(data["slugs"])
