@@ -159,6 +159,12 @@ def test_missing_variable_is_an_error_at_the_template_line(tmp_path: Path) -> No
         "{{ range.__self__ }}",
         "{% set x = [] %}{{ x.append(1) }}",
         "{{ {}.update(a=1) }}",
+        # view models are read through a fast path; what lies beyond their fields is not
+        "{{ site.projects[0].__class__ }}",
+        "{{ nav[0].__class__.__mro__ }}",
+        "{{ site.projects[0].table.rows.__class__ }}",
+        "{{ nav.append(1) }}",
+        "{{ site.nav.__len__() }}",
     ],
 )
 def test_a_template_cannot_reach_python_internals(tmp_path: Path, escape: str) -> None:
