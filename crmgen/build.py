@@ -25,7 +25,18 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
-from crmgen import changes, checks, dashboards, history, redaction, render, report, views, write
+from crmgen import (
+    cache,
+    changes,
+    checks,
+    dashboards,
+    history,
+    redaction,
+    render,
+    report,
+    views,
+    write,
+)
 from crmgen.compute.evaluate import compute
 from crmgen.config import load_config
 from crmgen.link import link_records
@@ -215,6 +226,21 @@ def _build(
 ) -> BuildResult:
     """The build; ``past`` is (the repo, the commit, the as-of day and label) when ``root`` is
     a copy of an older revision."""
+    with cache.opened(past[0] if past else root) as store:
+        return _build_with(root, out, audience, base_url, strict, today, progress, past, store)
+
+
+def _build_with(
+    root: Path,
+    out: Path,
+    audience: str | None,
+    base_url: str | None,
+    strict: bool,
+    today: dt.date | None,
+    progress: Progress,
+    past: tuple[Path, str, tuple[dt.date, str]] | None,
+    store: cache.Cache,
+) -> BuildResult:
     run = _Run(progress)
     git_root, rev = (past[0], past[1]) if past else (None, "HEAD")
     dataset = load_dataset(root, today=today, progress=progress, git_root=git_root, rev=rev)
@@ -230,7 +256,7 @@ def _build(
     cut = run("redact", redaction.redact, dataset, audience)
     if run.failed(strict):
         return done()
-    charts = run("charts", _quiet(dashboards.pages), cut)
+    charts = run("charts", _quiet(dashboards.pages), cut, store)
     site, pages = run("views", _quiet(_views), cut, charts)
     templates = [root / "templates"] if (root / "templates").is_dir() else []
     public = base_url or dataset.config.base_url

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from crmgen.model import Dataset, Diagnostic, Page, PageSet, frozen_map
 from crmgen.model.dashboards import DashboardSpec
+from crmgen.model.store import NO_STORE, Store
 
 from .declarations import parse_dashboards
 from .page import TabView, dashboard_page
@@ -39,8 +40,9 @@ def check(dataset: Dataset) -> tuple[tuple[DashboardSpec, ...], list[Diagnostic]
     return resolved, diagnostics + more
 
 
-def pages(dataset: Dataset) -> PageSet:
-    """Every dashboard page of a dataset cut for its audience, plus their SVGs and the bundle.
+def pages(dataset: Dataset, store: Store = NO_STORE) -> PageSet:
+    """Every dashboard page of a dataset cut for its audience, plus their SVGs and the bundle
+    (both cached in ``store``).
 
     The first dashboard is also ``dashboards/index.html`` and goes on the home page.
     """
@@ -54,12 +56,12 @@ def pages(dataset: Dataset) -> PageSet:
     first = None
     for spec in specs:
         tabs = tuple(TabView(s.name, s.title, s.name == spec.name) for s in specs)
-        view, svgs = dashboard_page(dataset, spec, tabs)
+        view, svgs = dashboard_page(dataset, spec, tabs, store)
         first = first or view
         result.append(Page(f"dashboards/{spec.name}.html", "dashboard.html", {"dashboard": view}))
         files.update(svgs)
     result.insert(0, Page("dashboards/index.html", "dashboard.html", {"dashboard": first}))
-    files[BUNDLE_PATH] = vegalite.vega_bundle().encode()
+    files[BUNDLE_PATH] = vegalite.vega_bundle(store).encode()
     return PageSet(
         pages=tuple(result),
         files=frozen_map(files),

@@ -14,6 +14,7 @@ from typing import Any
 
 from crmgen.model import Dataset, freeze
 from crmgen.model.dashboards import ChartSpec, DashboardSpec
+from crmgen.model.store import NO_STORE, Store
 
 from . import vegalite
 from .cube import Cube, CubeKey, build_cubes, cube_data, dims_data, month_label, page_dims
@@ -123,7 +124,7 @@ class DashboardView:
 
 
 def dashboard_page(
-    dataset: Dataset, spec: DashboardSpec, tabs: tuple[TabView, ...]
+    dataset: Dataset, spec: DashboardSpec, tabs: tuple[TabView, ...], store: Store = NO_STORE
 ) -> tuple[DashboardView, dict[str, bytes]]:
     """The view of one dashboard and its static SVG files (site path -> bytes)."""
     currency, locale = dataset.config.currency, dataset.config.locale
@@ -137,7 +138,7 @@ def dashboard_page(
     svgs: dict[str, bytes] = {}
     for chart in spec.charts:
         if chart.kind == "stage-times":
-            figure, svg_bytes = _stage_times(dataset, spec, chart, d3_locale)
+            figure, svg_bytes = _stage_times(dataset, spec, chart, d3_locale, store)
             svgs[figure.svg] = svg_bytes
             figures.append(figure)
             entries.append({"id": chart.id, "kind": chart.kind, "static": True})
@@ -154,7 +155,7 @@ def dashboard_page(
             rows = chart_rows(chart, values, keys, labels)
             svg = f"dashboards/{spec.name}/{chart.id}.svg"
             lite = _vega_lite(dataset, chart, rows, values, keys, labels)
-            svgs[svg] = vegalite.render_svg(lite, d3_locale).encode()
+            svgs[svg] = vegalite.render_svg(lite, d3_locale, store).encode()
             lite["datasets"] = {vegalite.DATA_NAME: []}  # the browser computes the rows
             entry["spec"] = lite
             figures.append(_chart_view(dataset, chart, rows, svg, currency, locale))
@@ -210,7 +211,11 @@ def _vega_lite(
 
 
 def _stage_times(
-    dataset: Dataset, spec: DashboardSpec, chart: ChartSpec, d3_locale: Mapping[str, Any]
+    dataset: Dataset,
+    spec: DashboardSpec,
+    chart: ChartSpec,
+    d3_locale: Mapping[str, Any],
+    store: Store,
 ) -> tuple[ChartView, bytes]:
     """A chart of the median days in each list and the middle half of the stays; static."""
     found = stage_times(dataset, chart.series[0].projects)
@@ -247,7 +252,7 @@ def _stage_times(
         table=table,
         note="From every deal's stage history: the filters above do not change this chart.",
     )
-    return view, vegalite.render_svg(lite, d3_locale).encode()
+    return view, vegalite.render_svg(lite, d3_locale, store).encode()
 
 
 def _days(value: Decimal) -> str:

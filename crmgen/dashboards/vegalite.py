@@ -9,9 +9,13 @@ vl-convert are imported lazily: they are heavy and only a build with dashboards 
 from __future__ import annotations
 
 import functools
+import hashlib
+import json
 from collections.abc import Mapping, Sequence
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
+
+from crmgen.model.store import NO_STORE, Store
 
 #: The named data set every spec reads.
 DATA_NAME = "table"
@@ -148,19 +152,50 @@ def _series_channels(kind: str, series: list[str], color: Any) -> dict[str, Any]
     return {"color": color, "xOffset": alt.XOffset("s:N", scale=alt.Scale(domain=series))}
 
 
-def render_svg(spec: Mapping[str, Any], locale: Mapping[str, Any]) -> str:
-    """Draw a spec as a static SVG with the given d3-format locale (for no-JS and print)."""
+def render_svg(
+    spec: Mapping[str, Any], locale: Mapping[str, Any], store: Store = NO_STORE
+) -> str:
+    """Draw a spec as a static SVG with the given d3-format locale (for no-JS and print).
+
+    Cached in ``store`` by the spec, the locale and the version of vl-convert.
+    """
     import vl_convert
 
-    return str(vl_convert.vegalite_to_svg(dict(spec), format_locale=dict(locale)))
+    text = json.dumps([spec, locale, _vl_version()], sort_keys=True, default=str)
+    key = hashlib.sha256(text.encode()).hexdigest()
+    cached = store.get("svg", key)
+    if cached is not None:
+        return cached.decode()
+    svg = str(vl_convert.vegalite_to_svg(dict(spec), format_locale=dict(locale)))
+    store.put("svg", key, svg.encode())
+    return svg
+
+
+def vega_bundle(store: Store = NO_STORE) -> str:
+    """Vega, Vega-Lite and vega-embed as one script that sets ``window.vegaEmbed``, no CDN.
+
+    The same for every audience and over a second to make: cached in ``store`` by the version
+    of vl-convert (whose Vega it bundles) and what the bundle exports.
+    """
+    text = f"{_vl_version()}\n{_BUNDLE_EXPORTS}"
+    key = hashlib.sha256(text.encode()).hexdigest()
+    cached = store.get("vega-bundle", key)
+    if cached is not None:
+        return cached.decode()
+    bundle = _bundle(text)
+    store.put("vega-bundle", key, bundle.encode())
+    return bundle
 
 
 @functools.cache
-def vega_bundle() -> str:
-    """Vega, Vega-Lite and vega-embed as one script that sets ``window.vegaEmbed``, no CDN.
+def _vl_version() -> str:
+    from importlib.metadata import version
 
-    Cached: the bundle is the same for every audience and costs over a second to make.
-    """
+    return version("vl-convert-python")
+
+
+@functools.cache
+def _bundle(version_and_exports: str) -> str:
     import vl_convert
 
     return str(vl_convert.javascript_bundle(_BUNDLE_EXPORTS))

@@ -1,0 +1,152 @@
+"""The build cache: one SQLite file in the data repo's ``.crmgen-cache/`` (git-ignored).
+
+Entries are bytes by (space, key). Keys are content hashes of every input of what is stored
+(see ``model.store``), so the cache never has to be invalidated, only forgotten: an entry is
+dropped when it was not used for ``KEEP_DAYS``, and ``forget_unused`` drops the entries of a
+space the last full run did not touch (old versions of edited records).
+
+The cache only ever makes a run faster. It cannot make one fail: a cache folder that cannot be
+written, a corrupt or locked file, a disk that fills up — each turns the cache off for the run
+(``problem`` says why) and the run goes on without it. Writes are batched into one
+transaction at ``close``; SQLite's journal keeps a killed run from corrupting the file.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import sqlite3
+import time
+from collections.abc import Iterable, Iterator, Mapping
+from pathlib import Path
+
+__all__ = ["CACHE_FILE", "KEEP_DAYS", "Cache", "opened"]
+
+#: The cache file, relative to the data repo. The version changes when the format does.
+CACHE_FILE = ".crmgen-cache/cache-v1.sqlite"
+#: Entries unused for this many days are dropped.
+KEEP_DAYS = 30
+_BATCH = 500  # keys per SELECT ... IN (...)
+
+
+class Cache:
+    """A ``model.store.Store`` in SQLite; ``Cache(None)`` remembers nothing."""
+
+    def __init__(self, path: Path | None, *, now: float | None = None) -> None:
+        self.path = path
+        self.problem = ""  # why the cache is off, if it is
+        # milliseconds: "used" tells two runs apart even when they are a second apart
+        self._now = int((now if now is not None else time.time()) * 1000)
+        self._db: sqlite3.Connection | None = None
+        self._pending: dict[tuple[str, str], bytes] = {}
+        self._used: dict[str, set[str]] = {}
+        self._forget: set[str] = set()
+        if path is not None:
+            self._open(path)
+
+    def _open(self, path: Path) -> None:
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            db = sqlite3.connect(path, timeout=5, isolation_level=None)
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute("PRAGMA synchronous=NORMAL")
+            db.execute(
+                "CREATE TABLE IF NOT EXISTS entries (space TEXT NOT NULL, key TEXT NOT NULL, "
+                "value BLOB NOT NULL, used INTEGER NOT NULL, PRIMARY KEY (space, key)) "
+                "WITHOUT ROWID"
+            )
+            db.execute("SELECT count(*) FROM entries WHERE 0").fetchone()
+        except (sqlite3.Error, OSError) as exc:
+            self._off(f"cannot open {path}: {exc}")
+            if isinstance(exc, sqlite3.DatabaseError) and path.is_file():
+                with contextlib.suppress(OSError):  # corrupt: start afresh next time
+                    path.unlink()
+            return
+        self._db = db
+
+    def _off(self, problem: str) -> None:
+        self.problem = self.problem or problem
+        if self._db is not None:
+            with contextlib.suppress(sqlite3.Error):
+                self._db.close()
+        self._db = None
+
+    @property
+    def active(self) -> bool:
+        return self._db is not None
+
+    def get(self, space: str, key: str) -> bytes | None:
+        return self.get_many(space, (key,)).get(key)
+
+    def get_many(self, space: str, keys: Iterable[str]) -> Mapping[str, bytes]:
+        wanted = list(dict.fromkeys(keys))
+        self._used.setdefault(space, set()).update(wanted)
+        found: dict[str, bytes] = {}
+        for key in wanted:
+            pending = self._pending.get((space, key))
+            if pending is not None:
+                found[key] = pending
+        if self._db is None:
+            return found
+        rest = [key for key in wanted if key not in found]
+        try:
+            for start in range(0, len(rest), _BATCH):
+                batch = rest[start : start + _BATCH]
+                marks = ",".join("?" * len(batch))
+                rows = self._db.execute(
+                    f"SELECT key, value FROM entries WHERE space = ? AND key IN ({marks})",
+                    (space, *batch),
+                )
+                found.update((key, bytes(value)) for key, value in rows)
+        except sqlite3.Error as exc:
+            self._off(f"cannot read {self.path}: {exc}")
+        return found
+
+    def put(self, space: str, key: str, value: bytes) -> None:
+        self._used.setdefault(space, set()).add(key)
+        self._pending[(space, key)] = value
+
+    def forget_unused(self, space: str) -> None:
+        """Drop the entries of ``space`` this run did not use (at ``close``)."""
+        self._forget.add(space)
+
+    def close(self) -> None:
+        """Write what was put, mark what was used, drop what is old; then close the file."""
+        db, self._db = self._db, None
+        if db is None:
+            return
+        forget = self._forget
+        try:
+            db.execute("BEGIN IMMEDIATE")
+            db.executemany(
+                "INSERT OR REPLACE INTO entries (space, key, value, used) VALUES (?, ?, ?, ?)",
+                ((s, k, v, self._now) for (s, k), v in self._pending.items()),
+            )
+            for space, keys in self._used.items():
+                db.executemany(
+                    "UPDATE entries SET used = ? WHERE space = ? AND key = ? AND used < ?",
+                    ((self._now, space, key, self._now) for key in keys),
+                )
+            for space in forget:
+                db.execute(
+                    "DELETE FROM entries WHERE space = ? AND used < ?", (space, self._now)
+                )
+            db.execute("DELETE FROM entries WHERE used < ?", (self._now - KEEP_DAYS * 86_400_000,))
+            db.execute("COMMIT")
+        except sqlite3.Error as exc:
+            self.problem = self.problem or f"cannot write {self.path}: {exc}"
+            with contextlib.suppress(sqlite3.Error):
+                db.execute("ROLLBACK")
+        finally:
+            self._pending.clear()
+            with contextlib.suppress(sqlite3.Error):
+                db.close()
+
+
+@contextlib.contextmanager
+def opened(root: Path | None) -> Iterator[Cache]:
+    """The cache of the data repo ``root`` (None: no cache), closed (and written) at the end."""
+    cache = Cache(root / CACHE_FILE if root is not None else None)
+    try:
+        yield cache
+    finally:
+        cache.close()
