@@ -261,6 +261,9 @@ def compare(options: Options) -> compare_report.Report:
     finally:
         shutil.rmtree(work, ignore_errors=True)
     machine["load after"] = compare_report.load_average()
+    after = compare_report.machine(options.example)["crmgen commit"]
+    if after != machine["crmgen commit"]:
+        machine["crmgen commit after"] = after
     return compare_report.Report(machine, options.runs, sorted(options.skip), sizes, example)
 
 

@@ -139,11 +139,20 @@ def cores(runs: dict[str, list[Run]], kind: str) -> float | None:
     return median([r.cores for r in _ok(runs, kind) or []])
 
 
-def _cell(runs: dict[str, list[Run]], kind: str, number: float | None, unit: str) -> str:
-    """The number with its unit (MiB as whole numbers), or why there is none."""
-    if number is not None:
-        return f"{number:,.0f}{unit}" if unit == " MiB" else f"{number:,.2f}{unit}"
-    return "skipped" if kind not in runs else "failed"
+def _cell(
+    runs: dict[str, list[Run]], kind: str, number: float | None, unit: str, extra: str = ""
+) -> str:
+    """The number with its unit (MiB as whole numbers) and ``extra``, or why there is none.
+
+    When some runs of ``kind`` failed, ``[2 of 3 ok]`` says how many the number is made of.
+    """
+    if number is None:
+        return "skipped" if kind not in runs else "failed"
+    text = f"{number:,.0f}{unit}" if unit == " MiB" else f"{number:,.2f}{unit}"
+    done = _ok(runs, kind) or []
+    if len(done) < len(runs[kind]):
+        extra += f" [{len(done)} of {len(runs[kind])} ok]"
+    return text + extra
 
 
 def _ratio(a: float | None, b: float | None) -> str:
@@ -215,9 +224,7 @@ def incremental(sizes: Sequence[SizeResult]) -> list[str]:
         for kind, label, target in kinds:
             mine = wall(size.runs, kind)
             share = 100 * mine / full if mine is not None and full else None
-            cell = _cell(size.runs, kind, mine, " s")
-            if share is not None:
-                cell += f" ({share:.1f}%)"
+            cell = _cell(size.runs, kind, mine, " s", "" if share is None else f" ({share:.1f}%)")
             rows.append(
                 (f"{label}, {_name(size)}", cell, "n/a", "n/a", target.text, target.met(share))
             )

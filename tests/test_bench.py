@@ -96,7 +96,7 @@ def test_site_sizes_finds_the_dashboard_data_and_bundle(tmp_path: Path) -> None:
 
 _CELL = re.compile(
     r"(n/a|skipped|-|yes|no|<= .+|both .+"
-    r"|[\d,]+(\.\d+)?( s| MiB| MB|x| files| pages)?( \(\d+(\.\d+)?%\))?)"
+    r"|[\d,]+(\.\d+)?( s| MiB| MB|x| files| pages)?( \(\d+(\.\d+)?%\))?( \[\d of \d ok\])?)"
 )
 
 
@@ -203,3 +203,21 @@ def test_child_usage_is_that_childs_own(tmp_path: Path) -> None:
     assert big.ok and small.ok and small.output.strip() == "hi"
     assert big.rss_mib > 150 > small.rss_mib
     assert run([sys.executable, "-c", "raise SystemExit(3)"]).returncode == 3
+
+
+def test_a_cell_says_how_many_runs_its_median_is_made_of() -> None:
+    def ran(seconds: float, code: int = 0) -> Run:
+        return Run(wall=seconds, user=seconds, system=0, rss_kib=1024, returncode=code, output="")
+
+    size = compare.SizeResult(records=10, files=12)
+    size.runs = {"cold": [ran(10)], "edit": [ran(1), ran(2), ran(0.1, code=1)]}
+    rows = {row[0]: row for row in _tables("\n".join(compare_report.incremental([size])))[""]}
+    assert rows["one field of one opportunity changed, 10 records"][1:] == [
+        "1.50 s (15.0%) [2 of 3 ok]",
+        "n/a",
+        "n/a",
+        "<= 10% of full",
+        "no",
+    ]
+    assert rows["nothing changed, 10 records"][1] == "skipped"
+    assert _CELL.fullmatch("1.50 s (15.0%) [2 of 3 ok]")
