@@ -5,6 +5,12 @@ Entries are bytes by (space, key). Keys are content hashes of every input of wha
 dropped when it was not used for ``KEEP_DAYS``, and ``forget_unused`` drops the entries of a
 space the last full run did not touch (old versions of edited records).
 
+Every entry is signed (HMAC-SHA256) with a key kept outside the data repo, in the user's cache
+folder (``$XDG_CACHE_HOME/crmgen/cache-key``, else ``~/.cache/crmgen/cache-key``; created on
+first use, readable by the user only). An entry that does not carry this machine's signature
+is a miss: a cache file committed to a data repo, or edited by hand, can neither run code
+(entries are pickles) nor put values in the site that are not in the records.
+
 The cache only ever makes a run faster. It cannot make one fail: a cache folder that cannot be
 written, a corrupt or locked file, a disk that fills up — each turns the cache off for the run
 (``problem`` says why) and the run goes on without it. Writes are batched into one
@@ -14,6 +20,10 @@ transaction at ``close``; SQLite's journal keeps a killed run from corrupting th
 from __future__ import annotations
 
 import contextlib
+import hashlib
+import hmac
+import os
+import secrets
 import sqlite3
 import time
 from collections.abc import Iterable, Iterator, Mapping
@@ -26,6 +36,7 @@ CACHE_FILE = ".crmgen-cache/cache-v1.sqlite"
 #: Entries unused for this many days are dropped.
 KEEP_DAYS = 30
 _BATCH = 500  # keys per SELECT ... IN (...)
+_MAC = 32  # bytes of signature before each value
 
 
 class Cache:
@@ -40,11 +51,13 @@ class Cache:
         self._pending: dict[tuple[str, str], bytes] = {}
         self._used: dict[str, set[str]] = {}
         self._forget: set[str] = set()
+        self._key = b""
         if path is not None:
             self._open(path)
 
     def _open(self, path: Path) -> None:
         try:
+            self._key = signing_key()
             path.parent.mkdir(parents=True, exist_ok=True)
             db = sqlite3.connect(path, timeout=5, isolation_level=None)
             db.execute("PRAGMA journal_mode=WAL")
@@ -96,10 +109,23 @@ class Cache:
                     f"SELECT key, value FROM entries WHERE space = ? AND key IN ({marks})",
                     (space, *batch),
                 )
-                found.update((key, bytes(value)) for key, value in rows)
+                for key, value in rows:
+                    payload = self._verified(space, key, bytes(value))
+                    if payload is not None:
+                        found[key] = payload
         except sqlite3.Error as exc:
             self._off(f"cannot read {self.path}: {exc}")
         return found
+
+    def _sign(self, space: str, key: str, value: bytes) -> bytes:
+        message = f"{space}\0{key}\0".encode() + value
+        return hmac.new(self._key, message, hashlib.sha256).digest() + value
+
+    def _verified(self, space: str, key: str, stored: bytes) -> bytes | None:
+        mac, value = stored[:_MAC], stored[_MAC:]
+        message = f"{space}\0{key}\0".encode() + value
+        expected = hmac.new(self._key, message, hashlib.sha256).digest()
+        return value if hmac.compare_digest(mac, expected) else None
 
     def put(self, space: str, key: str, value: bytes) -> None:
         self._used.setdefault(space, set()).add(key)
@@ -119,7 +145,7 @@ class Cache:
             db.execute("BEGIN IMMEDIATE")
             db.executemany(
                 "INSERT OR REPLACE INTO entries (space, key, value, used) VALUES (?, ?, ?, ?)",
-                ((s, k, v, self._now) for (s, k), v in self._pending.items()),
+                ((s, k, self._sign(s, k, v), self._now) for (s, k), v in self._pending.items()),
             )
             for space, keys in self._used.items():
                 db.executemany(
@@ -127,9 +153,7 @@ class Cache:
                     ((self._now, space, key, self._now) for key in keys),
                 )
             for space in forget:
-                db.execute(
-                    "DELETE FROM entries WHERE space = ? AND used < ?", (space, self._now)
-                )
+                db.execute("DELETE FROM entries WHERE space = ? AND used < ?", (space, self._now))
             db.execute("DELETE FROM entries WHERE used < ?", (self._now - KEEP_DAYS * 86_400_000,))
             db.execute("COMMIT")
         except sqlite3.Error as exc:
@@ -140,6 +164,30 @@ class Cache:
             self._pending.clear()
             with contextlib.suppress(sqlite3.Error):
                 db.close()
+
+
+def signing_key() -> bytes:
+    """This user's key for signing cache entries (made on first use, mode 0600).
+
+    Raises:
+        OSError: the key cannot be read or made.
+    """
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    path = Path(base) / "crmgen" / "cache-key"
+    try:
+        key = path.read_bytes()
+    except FileNotFoundError:
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:  # made by a run at the same moment
+            return path.read_bytes()
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(secrets.token_bytes(32))
+        key = path.read_bytes()
+    if len(key) < 32:
+        raise OSError(f"{path} is not a crmgen cache key; delete it")
+    return key
 
 
 @contextlib.contextmanager

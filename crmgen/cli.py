@@ -55,21 +55,30 @@ def main() -> None:
     """crmgen: a sales CRM whose database is a git repository."""
 
 
+NO_CACHE = click.option(
+    "--no-cache",
+    "no_cache",
+    is_flag=True,
+    help="Read and write no cache (.crmgen-cache/): do everything again.",
+)
+
+
 @main.command()
 @ROOT
 @FORMAT
 @click.option("--strict", is_flag=True, help="Treat warnings as errors.")
-def validate(root: Path, fmt: str | None, strict: bool) -> None:
+@NO_CACHE
+def validate(root: Path, fmt: str | None, strict: bool, no_cache: bool) -> None:
     """Check every record and schema; report all problems with file:line:col.
 
     Example: crmgen validate . --format github
     """
-    from crmgen.build import load_dataset
+    from crmgen.build import validate_repo
 
     _check_root(root)
-    dataset = load_dataset(root)
-    _emit(dataset.diagnostics, fmt)
-    sys.exit(report.exit_code(dataset.diagnostics, strict))
+    diagnostics = validate_repo(root, cache=not no_cache)
+    _emit(diagnostics, fmt)
+    sys.exit(report.exit_code(diagnostics, strict))
 
 
 @main.command()

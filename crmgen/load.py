@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -118,6 +119,16 @@ def _walk(folder: Path) -> tuple[list[Path], list[Path], list[Path]]:
     return sorted(files), links, sorted(hidden)
 
 
+@dataclass(frozen=True, slots=True)
+class Source:
+    """A record file found under ``data/``: its project, record id and repo path."""
+
+    project: str
+    slug: str
+    path: str  # repo-relative POSIX path
+    file: Path
+
+
 def load_records(
     root: Path, config: Config, schemas: Mapping[str, ProjectSchema]
 ) -> tuple[dict[str, dict[str, Record]], list[Diagnostic]]:
@@ -126,9 +137,30 @@ def load_records(
     Returns:
         project -> slug -> Record (slugs sorted), and the diagnostics.
     """
+    sources, diags = find_records(root, config, schemas)
+    out: dict[str, dict[str, Record]] = {name: {} for name in schemas}
+    for source in sources:
+        text, problems = read_source(root, source.file, config.max_file_size)
+        diags.extend(problems)
+        if text is None:
+            continue
+        record, problems = parse_record(
+            text, source.path, source.project, source.slug, schemas[source.project]
+        )
+        diags.extend(problems)
+        if record is not None:
+            out[source.project][source.slug] = record
+    return {name: dict(sorted(by_slug.items())) for name, by_slug in out.items()}, diags
+
+
+def find_records(
+    root: Path, config: Config, schemas: Mapping[str, ProjectSchema]
+) -> tuple[list[Source], list[Diagnostic]]:
+    """Every record file of every project under ``data/``, in order, and what is wrong with
+    the folders and file names (files that are not records, duplicate ids, ...)."""
     data = root / "data"
     diags: list[Diagnostic] = []
-    out: dict[str, dict[str, Record]] = {name: {} for name in schemas}
+    sources: list[Source] = []
     if data.is_dir():
         for entry in sorted(data.iterdir()):
             if entry.name.startswith(".") or not entry.is_dir():
@@ -150,7 +182,7 @@ def load_records(
                         rel(root, entry),
                     )
                 )
-    for name, schema in schemas.items():
+    for name in schemas:
         files, links, hidden = _walk(data / name)
         for secret in hidden:
             diags.append(
@@ -200,16 +232,8 @@ def load_records(
                 )
                 continue
             seen[slug] = path
-            text, problems = read_source(root, file, config.max_file_size)
-            diags.extend(problems)
-            if text is None:
-                continue
-            record, problems = parse_record(text, path, name, slug, schema)
-            diags.extend(problems)
-            if record is not None:
-                out[name][slug] = record
-        out[name] = dict(sorted(out[name].items()))
-    return out, diags
+            sources.append(Source(name, slug, path, file))
+    return sources, diags
 
 
 def _configured(root: Path, config: Config, project: str) -> bool:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -47,6 +48,13 @@ def check_file(
 ) -> str | None:
     """Why a file field value is not an attachment the site may publish, or None: a clean path
     inside the attachments folder, to a file of an allowed type by name and by content."""
+    return file_value_problem(attachments, value) or file_problem(
+        root, attachments, value, accept, max_size
+    )
+
+
+def file_value_problem(attachments: str, value: Any) -> str | None:
+    """What is wrong with a file path as written (no disk access), or None."""
     if not isinstance(value, str) or not value:
         return "must be a path to a file, e.g. files/acme/nda.pdf"
     problem = path_problem(value)
@@ -54,6 +62,17 @@ def check_file(
         return problem
     if not under(value, attachments):
         return f"must be inside the attachments folder '{attachments}/'"
+    return None
+
+
+def file_problem(
+    root: Path,
+    attachments: str,
+    value: str,
+    accept: tuple[str, ...] = (),
+    max_size: int = DEFAULT_MAX_ATTACHMENT,
+) -> str | None:
+    """What is wrong with the file a well-formed path names, on disk, or None."""
     target = root / value
     if not target.exists():
         return f"'{value}' does not exist; add the file or fix the path"
@@ -65,7 +84,30 @@ def check_file(
     return f"'{value}' {problem}" if problem else None
 
 
-class _Checker:
+@dataclass(frozen=True, slots=True)
+class FileCheck:
+    """A file a record names, to be checked on disk: the value of a file field (``field``
+    set) or an image in its notes (``field`` empty; ``path`` None when it leaves the repo)."""
+
+    field: str
+    path: str | None
+    pos: Pos
+    accept: tuple[str, ...]
+    label: str  # how the message names it: "logo", "files[2]", or the image's src
+
+
+@dataclass(frozen=True, slots=True)
+class Checked:
+    """A record after the checks of its text: typed values, problems, files still to check."""
+
+    record: Record
+    diagnostics: tuple[Diagnostic, ...]
+    files: tuple[FileCheck, ...]
+
+
+class Checker:
+    """The checks of one project's records (one JSON Schema validator for all of them)."""
+
     def __init__(self, root: Path, config: Config, schema: ProjectSchema) -> None:
         self.root = root
         self.config = config
@@ -74,6 +116,12 @@ class _Checker:
         self.validator = Draft202012Validator(thaw(schema.json_schema), format_checker=_FORMATS)
 
     def run(self, record: Record) -> tuple[Record, list[Diagnostic]]:
+        """Check one record: ``values`` then ``files``."""
+        return self.files(self.values(record))
+
+    def values(self, record: Record) -> Checked:
+        """Every check that depends on the record's text alone (so its result can be kept by
+        the file's content); the checks of the files it names are left for ``files``."""
         diags: list[Diagnostic] = []
         values: dict[str, Any] = {}
         for key, value in record.values.items():
@@ -94,41 +142,87 @@ class _Checker:
         failed: set[str] = set()
         for err in self.validator.iter_errors(values):
             diags.append(self._schema_error(record, err, failed))
+        files: list[FileCheck] = []
         for key, value in values.items():
             spec = self.fields.get(key)
             if spec is not None and key not in failed:
+                if spec.type == "file":
+                    checks, problems = self._file_checks(record, spec, value)
+                    files.extend(checks)
+                    diags.extend(problems)
+                    if problems:
+                        failed.add(key)
+                    continue
                 problems = self._check(record, spec, value)
                 diags.extend(problems)
                 if problems:
                     failed.add(key)
-        diags.extend(self._body_images(record))
+        for image in body_images(record.body, record.path):
+            if not image.remote:  # another host: shown as a link, never requested
+                where = Pos(record.body_line + image.line - 1)
+                files.append(FileCheck("", image.path, where, IMAGE_EXTENSIONS, image.src))
         # A value that failed is left out, so later stages do not pile errors on it.
         typed = {k: _typed(self.fields.get(k), v) for k, v in values.items() if k not in failed}
-        return dataclasses.replace(record, values=frozen_map(typed)), diags
+        checked = dataclasses.replace(record, values=frozen_map(typed))
+        return Checked(checked, tuple(diags), tuple(files))
 
-    def _body_images(self, record: Record) -> list[Diagnostic]:
-        """A local image in the body must be an image attachment the site may publish."""
+    def files(self, checked: Checked) -> tuple[Record, list[Diagnostic]]:
+        """Check the files a record names (attachments, images in its notes) on disk."""
+        record, diags = checked.record, list(checked.diagnostics)
         config = self.config
-        out: list[Diagnostic] = []
-        for image in body_images(record.body, record.path):
-            if image.remote:
-                continue  # another host: shown as a link, never requested
-            problem: str | None = "leaves the repository; use a path inside the attachments folder"
-            if image.path is not None:
-                limit = config.max_attachment_size
-                folder = config.attachments
-                problem = check_file(self.root, folder, image.path, IMAGE_EXTENSIONS, limit)
-            if problem:
-                out.append(
+        failed: set[str] = set()
+        for check in checked.files:
+            limit = config.max_attachment_size
+            if check.path is None:
+                problem: str | None = (
+                    "leaves the repository; use a path inside the attachments folder"
+                )
+            elif check.field:  # the path was checked with the other values
+                problem = file_problem(
+                    self.root, config.attachments, check.path, check.accept, limit
+                )
+            else:
+                problem = check_file(
+                    self.root, config.attachments, check.path, check.accept, limit
+                )
+            if problem is None:
+                continue
+            if check.field:  # a file field
+                failed.add(check.field)
+                diags.append(
+                    error("file", f"{check.label} {problem}", record.path, check.pos, check.field)
+                )
+            else:
+                diags.append(
                     error(
                         "body-image",
-                        f"image {image.src!r} in the notes {problem}; it is shown as its alt "
+                        f"image {check.label!r} in the notes {problem}; it is shown as its alt "
                         "text until fixed",
                         record.path,
-                        Pos(record.body_line + image.line - 1),
+                        check.pos,
                     )
                 )
-        return out
+        if failed:
+            kept = {k: v for k, v in record.values.items() if k not in failed}
+            record = dataclasses.replace(record, values=frozen_map(kept))
+        return record, diags
+
+    def _file_checks(
+        self, record: Record, spec: FieldSpec, value: Any
+    ) -> tuple[list[FileCheck], list[Diagnostic]]:
+        """The files a file field names, to check on disk; problems of the paths as written."""
+        items = value if isinstance(value, list) else [value]
+        checks, problems = [], []
+        for index, item in enumerate(items):
+            key = f"{spec.name}/{index}" if isinstance(value, list) else spec.name
+            label = f"{spec.name}[{index + 1}]" if isinstance(value, list) else spec.name
+            pos = record.value_pos(key)
+            problem = file_value_problem(self.config.attachments, item)
+            if problem:
+                problems.append(error("file", f"{label} {problem}", record.path, pos, spec.name))
+            else:
+                checks.append(FileCheck(spec.name, str(item), pos, spec.accept, label))
+        return checks, problems
 
     def _schema_error(self, record: Record, err: Any, failed: set[str]) -> Diagnostic:
         where = [str(p) for p in err.absolute_path]
@@ -184,11 +278,6 @@ class _Checker:
         ftype = FIELD_TYPES[spec.type]
         if ftype.check is not None:
             return ftype.check(item)
-        if spec.type == "file":
-            config = self.config
-            return check_file(
-                self.root, config.attachments, item, spec.accept, config.max_attachment_size
-            )
         if spec.type == "list":
             names = [s.name for s in self.schema.lists]
             if item not in names:
@@ -228,7 +317,7 @@ def validate_records(
     diags: list[Diagnostic] = []
     out: dict[str, dict[str, Record]] = {}
     for name, by_slug in records.items():
-        checker = _Checker(root, config, schemas[name])
+        checker = Checker(root, config, schemas[name])
         out[name] = {}
         for slug, record in by_slug.items():
             typed, problems = checker.run(record)

@@ -9,9 +9,17 @@ from pathlib import Path
 
 import pytest
 
-from crmgen.cache import CACHE_FILE, KEEP_DAYS, Cache, opened
+from crmgen.cache import CACHE_FILE, KEEP_DAYS, Cache, opened, signing_key
 
 DAY = 86_400.0
+
+
+@pytest.fixture(autouse=True)
+def own_key(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A signing key of this test's own (under a fresh XDG_CACHE_HOME)."""
+    home = tmp_path / "xdg"
+    monkeypatch.setenv("XDG_CACHE_HOME", str(home))
+    return home
 
 
 def test_what_a_run_puts_the_next_run_gets(tmp_path: Path) -> None:
@@ -124,3 +132,39 @@ def test_no_root_means_no_cache(tmp_path: Path) -> None:
     with opened(None) as cache:
         assert not cache.active and cache.problem == ""
         assert cache.get("svg", "a") is None
+
+
+def test_an_entry_this_user_did_not_sign_is_a_miss(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    repo = tmp_path / "repo"
+    with opened(repo) as cache:
+        cache.put("records", "a", b"mine")
+    db = sqlite3.connect(repo / CACHE_FILE)
+    # a planted entry: a pickle that would run code, with a made-up signature
+    planted = b"\0" * 32 + b"cos\nsystem\n(S'touch /tmp/pwned'\ntR."
+    db.execute(
+        "INSERT INTO entries (space, key, value, used) VALUES ('records', 'b', ?, 0)", (planted,)
+    )
+    db.commit()
+    db.close()
+    with opened(repo) as cache:
+        assert cache.get_many("records", ["a", "b"]) == {"a": b"mine"}
+    # another user (another key) reads none of it: the repo's cache file is not theirs
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "someone-else"))
+    with opened(repo) as cache:
+        assert cache.active and cache.get("records", "a") is None
+
+
+def test_the_signing_key_is_private_and_kept(own_key: Path) -> None:
+    first = signing_key()
+    assert first == signing_key() and len(first) == 32
+    path = own_key / "crmgen" / "cache-key"
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+
+
+def test_a_broken_key_turns_the_cache_off(tmp_path: Path, own_key: Path) -> None:
+    (own_key / "crmgen").mkdir(parents=True)
+    (own_key / "crmgen" / "cache-key").write_bytes(b"short")
+    with opened(tmp_path) as cache:
+        assert not cache.active and "cache key" in cache.problem

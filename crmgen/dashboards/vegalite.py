@@ -152,9 +152,7 @@ def _series_channels(kind: str, series: list[str], color: Any) -> dict[str, Any]
     return {"color": color, "xOffset": alt.XOffset("s:N", scale=alt.Scale(domain=series))}
 
 
-def render_svg(
-    spec: Mapping[str, Any], locale: Mapping[str, Any], store: Store = NO_STORE
-) -> str:
+def render_svg(spec: Mapping[str, Any], locale: Mapping[str, Any], store: Store = NO_STORE) -> str:
     """Draw a spec as a static SVG with the given d3-format locale (for no-JS and print).
 
     Cached in ``store`` by the spec, the locale and the version of vl-convert.

@@ -14,12 +14,15 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from crmgen.model import Dataset, Diagnostic, Project, ProjectSchema, Record, frozen_map
 from crmgen.model.history import FROM_FIELD, FROM_GIT, Dated, RecordHistory
 
 from .git import export_tree, rev_for
-from .log import FileHistory, read_history
+
+if TYPE_CHECKING:
+    from .log import FileHistory
 
 __all__ = ["CACHE_FOLDER", "attach", "export_tree", "rev_for"]
 
@@ -42,6 +45,8 @@ def attach(
     root = git_root or Path(dataset.root)
     keys = {name: project.schema.list_field or "" for name, project in dataset.projects.items()}
     cache_dir = root / CACHE_FOLDER if cache else None
+    from .log import read_history  # yaml and the rest: only when the history is read
+
     histories, checkout, notes = read_history(root, keys, rev=rev, cache_dir=cache_dir)
     diags = [
         dataclasses.replace(n, severity="warning") if n.code == "history-shallow" else

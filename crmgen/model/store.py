@@ -8,8 +8,12 @@ answer; a store may also forget anything at any time.
 
 from __future__ import annotations
 
+import copyreg
+import io
+import pickle
 from collections.abc import Iterable, Mapping
-from typing import Protocol
+from types import MappingProxyType
+from typing import Any, Protocol
 
 
 class Store(Protocol):
@@ -36,3 +40,26 @@ class _NoStore:
 
 
 NO_STORE: Store = _NoStore()
+
+
+def _mapping(items: dict[Any, Any]) -> Mapping[Any, Any]:
+    return MappingProxyType(items)
+
+
+# read-only mappings (``frozen_map``) are written as the dict they show
+_DISPATCH = {**copyreg.dispatch_table, MappingProxyType: lambda m: (_mapping, (dict(m),))}
+
+
+def pack(value: Any) -> bytes:
+    """A pipeline value (records, diagnostics, views) as bytes for a store; see ``unpack``."""
+    out = io.BytesIO()
+    pickler = pickle.Pickler(out, protocol=5)
+    pickler.dispatch_table = _DISPATCH
+    pickler.dump(value)
+    return out.getvalue()
+
+
+def unpack(data: bytes) -> Any:
+    """The value ``pack`` wrote. Only for bytes this program wrote: a store checks that each
+    entry is its own (``crmgen.cache`` signs them) before it hands one out."""
+    return pickle.loads(data)

@@ -40,10 +40,12 @@ from crmgen import (
 from crmgen.compute.evaluate import compute
 from crmgen.config import load_config
 from crmgen.link import link_records
-from crmgen.load import load_records
 from crmgen.model import Config, Dataset, Diagnostic, Page, PageSet, Project, error, frozen_map
+from crmgen.model.store import NO_STORE, Store
 from crmgen.schema import load_schemas
-from crmgen.validate import validate_records
+
+from .inputs import build_date
+from .records import read_records
 
 #: ``progress(step, seconds)``: a step of the pipeline finished, taking ``seconds``.
 Progress = Callable[[str, float], None]
@@ -72,14 +74,6 @@ class _Run:
         return report.exit_code(self.diagnostics, strict) != report.EXIT_OK
 
 
-def build_date() -> dt.date:
-    """Today, or the day of ``SOURCE_DATE_EPOCH`` (UTC) for reproducible builds."""
-    epoch = os.environ.get("SOURCE_DATE_EPOCH")
-    if epoch and epoch.strip().isdigit():
-        return dt.datetime.fromtimestamp(int(epoch), dt.UTC).date()
-    return dt.datetime.now(dt.UTC).date()
-
-
 def load_dataset(
     root: Path,
     *,
@@ -87,6 +81,7 @@ def load_dataset(
     progress: Progress = _no_progress,
     git_root: Path | None = None,
     rev: str = "HEAD",
+    store: Store = NO_STORE,
 ) -> Dataset:
     """Load and check a data repo: every problem ``crmgen build`` could report, without rendering.
 
@@ -99,6 +94,7 @@ def load_dataset(
         git_root: where the history is read (default ``root``; an as-of build loads the files
             of an older revision from a temporary folder).
         rev: the revision whose history is read.
+        store: the cache (``crmgen.cache``); records whose files did not change come from it.
     """
     today = today or build_date()
     if not root.is_dir():
@@ -107,8 +103,7 @@ def load_dataset(
     run = _Run(progress)
     config = run("config", load_config, root)
     schemas = run("schemas", load_schemas, root, config)
-    records = run("load", load_records, root, config, schemas)
-    records = run("validate", validate_records, root, config, schemas, records)
+    records = run("load", read_records, root, config, schemas, store)
     records = run("link", link_records, schemas, records)
     order = [p for p in config.projects if p in schemas] or sorted(schemas)
     projects = {p: Project(schemas[p], frozen_map(records.get(p, {}))) for p in order}
@@ -243,7 +238,9 @@ def _build_with(
 ) -> BuildResult:
     run = _Run(progress)
     git_root, rev = (past[0], past[1]) if past else (None, "HEAD")
-    dataset = load_dataset(root, today=today, progress=progress, git_root=git_root, rev=rev)
+    dataset = load_dataset(
+        root, today=today, progress=progress, git_root=git_root, rev=rev, store=store
+    )
     if past is not None:  # every page says which day it shows
         dataset = dataclasses.replace(dataset, as_of=past[2])
     run.diagnostics.extend(dataset.diagnostics)
