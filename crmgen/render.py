@@ -225,6 +225,42 @@ def packaged_assets() -> Iterator[tuple[str, bytes]]:
     yield from walk(package_files("crmgen") / "static", "")
 
 
+def render_pages(
+    pages: Iterable[Page],
+    site: SiteInfo,
+    template_dirs: Sequence[Path],
+    problems: list[Diagnostic],
+    root: Path | None = None,
+) -> Iterator[tuple[str, bytes]]:
+    """Every page, rendered, one at a time (so the build never holds the whole site).
+
+    Args:
+        pages: the pages to render (``views.pages``: records, dashboards and the rest).
+        site: the site view (``views.SiteView``).
+        template_dirs: override folders, searched before the packaged templates.
+        problems: receives a diagnostic for each template that failed (missing variable,
+            sandbox violation, ...), at its line; a template that fails is reported once, and
+            its pages are left out.
+        root: the data repo, to name override templates by their repo path in diagnostics.
+
+    Yields:
+        (site-relative POSIX path, content) of each page.
+    """
+    env = make_environment(template_dirs)
+    failed: dict[str, Diagnostic] = {}
+    for page in pages:
+        if page.template in failed:
+            continue
+        try:
+            context = {**page.build_context(), **common_context(page, site)}
+            html = env.get_template(page.template).render(context)
+        except (jinja2.TemplateError, SecurityError) as exc:
+            failed[page.template] = template_error(exc, page.template, template_dirs, root)
+            problems.append(failed[page.template])
+            continue
+        yield page.path, html.encode("utf-8")
+
+
 def render_files(
     pages: Iterable[Page],
     site: SiteInfo,
@@ -233,34 +269,17 @@ def render_files(
     problems: list[Diagnostic],
     root: Path | None = None,
 ) -> Iterator[tuple[str, bytes]]:
-    """Every file of the site, one at a time (so the build never holds the whole site).
+    """Every file of the site, one at a time: the pages (see :func:`render_pages`), then
+    ``assets/…`` (the packaged static files), then the attachments the site publishes, read
+    through ``read_attachment`` (repo-relative path -> bytes)."""
+    yield from render_pages(pages, site, template_dirs, problems, root)
+    yield from other_files(site, read_attachment)
 
-    Args:
-        pages: the pages to render (``views.pages``: records, dashboards and the rest).
-        site: the site view (``views.SiteView``).
-        template_dirs: override folders, searched before the packaged templates.
-        read_attachment: repo-relative path -> the file's bytes.
-        problems: receives a diagnostic for each template that failed (missing variable,
-            sandbox violation, ...), at its line; a template that fails is reported once, and
-            its pages are left out.
-        root: the data repo, to name override templates by their repo path in diagnostics.
 
-    Yields:
-        (site-relative POSIX path, content): the pages, then ``assets/…``, then attachments.
-    """
-    env = make_environment(template_dirs)
-    failed: dict[str, Diagnostic] = {}
-    for page in pages:
-        if page.template in failed:
-            continue
-        context = {**page.context, **common_context(page, site)}
-        try:
-            html = env.get_template(page.template).render(context)
-        except (jinja2.TemplateError, SecurityError) as exc:
-            failed[page.template] = template_error(exc, page.template, template_dirs, root)
-            problems.append(failed[page.template])
-            continue
-        yield page.path, html.encode("utf-8")
+def other_files(
+    site: SiteInfo, read_attachment: Callable[[str], bytes]
+) -> Iterator[tuple[str, bytes]]:
+    """The files beside the pages: ``assets/…`` and the attachments the site publishes."""
     for name, content in packaged_assets():
         yield f"{ASSETS}/{name}", content
     for path in site.attachments:

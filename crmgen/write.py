@@ -159,8 +159,11 @@ class SiteWriter:
         self.staging = self.out.parent / f".{self.out.name}.staging-{secrets.token_hex(8)}"
         self.old: dict[str, tuple[str, int]] = {}
         self.stamps: dict[str, tuple[int, int, int]] = {}
+        self.keys: dict[str, str] = {}  # page keys of the current site
         self.new: dict[str, tuple[str, int]] = {}
+        self.new_keys: dict[str, str] = {}
         self.written = 0
+        self.kept = 0
         self._lock: contextlib.ExitStack | None = None
 
     def __enter__(self) -> SiteWriter:
@@ -171,15 +174,48 @@ class SiteWriter:
         try:
             recover(self.out)
             _check_replaceable(self.out)
-            self.old, self.stamps = _manifest(self.manifest) if self.manifest else ({}, {})
+            if self.manifest:
+                self.old, self.stamps, self.keys = _manifest(self.manifest)
             self.staging.mkdir()
         except BaseException:
             stack.close()
             raise
         return self
 
-    def put(self, rel: str, content: bytes) -> None:
-        """Add one file; its bytes are written, or linked from the current site if unchanged."""
+    def keep(self, rel: str, key: str) -> bool:
+        """Keep a page of the current site without rendering it again: when the current site
+        has it under the same ``key`` (``Page.key``) and it is unchanged on disk, link it into
+        the new site. False: render it and ``put`` it."""
+        if not key or self.keys.get(rel) != key or rel in self.new:
+            return False
+        check_site_path(rel)
+        old, digest = self.out.joinpath(*rel.split("/")), self.old.get(rel)
+        target = self.staging.joinpath(*rel.split("/"))
+        if digest is None or self.stamps.get(rel) != _stamp(old):
+            return False
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if not _link(old, target):
+            return False
+        self.new[rel] = digest
+        self.new_keys[rel] = key
+        self.kept += 1
+        return True
+
+    def adopt(self, files: Iterable[tuple[str, tuple[str, int], str]], written: int) -> None:
+        """Record files another process ``put`` into the staging folder (a forked worker
+        that rendered pages): (path, (sha256, size), page key) of each, and how many of them
+        it wrote rather than linked."""
+        for rel, digest, key in files:
+            if rel in self.new:
+                raise ValueError(f"two files of the site would be written to {rel}; rename one")
+            self.new[rel] = digest
+            if key:
+                self.new_keys[rel] = key
+        self.written += written
+
+    def put(self, rel: str, content: bytes, key: str = "") -> None:
+        """Add one file; its bytes are written, or linked from the current site if unchanged.
+        ``key``: the page's key, remembered so the next build can ``keep`` it."""
         check_site_path(rel)
         if rel in _OWN:
             raise ValueError(f"refusing to write {rel!r}: crmgen writes that file itself")
@@ -187,6 +223,8 @@ class SiteWriter:
             raise ValueError(f"two files of the site would be written to {rel}; rename one")
         digest = (hashlib.sha256(content).hexdigest(), len(content))
         self.new[rel] = digest
+        if key:
+            self.new_keys[rel] = key
         target = self.staging.joinpath(*rel.split("/"))
         target.parent.mkdir(parents=True, exist_ok=True)
         old = self.out.joinpath(*rel.split("/"))
@@ -205,12 +243,17 @@ class SiteWriter:
         if (
             not self.written
             and self.new.keys() == self.old.keys()
+            and self.new_keys == {k: v for k, v in self.keys.items() if v}
             and (self.out / MARKER).is_file()
         ):
             return False  # every file linked from the current site: it is the same site
         (self.staging / MARKER).write_bytes(MARKER_TEXT)
         files = {
-            path: [*value, *_stamp(self.staging.joinpath(*path.split("/")))[1:]]
+            path: [
+                *value,
+                *_stamp(self.staging.joinpath(*path.split("/")))[1:],
+                self.new_keys.get(path, ""),
+            ]
             for path, value in sorted(self.new.items())
         }
         _sync_tree(self.staging)
@@ -243,7 +286,7 @@ class SiteWriter:
 def _save_manifest(manifest: Path, out: Path, files: dict[str, list[object]]) -> None:
     """Remember the site just written (best effort: a manifest that cannot be written only
     costs speed next time)."""
-    data = {"version": 2, "site": str(out), "files": files}
+    data = {"version": 3, "site": str(out), "files": files}
     try:
         manifest.parent.mkdir(parents=True, exist_ok=True)
         temp = manifest.with_name(f".{manifest.name}.{secrets.token_hex(4)}")
@@ -255,17 +298,18 @@ def _save_manifest(manifest: Path, out: Path, files: dict[str, list[object]]) ->
 
 def _manifest(
     manifest: Path,
-) -> tuple[dict[str, tuple[str, int]], dict[str, tuple[int, int, int]]]:
-    """The current site's files as the manifest lists them: (sha256, size) and (size, mtime,
-    inode) of each; ({}, {}) when there is none."""
+) -> tuple[dict[str, tuple[str, int]], dict[str, tuple[int, int, int]], dict[str, str]]:
+    """The current site's files as the manifest lists them: (sha256, size), (size, mtime,
+    inode) and the page key of each; empty when there is none."""
     try:
         data = json.loads(manifest.read_text("utf-8"))
-        files = data["files"] if data.get("version") == 2 else {}
+        files = data["files"] if data.get("version") == 3 else {}
         digests = {str(p): (str(v[0]), int(v[1])) for p, v in files.items()}
         stamps = {str(p): (int(v[1]), int(v[2]), int(v[3])) for p, v in files.items()}
+        keys = {str(p): str(v[4]) for p, v in files.items() if v[4]}
     except (OSError, ValueError, KeyError, TypeError, IndexError, AttributeError):
-        return {}, {}
-    return digests, stamps
+        return {}, {}, {}
+    return digests, stamps, keys
 
 
 def _stamp(path: Path) -> tuple[int, int, int]:

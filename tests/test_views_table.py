@@ -72,7 +72,7 @@ def _display(cell: list[Any] | None, project: str, slug: str) -> Display:
 
 
 def _files(site: Any) -> dict[str, bytes]:
-    return dict(data_files(site))
+    return {path: make() for path, _, make in data_files(site)}
 
 
 @pytest.mark.parametrize("audience", [None, "managers"])

@@ -217,7 +217,7 @@ def test_unchanged_files_are_linked_and_an_equal_site_is_not_swapped(tmp_path: P
     assert write_site({"a.html": b"one", "b/c.html": b"two"}, out, remembered) is True
     first = {p: (out / p).stat().st_ino for p in ("a.html", "b/c.html")}
     manifest = json.loads(remembered.read_text())
-    assert manifest["version"] == 2
+    assert manifest["version"] == 3
     assert {path: value[:2] for path, value in manifest["files"].items()} == {
         "a.html": [hashlib.sha256(b"one").hexdigest(), 3],
         "b/c.html": [hashlib.sha256(b"two").hexdigest(), 3],

@@ -41,10 +41,11 @@ from crmgen.compute.evaluate import compute
 from crmgen.config import load_config
 from crmgen.link import link_records
 from crmgen.model import Config, Dataset, Diagnostic, Page, PageSet, Project, error, frozen_map
-from crmgen.model.store import NO_STORE, Store
+from crmgen.model.store import NO_STORE, Store, pack
 from crmgen.schema import load_schemas
 
-from .inputs import build_date
+from .inputs import build_date, code_version
+from .pages import write_pages
 from .records import read_records
 
 #: ``progress(step, seconds)``: a step of the pipeline finished, taking ``seconds``.
@@ -254,20 +255,21 @@ def _build_with(
     if run.failed(strict):
         return done()
     charts = run("charts", _quiet(dashboards.pages), cut, store)
-    site, pages = run("views", _quiet(_views), cut, charts)
     templates = [root / "templates"] if (root / "templates").is_dir() else []
+    site, pages = run("views", _quiet(_views), cut, charts, templates)
     public = base_url or dataset.config.base_url
-    count = 0
     try:
         with write.SiteWriter(out, _manifest_path(root, out)) as writer:
             start = time.perf_counter()
             problems: list[Diagnostic] = []
             read = lambda rel: (root / rel).read_bytes()  # noqa: E731
-            for path, content in render.render_files(pages, site, templates, read, problems, root):
+            count = write_pages(writer, pages, site, templates, root, problems)
+            for path, content in render.other_files(site, read):
                 writer.put(path, content)
                 count += 1
-            for path, content in views.data_files(site):
-                writer.put(path, content)
+            for path, key, make in views.data_files(site, {p.path: p.key for p in pages}):
+                if not writer.keep(path, key):
+                    writer.put(path, make(), key)
                 count += 1
             for path, content in sorted(charts.files.items()):
                 writer.put(path, content)
@@ -305,8 +307,12 @@ def _check_templates(root: Path) -> tuple[None, list[Diagnostic]]:
     return None, render.check_templates(root)
 
 
-def _views(dataset: Dataset, charts: PageSet) -> tuple[views.SiteView, list[Page]]:
-    """The site's views and every page: records, tables, boards, dashboards and alerts."""
+def _views(
+    dataset: Dataset, charts: PageSet, templates: list[Path]
+) -> tuple[views.SiteView, list[Page]]:
+    """The site's views and every page: records, tables, boards, dashboards and alerts; each
+    record page with its key (see ``views.page_keys``) unless templates it uses are
+    overridden (a template of the repo may show anything of the site on a record page)."""
     feeds, links = views.feed_pages(dataset)
     extras = [charts, feeds]
     if dataset.automations is not None and dataset.config.automations is not None:
@@ -314,8 +320,35 @@ def _views(dataset: Dataset, charts: PageSet) -> tuple[views.SiteView, list[Page
     site = views.build_site_views(dataset)
     if links:
         site = dataclasses.replace(site, feed=links[0].href)
-    pages, site = views.pages(site, extras)
+    keys: dict[str, str] = {}
+    if not any((folder / name).exists() for folder in templates for name in _RECORD_TEMPLATES):
+        keys = views.page_keys(dataset, _shared_key(dataset, site, extras))
+    pages, site = views.pages(site, extras, keys)
     return site, pages
+
+
+#: The templates a record page is drawn with.
+_RECORD_TEMPLATES = ("record.html", "base.html", "_macros.html")
+
+
+def _shared_key(dataset: Dataset, site: views.SiteView, extras: list[PageSet]) -> str:
+    """A hash of what every record page shows besides its record: crmgen (code, templates,
+    assets), the settings and schemas as cut for the audience, the day, and the frame of
+    every page (title, navigation, banner, feed)."""
+    frame = (
+        site.title,
+        site.lang,
+        site.audience,
+        site.built,
+        site.built_iso,
+        site.as_of,
+        site.feed,
+        [(p.name, p.title, p.href, p.board is not None) for p in site.projects],
+        [label for extra in extras for label in extra.nav],
+    )
+    schemas = {name: project.schema for name, project in dataset.projects.items()}
+    shared = (code_version(), dataset.config, schemas, dataset.today, dataset.as_of, frame)
+    return hashlib.sha256(pack(shared)).hexdigest()
 
 
 def _quiet(fn: Callable[..., T]) -> Callable[..., tuple[T, list[Diagnostic]]]:

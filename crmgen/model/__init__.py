@@ -6,7 +6,7 @@ Stdlib only. Every stage takes and returns these; nothing here mutates.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from dataclasses import field as _field
 from decimal import Decimal
@@ -436,12 +436,21 @@ class Page:
     """One page of the site to render: output path, template name and its context.
 
     ``path`` is relative to the site root (``opportunities/board.html``); the renderer adds the
-    common context (``root``, ``site``, ``nav``) to ``context``.
+    common context (``root``, ``site``, ``nav``) to ``context``. A page whose context is costly
+    to build (a record page) gives ``make`` instead, called only if the page is rendered; and
+    ``key``, a hash of everything its content depends on besides what every page shares, so
+    an unchanged page can be kept from the previous build without building it at all.
     """
 
     path: str
     template: str
-    context: Mapping[str, Any]
+    context: Mapping[str, Any] = _field(default_factory=lambda: EMPTY)
+    make: Callable[[], Mapping[str, Any]] | None = _field(default=None, compare=False)
+    key: str = ""
+
+    def build_context(self) -> Mapping[str, Any]:
+        """The page's context (built now for a page with ``make``)."""
+        return self.make() if self.make is not None else self.context
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,11 +8,14 @@ in it may be shown, so nothing here decides what an audience sees.
 from __future__ import annotations
 
 import dataclasses
+import functools
+import hashlib
 import json
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
+from typing import Any, overload
 from urllib.parse import quote, unquote, urlencode
 
 from markupsafe import Markup
@@ -32,9 +35,10 @@ from crmgen.fields.formatting import (
     sort_value,
     to_decimal,
 )
-from crmgen.fields.markdown import render_body
+from crmgen.fields.markdown import body_images, render_body
 from crmgen.fields.rules import inside, under
 from crmgen.model import Dataset, FieldSpec, Page, PageSet, Project, Record, record_page
+from crmgen.model.store import pack
 from crmgen.views.alerts import FindingView, alerts_pages, findings_by_record
 from crmgen.views.feeds import feed_pages
 from crmgen.views.history import HistoryView, history_view
@@ -47,6 +51,7 @@ __all__ = [
     "build_site_views",
     "data_files",
     "feed_pages",
+    "page_keys",
     "pages",
 ]
 
@@ -168,6 +173,44 @@ class RecordView:
     history: HistoryView
 
 
+class RecordViews(Sequence[RecordView]):
+    """A project's record views in slug order, each built when it is asked for and not kept:
+    a site of 50,000 records never holds them all, and a record page that is kept from the
+    previous build is never built at all."""
+
+    def __init__(self, slugs: Sequence[str], build: Callable[[str], RecordView]) -> None:
+        self.slugs = tuple(slugs)
+        self._build = build
+
+    def view(self, slug: str) -> RecordView:
+        return self._build(slug)
+
+    def __len__(self) -> int:
+        return len(self.slugs)
+
+    @overload
+    def __getitem__(self, index: int) -> RecordView: ...
+    @overload
+    def __getitem__(self, index: slice) -> tuple[RecordView, ...]: ...
+    def __getitem__(self, index: int | slice) -> RecordView | tuple[RecordView, ...]:
+        if isinstance(index, slice):
+            return tuple(self._build(slug) for slug in self.slugs[index])
+        return self._build(self.slugs[index])
+
+    def __iter__(self) -> Iterator[RecordView]:
+        return (self._build(slug) for slug in self.slugs)
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, RecordViews):
+            return self.slugs == other.slugs and list(self) == list(other)
+        return NotImplemented
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"RecordViews({len(self.slugs)} records)"
+
+
 @dataclass(frozen=True, slots=True)
 class ProjectView:
     name: str
@@ -176,7 +219,7 @@ class ProjectView:
     href: str
     table: TableView
     board: BoardView | None
-    records: tuple[RecordView, ...]
+    records: RecordViews
 
 
 @dataclass(frozen=True, slots=True)
@@ -204,17 +247,13 @@ def build_site_views(dataset: Dataset) -> SiteView:
     Returns:
         The site's view models.
     """
-    ctx = _Context(
-        dataset=dataset,
-        visible={name: proj.schema.fields for name, proj in dataset.projects.items()},
-        backlinks=_backlinks(dataset),
-        findings=findings_by_record(dataset),
-    )
+    ctx = _context(dataset)
     projects = tuple(_project_view(ctx, proj) for proj in dataset.projects.values())
     rows = (row for project in projects for row in project.table.rows)
     links = (link for row in rows for cell in row.cells for link in cell.shown.links)
     files = {unquote(link.href) for link in links if link.download}
-    files |= {path for project in projects for r in project.records for path in r.images}
+    records = (r for project in dataset.projects.values() for r in project.records.values())
+    files |= {path for record in records for path in _shown_images(ctx, record)}
     return SiteView(
         title=dataset.config.title,
         lang=locale_lang(dataset.config.locale),
@@ -236,14 +275,43 @@ def _as_of(dataset: Dataset) -> str:
     return text if label == day.isoformat() else f"{text}, {label}"
 
 
-def pages(site: SiteView, extras: Sequence[PageSet] = ()) -> tuple[list[Page], SiteView]:
+def _key(frame: object, where: object, row_keys: Sequence[str]) -> str:
+    """The key of a page of many records (a table page, a board): the keys of its records,
+    which cover everything of them it can show, and its frame; "" when a record has none."""
+    if not row_keys or not all(row_keys):
+        return ""
+    return hashlib.sha256(pack((frame, where, list(row_keys)))).hexdigest()
+
+
+def _record_context(
+    context: Mapping[str, object], records: RecordViews, slug: str
+) -> Mapping[str, object]:
+    return {**context, "record": records.view(slug)}
+
+
+def _shown_images(ctx: _Context, record: Record) -> list[str]:
+    """The attachments a record's body shows (what ``render_body`` will show)."""
+    return [
+        image.path
+        for image in body_images(record.body, record.path)
+        if image.path is not None and ctx.shows_image(image.path)
+    ]
+
+
+def pages(
+    site: SiteView, extras: Sequence[PageSet] = (), keys: Mapping[str, str] | None = None
+) -> tuple[list[Page], SiteView]:
     """Every page: home, per project its table, board (if it has lists) and records, and the
     pages of other stages (dashboards); the home page takes what they add to it (the first
     dashboard), and the navigation links to them.
 
+    Record pages are built when rendered (``Page.make``) and carry their ``keys``
+    (``page_keys``).
+
     Returns:
         The pages sorted by path, and the site view with the whole navigation.
     """
+    keys = keys or {}
     home: dict[str, object] = {"projects": site.projects}
     for extra in extras:
         home.update(extra.home)
@@ -252,28 +320,95 @@ def pages(site: SiteView, extras: Sequence[PageSet] = ()) -> tuple[list[Page], S
     nav = (*site.nav, *(LinkView(label, href) for extra in extras for label, href in extra.nav))
     for project in site.projects:
         context = {"project": project}
-        rows = project.table.rows
+        table = project.table
+        rows = table.rows
+        row_keys = [keys.get(record_page(project.name, row.slug), "") for row in rows]
+        frame = (project.name, project.title, table.columns, table.lists, table.tags)
         for number in range(1, pager(project.name, 1, len(rows)).count + 1):
-            page_rows = rows[(number - 1) * PAGE_SIZE : number * PAGE_SIZE]
+            span = slice((number - 1) * PAGE_SIZE, number * PAGE_SIZE)
             paging = pager(project.name, number, len(rows))
-            table_page = {**context, "rows": page_rows, "pager": paging}
-            result.append(Page(page_path(project.name, number), "table.html", table_page))
+            table_page = {**context, "rows": rows[span], "pager": paging}
+            key = _key(frame, paging, row_keys[span])
+            result.append(Page(page_path(project.name, number), "table.html", table_page, key=key))
         if project.board is not None:
-            result.append(Page(f"{project.name}/board.html", "board.html", context))
-        result.extend(
-            Page(r.path, "record.html", {**context, "record": r}) for r in project.records
-        )
+            key = _key(frame, project.board.href, row_keys)
+            result.append(Page(f"{project.name}/board.html", "board.html", context, key=key))
+        records = project.records
+        for slug in records.slugs:
+            path = record_page(project.name, slug)
+            make = functools.partial(_record_context, context, records, slug)
+            result.append(Page(path, "record.html", make=make, key=keys.get(path, "")))
     return sorted(result, key=lambda page: page.path), dataclasses.replace(site, nav=nav)
 
 
-def data_files(site: SiteView) -> Iterator[tuple[str, bytes]]:
-    """Files beside the pages: each project's ``table.json`` (every row, for the script)."""
+def data_files(
+    site: SiteView, keys: Mapping[str, str] | None = None
+) -> Iterator[tuple[str, str, Callable[[], bytes]]]:
+    """Files beside the pages: each project's ``table.json`` (every row, for the script), as
+    (path, key, a function that makes the bytes); ``keys`` are the record pages' keys."""
+    keys = keys or {}
     for project in site.projects:
         table = project.table
-        data = table_json(
-            project.name, table.columns, table.rows, table.lists, table.tags, table.titled
-        )
-        yield f"{project.name}/table.json", data
+        row_keys = [keys.get(record_page(project.name, row.slug), "") for row in table.rows]
+        frame = (project.name, table.columns, table.lists, table.tags, table.titled)
+        make = functools.partial(
+            table_json, project.name, table.columns, table.rows, table.lists, table.tags,
+            table.titled,
+        )  # fmt: skip
+        yield f"{project.name}/table.json", _key(frame, "json", row_keys), make
+
+
+def page_keys(dataset: Dataset, shared: str) -> dict[str, str]:
+    """A key for each record page: a hash of everything the page shows that is not shared by
+    every page (``shared``: crmgen, templates, settings, schemas, navigation, the day).
+
+    That is the record (its values, computed values, notes and history), the titles of the
+    records it links to and of those that link to it, its alerts, and whether each image its
+    notes show is still an attachment the site may publish. Two builds that give a page the
+    same key render it to the same bytes, so the second keeps the first's file.
+    """
+    ctx = _context(dataset)
+    keys: dict[str, str] = {}
+    for name, project in dataset.projects.items():
+        linking = [f for f in ctx.visible[name] if _display_type(f)[0] in _LINKING]
+        for slug, record in project.records.items():
+            node = (name, slug)
+            targets = sorted(
+                tuple(str(v).split("/", 1)) if "/" in str(v) else (str(target), str(v))
+                for spec in linking
+                for target in (_display_type(spec)[1],)
+                for v in items(record.get(spec.name))
+            )
+            linked = [(p, s, ctx.title(p, s), ctx.dataset.record(p, s) is not None)
+                      for p, s in targets]  # fmt: skip
+            backlinks = [(p, s, ctx.title(p, s)) for p, s in sorted(ctx.backlinks.get(node, ()))]
+            images = [
+                (image.path, image.path is not None and ctx.shows_image(image.path))
+                for image in body_images(record.body, record.path)
+            ]
+            inputs = (
+                shared,
+                record.path,
+                dict(record.values),
+                dict(record.computed),
+                record.body,
+                record.history,
+                linked,
+                backlinks,
+                ctx.findings.get(node, ()),
+                images,
+            )
+            keys[record_page(name, slug)] = hashlib.sha256(pack(inputs)).hexdigest()
+    return keys
+
+
+def _context(dataset: Dataset) -> _Context:
+    return _Context(
+        dataset=dataset,
+        visible={name: proj.schema.fields for name, proj in dataset.projects.items()},
+        backlinks=_backlinks(dataset),
+        findings=findings_by_record(dataset),
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -328,7 +463,10 @@ def _project_view(ctx: _Context, project: Project) -> ProjectView:
         href=quote(f"{project.name}/index.html"),
         table=_table_view(ctx, project, values),
         board=_board_view(ctx, project, values) if has_board else None,
-        records=tuple(_record_view(ctx, project, r, values[r.slug]) for r in records),
+        records=RecordViews(
+            tuple(project.records),
+            lambda slug: _record_view(ctx, project, project.records[slug], values[slug]),
+        ),
     )
 
 
@@ -377,9 +515,28 @@ def value_view(ctx: _Context, project: str, record: Record, spec: FieldSpec) -> 
         shown_as = Display("links", labels, labels.casefold(), links)
     else:
         config = ctx.dataset.config
-        money = {"currency": config.currency, "locale": config.locale}
-        shown_as = display(value, shown, **money, attachments=config.attachments)
+        shown_as, html = _shown(value, shown, config.currency, config.locale, config.attachments)
+        return ValueView(spec.name, spec.label, shown, _origin(spec), shown_as, html)
     return _value(spec.name, spec.label, shown, _origin(spec), shown_as)
+
+
+_SHOWN: dict[tuple[str, ...], tuple[Display, Markup]] = {}
+
+
+def _shown(
+    value: Any, type_: str, currency: str, locale: str, attachments: str
+) -> tuple[Display, Markup]:
+    """A value as shown, and its HTML: the same for every record that has it (a list, an
+    owner, a tag, a date), so each is made once. Kept by ``repr``, which tells apart what
+    ``==`` does not (``Decimal("1.5")`` and ``Decimal("1.50")``, ``True`` and ``1``)."""
+    key = (repr(value), type_, currency, locale, attachments)
+    found = _SHOWN.get(key)
+    if found is None:
+        if len(_SHOWN) > 1 << 16:
+            _SHOWN.clear()
+        shown = display(value, type_, currency=currency, locale=locale, attachments=attachments)
+        found = _SHOWN[key] = (shown, value_html(shown))
+    return found
 
 
 def _origin(spec: FieldSpec) -> str:

@@ -152,7 +152,7 @@ class _Dictionary:
         self._seen: dict[str, int] = {}
 
     def add(self, value: Any) -> None:
-        key = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+        key = repr(value)  # lists of str, int and None: equal values have equal reprs
         found = self._seen.get(key)
         if found is None:
             found = self._seen[key] = len(self.values)
