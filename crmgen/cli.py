@@ -259,7 +259,13 @@ def build(
     clear_line()
     _emit(result.diagnostics, fmt)
     code = report.exit_code(result.diagnostics, strict)
-    if not code:
+    if not code and result.kept:
+        click.echo(
+            f"nothing changed since the last build: {out or root / 'site'} is up to date "
+            f"({result.written} files)",
+            err=True,
+        )
+    elif not code:
         click.echo(f"built {result.written} files into {out or root / 'site'}", err=True)
     sys.exit(code)
 

@@ -312,6 +312,18 @@ def _manifest(
     return digests, stamps, keys
 
 
+def intact(out: Path, manifest: Path) -> bool:
+    """Whether the site in ``out`` is as the last write left it: its marker and every file the
+    manifest lists, each with the size, time and inode it had (a file changed, replaced or
+    deleted by hand since, and the site is not intact)."""
+    if not (out / MARKER).is_file():
+        return False
+    _, stamps, _ = _manifest(manifest)
+    if not stamps:
+        return False
+    return all(_stamp(out.joinpath(*rel.split("/"))) == stamp for rel, stamp in stamps.items())
+
+
 def _stamp(path: Path) -> tuple[int, int, int]:
     """(size, mtime in ns, inode) of a file, or (-1, -1, -1): a file replaced or changed by
     hand since the manifest was written is not linked but written again."""

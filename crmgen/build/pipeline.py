@@ -15,13 +15,14 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import functools
 import datetime as dt
 import hashlib
 import os
 import tempfile
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -41,12 +42,14 @@ from crmgen.compute.evaluate import compute
 from crmgen.config import load_config
 from crmgen.link import link_records
 from crmgen.model import Config, Dataset, Diagnostic, Page, PageSet, Project, error, frozen_map
-from crmgen.model.store import NO_STORE, Store, pack
+from crmgen.model.store import NO_STORE, Store, pack, unpack
 from crmgen.schema import load_schemas
 
-from .inputs import build_date, code_version
+from . import records
+from .inputs import RUNS, build_date, code_version
 from .pages import write_pages
 from .records import read_records
+from .result import BuildResult, manifest_path, run_key, unchanged
 
 #: ``progress(step, seconds)``: a step of the pipeline finished, taking ``seconds``.
 Progress = Callable[[str, float], None]
@@ -115,20 +118,6 @@ def load_dataset(
     dataset = run("checks", checks.run, dataclasses.replace(dataset, dashboards=boards))
     run("templates", _check_templates, root)
     return dataclasses.replace(dataset, diagnostics=tuple(report.ordered(run.diagnostics)))
-
-
-@dataclass(frozen=True, slots=True)
-class BuildResult:
-    """What a build did: the dataset, every diagnostic and the files written (0 if none)."""
-
-    dataset: Dataset
-    diagnostics: tuple[Diagnostic, ...]
-    written: int
-
-    @property
-    def problems(self) -> tuple[Diagnostic, ...]:
-        """Errors and warnings: the diagnostics that are not mere notes."""
-        return tuple(d for d in self.diagnostics if d.severity != "info")
 
 
 @contextlib.contextmanager
@@ -223,7 +212,55 @@ def _build(
     """The build; ``past`` is (the repo, the commit, the as-of day and label) when ``root`` is
     a copy of an older revision."""
     with cache.opened(past[0] if past else root) as store:
-        return _build_with(root, out, audience, base_url, strict, today, progress, past, store)
+        if past is not None:  # another revision: nothing to compare with
+            return _build_with(root, out, audience, base_url, strict, today, progress, past, store)
+        return build_unless_unchanged(
+            root, out, audience, base_url, strict, today or build_date(), progress, store
+        )
+
+
+def build_unless_unchanged(
+    root: Path,
+    out: Path,
+    audience: str | None,
+    base_url: str | None,
+    strict: bool,
+    day: dt.date,
+    progress: Progress,
+    store: cache.Cache,
+) -> BuildResult:
+    """Build the working tree, unless nothing it reads changed since the last build of ``out``
+    and that site is intact: then say so and do nothing (``BuildResult.kept``)."""
+    key = run_key(root, out, audience, base_url, strict, day)
+    found = unchanged(key, root, out, store, functools.partial(_reload, root, day))
+    if found is not None:
+        progress("unchanged", 0.0)
+        return found
+    return build_and_remember(root, out, audience, base_url, strict, day, progress, store, key)
+
+
+def build_and_remember(
+    root: Path,
+    out: Path,
+    audience: str | None,
+    base_url: str | None,
+    strict: bool,
+    day: dt.date,
+    progress: Progress,
+    store: cache.Cache,
+    key: str,
+) -> BuildResult:
+    """Build the working tree and remember the result under ``key`` (``result.run_key``)."""
+    result = _build_with(root, out, audience, base_url, strict, day, progress, None, store)
+    if result.written:
+        store.put(RUNS, key, pack((result.diagnostics, result.written)))
+        store.forget_unused(records.SPACE)
+    return result
+
+
+def _reload(root: Path, day: dt.date) -> Dataset:
+    with cache.opened(root) as store:
+        return load_dataset(root, today=day, store=store)
 
 
 def _build_with(
@@ -259,7 +296,7 @@ def _build_with(
     site, pages = run("views", _quiet(_views), cut, charts, templates)
     public = base_url or dataset.config.base_url
     try:
-        with write.SiteWriter(out, _manifest_path(root, out)) as writer:
+        with write.SiteWriter(out, manifest_path(root, out)) as writer:
             start = time.perf_counter()
             problems: list[Diagnostic] = []
             read = lambda rel: (root / rel).read_bytes()  # noqa: E731
@@ -289,12 +326,6 @@ def _build_with(
         run.diagnostics.append(error("usage-output", f"cannot write the site to {out}: {exc}"))
         return done()
     return BuildResult(dataset, tuple(report.ordered(run.diagnostics)), count)
-
-
-def _manifest_path(root: Path, out: Path) -> Path:
-    """Where the writer remembers the site it wrote into ``out`` (in the cache folder)."""
-    key = hashlib.sha256(str(out.resolve()).encode()).hexdigest()[:16]
-    return root / history.CACHE_FOLDER / "sites" / f"{key}.json"
 
 
 def _history(
