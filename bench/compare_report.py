@@ -382,6 +382,13 @@ def _num(value: float | None) -> str:
     return "" if value is None else f"{value:.3f}"
 
 
+def _commits(machine: dict[str, str]) -> str:
+    """The commit of the run, or ``first..last`` when the engine changed during it."""
+    first = machine.get("crmgen commit", "").split(" ")[0]
+    last = machine.get("crmgen commit after", "").split(" ")[0]
+    return f"{first}..{last}" if last and last != first else first
+
+
 def history_rows(label: str, report: Report) -> list[dict[str, str]]:
     """One summary line per size of ``report``."""
     rows = []
@@ -390,7 +397,7 @@ def history_rows(label: str, report: Report) -> list[dict[str, str]]:
         rows.append({
             "label": label,
             "date": report.machine.get("date", ""),
-            "commit": report.machine.get("crmgen commit", "").split(" ")[0],
+            "commit": _commits(report.machine),
             "records": str(size.records),
             "full_cold_s": _num(wall(runs, "cold")),
             "full_warm_s": _num(wall(runs, "warm")),

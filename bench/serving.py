@@ -118,15 +118,17 @@ def serve_latency(root: Path, out: Path, *, edits: int = 3, timeout: float = 300
     port = free_port()
     base = f"http://127.0.0.1:{port}/"
     command = [sys.executable, "-m", "crmgen", "serve", str(root), "-a", f"127.0.0.1:{port}"]
-    child = Child([*command, "--out", str(out)], cwd=root)
+    # Not cwd=root: the copy is a clone of the checkout, so `python -m crmgen` run there would
+    # import the clone's committed crmgen/ instead of the engine under test.
+    child = Child([*command, "--out", str(out)])
     record = edited_record(root)
     original = record.read_bytes()
     try:
         version = _wait(lambda: _version(base), timeout, child)
-        result.first_build = time.perf_counter() - child.started
         if version is None:
             result.error = _why(child, f"no answer from {base} after {timeout:.0f} s")
             return result
+        result.first_build = time.perf_counter() - child.started
         result.page = record_page(out, record)
         if result.page is None:
             result.error = f"no page for {record.name} in {out}"
@@ -174,5 +176,5 @@ def _wait(probe: Callable[[], int | None], timeout: float, child: Child) -> int 
 def _why(child: Child, what: str) -> str:
     if not child.running():
         lines = child.output().strip().splitlines()
-        return f"{what}: serve exited: {lines[-1] if lines else 'no output'}"
+        return f"serve exited: {lines[-1] if lines else 'no output'}"
     return what
