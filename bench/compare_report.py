@@ -269,9 +269,11 @@ def memory(sizes: Sequence[SizeResult], example: ExampleResult | None) -> list[s
                 MEMORY.text,
                 MEMORY.met(mine, size.records),
             ))  # fmt: skip
-    if example is not None and example.serve is not None and example.serve.usage is not None:
-        usage = example.serve.usage
-        rows.append(("serve, example repo", f"{usage.rss_mib:,.0f} MiB", "n/a", "n/a", "-", "-"))
+    serve = example.serve if example is not None else None
+    if serve is not None and serve.usage is not None:
+        # A serve that never answered says nothing about the memory of serving.
+        cell = "failed" if serve.first_build is None else f"{serve.usage.rss_mib:,.0f} MiB"
+        rows.append(("serve, example repo", cell, "n/a", "n/a", "-", "-"))
     return _table(rows)
 
 

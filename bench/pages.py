@@ -8,6 +8,7 @@ are counted by name where a budget names them (the dashboard's Vega bundle).
 
 from __future__ import annotations
 
+import gzip
 import re
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
@@ -32,6 +33,7 @@ class Weight:
     total: int | None
     parts: tuple[tuple[str, int], ...] = ()
     images: int = 0
+    gzipped: int = 0
 
     @property
     def mb(self) -> float | None:
@@ -43,6 +45,7 @@ class Weight:
         if self.total is None:
             return f"{self.name}: not in the site"
         text = " + ".join(f"{name} {size / MB:.2f} MB" for name, size in self.parts)
+        text += f" = {self.total / MB:.2f} MB, {self.gzipped / MB:.2f} MB gzipped"
         if self.images:
             text += f" (and {self.images / MB:.2f} MB of images it references, not counted)"
         return text
@@ -101,7 +104,8 @@ def page_weight(site: Path, relative: str, extra: tuple[str, ...] = ()) -> Weigh
     parts += [(p.relative_to(site).as_posix(), p.stat().st_size) for p in loaded_files(site, page)]
     parts += [(name, (site / name).stat().st_size) for name in extra if (site / name).is_file()]
     images = sum(p.stat().st_size for p in referenced_images(site, page))
-    return Weight(relative, sum(size for _, size in parts), tuple(parts), images)
+    gzipped = sum(len(gzip.compress((site / name).read_bytes(), 6)) for name, _ in parts)
+    return Weight(relative, sum(size for _, size in parts), tuple(parts), images, gzipped)
 
 
 def dashboard_page(site: Path) -> str | None:
