@@ -312,6 +312,14 @@ def _manifest(
     return digests, stamps, keys
 
 
+def site_token(manifest: Path) -> str:
+    """What identifies the site the last write left (a hash of its manifest), "" if none."""
+    try:
+        return hashlib.sha256(manifest.read_bytes()).hexdigest()
+    except OSError:
+        return ""
+
+
 def intact(out: Path, manifest: Path) -> bool:
     """Whether the site in ``out`` is as the last write left it: its marker and every file the
     manifest lists, each with the size, time and inode it had (a file changed, replaced or

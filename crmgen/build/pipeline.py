@@ -49,7 +49,7 @@ from . import records
 from .inputs import RUNS, build_date, code_version
 from .pages import write_pages
 from .records import read_records
-from .result import BuildResult, manifest_path, run_key, unchanged
+from .result import BuildResult, manifest_path, remembered, run_key, unchanged
 
 #: ``progress(step, seconds)``: a step of the pipeline finished, taking ``seconds``.
 Progress = Callable[[str, float], None]
@@ -253,7 +253,7 @@ def build_and_remember(
     """Build the working tree and remember the result under ``key`` (``result.run_key``)."""
     result = _build_with(root, out, audience, base_url, strict, day, progress, None, store)
     if result.written:
-        store.put(RUNS, key, pack((result.diagnostics, result.written)))
+        store.put(RUNS, key, remembered(result, root, out))
         store.forget_unused(records.SPACE)
     return result
 
@@ -353,7 +353,7 @@ def _views(
         site = dataclasses.replace(site, feed=links[0].href)
     keys: dict[str, str] = {}
     if not any((folder / name).exists() for folder in templates for name in _RECORD_TEMPLATES):
-        keys = views.page_keys(dataset, _shared_key(dataset, site, extras))
+        keys = views.page_keys(dataset, _shared_key(dataset, site, extras, templates))
     pages, site = views.pages(site, extras, keys)
     return site, pages
 
@@ -362,10 +362,12 @@ def _views(
 _RECORD_TEMPLATES = ("record.html", "base.html", "_macros.html")
 
 
-def _shared_key(dataset: Dataset, site: views.SiteView, extras: list[PageSet]) -> str:
+def _shared_key(
+    dataset: Dataset, site: views.SiteView, extras: list[PageSet], templates: list[Path]
+) -> str:
     """A hash of what every record page shows besides its record: crmgen (code, templates,
-    assets), the settings and schemas as cut for the audience, the day, and the frame of
-    every page (title, navigation, banner, feed)."""
+    assets), the repo's template overrides, the settings and schemas as cut for the audience,
+    the day, and the frame of every page (title, navigation, banner, feed)."""
     frame = (
         site.title,
         site.lang,
@@ -378,7 +380,15 @@ def _shared_key(dataset: Dataset, site: views.SiteView, extras: list[PageSet]) -
         [label for extra in extras for label in extra.nav],
     )
     schemas = {name: project.schema for name, project in dataset.projects.items()}
-    shared = (code_version(), dataset.config, schemas, dataset.today, dataset.as_of, frame)
+    overrides = sorted(
+        (str(path.relative_to(folder)), path.read_bytes())
+        for folder in templates
+        for path in folder.rglob("*")
+        if path.is_file()
+    )
+    shared = (
+        code_version(), overrides, dataset.config, schemas, dataset.today, dataset.as_of, frame
+    )
     return hashlib.sha256(pack(shared)).hexdigest()
 
 

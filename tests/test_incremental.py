@@ -1,0 +1,246 @@
+"""An incremental build is byte-identical to a clean one, after any sequence of edits.
+
+Hypothesis draws sequences of edits to a small real repo (the golden one, with git history):
+change a value, a list, tags or a body; add, rename or delete a record; change a schema, a
+template override or crmgen.yml; commit or not. After each edit the repo is built into the same
+site folder with its cache (the incremental build), and a copy of it without any cache into a
+fresh folder (the clean build); every file of the two sites must be equal, and an incremental
+build with nothing changed must do nothing at all.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from conftest import git_commit_all
+from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import strategies as st
+
+from crmgen.build import build_site
+
+GOLDEN = Path(__file__).parent / "golden" / "input"
+TODAY = dt.date(2026, 11, 27)
+pytestmark = pytest.mark.slow
+
+Edit = Callable[[Path], None]
+
+
+def _replace(path: Path, old: str, new: str) -> None:
+    text = path.read_text(encoding="utf-8")
+    assert old in text, (path, old)
+    path.write_text(text.replace(old, new, 1), encoding="utf-8")
+
+
+def _deal(root: Path, slug: str) -> Path:
+    return root / "data" / "opportunities" / f"{slug}.md"
+
+
+def _existing(root: Path) -> list[Path]:
+    return sorted((root / "data" / "opportunities").glob("*.md"))
+
+
+def change_amount(n: int) -> Edit:
+    def edit(root: Path) -> None:
+        deal = _existing(root)[n % len(_existing(root))]
+        text = deal.read_text(encoding="utf-8")
+        lines = [line for line in text.splitlines() if not line.startswith("amount:")]
+        lines.insert(2, f"amount: {1000 + n * 7}")
+        deal.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+    return edit
+
+
+def change_list(n: int) -> Edit:
+    def edit(root: Path) -> None:
+        deal = _existing(root)[n % len(_existing(root))]
+        lists = ["Lead", "Proposal sent", "Closed won", "Closed lost"]
+        text = deal.read_text(encoding="utf-8")
+        lines = [
+            f"list: {lists[n % 4]}" if x.startswith("list:") else x for x in text.splitlines()
+        ]
+        deal.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+    return edit
+
+
+def change_body(n: int) -> Edit:
+    def edit(root: Path) -> None:
+        deal = _existing(root)[n % len(_existing(root))]
+        with deal.open("a", encoding="utf-8") as handle:
+            handle.write(f"\nMet again on day {n}: **follow up**.\n")
+
+    return edit
+
+
+def rename_client(n: int) -> Edit:
+    """A client's name changes: every deal that links to it shows the new title."""
+
+    def edit(root: Path) -> None:
+        client = root / "data" / "clients" / ("acme.md" if n % 2 else "globex.md")
+        text = client.read_text(encoding="utf-8")
+        lines = [f"title: Client {n}" if x.startswith("title:") else x for x in text.splitlines()]
+        client.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+    return edit
+
+
+def add_deal(n: int) -> Edit:
+    def edit(root: Path) -> None:
+        _deal(root, f"new-deal-{n}").write_text(
+            f"---\ntitle: New deal {n}\nlist: Lead\nclient: {'acme' if n % 2 else 'globex'}\n"
+            f"amount: {500 * (n + 1)}\ntags: [seo]\n---\nFresh lead number {n}.\n",
+            encoding="utf-8",
+        )
+
+    return edit
+
+
+def delete_deal(n: int) -> Edit:
+    def edit(root: Path) -> None:
+        deals = _existing(root)
+        if len(deals) > 1:
+            deals[n % len(deals)].unlink()
+
+    return edit
+
+
+def rename_deal(n: int) -> Edit:
+    def edit(root: Path) -> None:
+        deal = _existing(root)[n % len(_existing(root))]
+        target = deal.with_name(f"renamed-{n}.md")
+        if not target.exists():
+            deal.rename(target)
+
+    return edit
+
+
+def change_schema(n: int) -> Edit:
+    def edit(root: Path) -> None:
+        schema = root / "schema" / "opportunities.schema.yaml"
+        text = schema.read_text(encoding="utf-8")
+        label = "label: Amount"
+        if label in text:
+            _replace(schema, label, f"label: Deal value {n}")
+        else:
+            import re
+
+            schema.write_text(re.sub(r"label: Deal value \d+", label, text), encoding="utf-8")
+
+    return edit
+
+
+def toggle_template(n: int) -> Edit:
+    def edit(root: Path) -> None:
+        override = root / "templates" / "table.html"
+        if override.exists():
+            shutil.rmtree(root / "templates")
+            return
+        override.parent.mkdir()
+        packaged = Path(__file__).parent.parent / "crmgen" / "templates" / "table.html"
+        text = packaged.read_text(encoding="utf-8")
+        override.write_text(text.replace("<h1>", f'<h1 data-version="{n}">'), encoding="utf-8")
+
+    return edit
+
+
+def change_config(n: int) -> Edit:
+    def edit(root: Path) -> None:
+        config = root / "crmgen.yml"
+        text = config.read_text(encoding="utf-8")
+        lines = [
+            f"title: Golden CRM {n}" if x.startswith("title:") else x for x in text.splitlines()
+        ]
+        config.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+    return edit
+
+
+EDITS = st.sampled_from(
+    [
+        change_amount, change_list, change_body, rename_client, add_deal, delete_deal,
+        rename_deal, change_schema, toggle_template, change_config,
+    ]
+)  # fmt: skip
+STEP = st.tuples(EDITS, st.integers(0, 50), st.booleans())
+
+
+def _files(folder: Path) -> dict[str, bytes]:
+    return {
+        p.relative_to(folder).as_posix(): p.read_bytes()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file()
+    }
+
+
+def _clean_build(repo: Path, scratch: Path) -> dict[str, bytes]:
+    copy = scratch / "clean-repo"
+    shutil.rmtree(copy, ignore_errors=True)
+    shutil.copytree(repo, copy, ignore=shutil.ignore_patterns(".crmgen-cache"))
+    out = scratch / "clean-site"
+    shutil.rmtree(out, ignore_errors=True)
+    result = build_site(copy, out, today=TODAY)
+    assert result.written and not result.kept, result.diagnostics
+    return _files(out)
+
+
+@settings(
+    max_examples=12,
+    deadline=None,
+    phases=[Phase.explicit, Phase.reuse, Phase.generate],  # a failure is short already
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(steps=st.lists(STEP, min_size=1, max_size=4))
+def test_incremental_build_equals_clean_build(
+    tmp_path_factory: pytest.TempPathFactory, steps: list[tuple[Callable[[int], Edit], int, bool]]
+) -> None:
+    scratch = tmp_path_factory.mktemp("incremental")
+    repo = scratch / "repo"
+    shutil.copytree(GOLDEN, repo)
+    (repo / ".gitignore").write_text(".crmgen-cache/\n", encoding="utf-8")
+    git_commit_all(repo, date="2026-10-05T09:00:00+02:00")
+    site = scratch / "site"
+    assert build_site(repo, site, today=TODAY).written
+    for number, (make, n, commit) in enumerate(steps):
+        make(n)(repo)
+        if commit:
+            git_commit_all(repo, f"Edit {number}", date=f"2026-10-{6 + number:02}T10:00:00+02:00")
+        result = build_site(repo, site, today=TODAY)
+        assert result.written and not result.kept, result.diagnostics
+        expected = _clean_build(repo, scratch)
+        actual = _files(site)
+        assert sorted(actual) == sorted(expected), (make.__name__, n)
+        for name in expected:
+            assert actual[name] == expected[name], (make.__name__, n, name)
+    again = build_site(repo, site, today=TODAY)  # nothing changed: nothing done
+    assert again.kept and again.written == result.written
+    assert _files(site) == actual
+
+
+def test_a_site_changed_by_hand_is_built_again(tmp_path: Path) -> None:
+    repo = tmp_path / "repo"
+    shutil.copytree(GOLDEN, repo)
+    site = tmp_path / "site"
+    build_site(repo, site, today=TODAY)
+    page = site / "opportunities" / "acme-website.html"
+    original = page.read_bytes()
+    page.write_bytes(b"defaced")
+    result = build_site(repo, site, today=TODAY)
+    assert not result.kept and page.read_bytes() == original
+
+
+def test_an_unchanged_repo_is_not_built_twice_but_another_day_is(tmp_path: Path) -> None:
+    repo = tmp_path / "repo"
+    shutil.copytree(GOLDEN, repo)
+    site = tmp_path / "site"
+    first = build_site(repo, site, today=TODAY)
+    second = build_site(repo, site, today=TODAY)
+    assert second.kept and second.diagnostics == first.diagnostics
+    assert second.dataset.projects.keys() == first.dataset.projects.keys()  # loaded on demand
+    tomorrow = build_site(repo, site, today=TODAY + dt.timedelta(days=1))
+    assert not tomorrow.kept
+    other_audience = build_site(repo, site, today=TODAY + dt.timedelta(days=1), strict=True)
+    assert not other_audience.kept
