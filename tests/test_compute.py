@@ -195,9 +195,11 @@ def test_a_rollup_condition_that_is_null_leaves_the_record_out(
 ) -> None:
     acme = _semantics(make_repo, today).record("clients", "acme")
     assert acme is not None
-    # c has no amount: "amount > 500" is null for it, so it is neither big nor "not big"
-    assert acme.computed["big"] == 1  # a only; d references acme as partner, not as client
-    assert acme.computed["big_sum"] == 1000
+    # a rollup over a project follows every reference field that points here (all_deals below
+    # counts d, which names acme as partner), so the big ones are a and d; c has no amount:
+    # "amount > 500" is null for it, so it is not big
+    assert acme.computed["big"] == 2  # a and d
+    assert acme.computed["big_sum"] == 1700
     # ... but "not" reads null as false (docs/formulas.md), so c counts as "not big"
     assert acme.computed["not_big"] == 2  # b and c
     assert acme.computed["all_deals"] == 4  # a, b, c through client, d through partner
