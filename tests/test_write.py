@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import os
@@ -208,4 +209,74 @@ def test_sigkill_at_any_moment_leaves_a_whole_site(tmp_path: Path) -> None:
     assert interrupted, "no kill landed while the site was being staged; nothing was tested"
     assert run("final").wait() == 0
     assert check_whole(out) == "final"
+    assert leftovers(out) == []
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="renameat2 is Linux only")
+def test_on_linux_an_existing_site_is_swapped_in_one_step(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    out = tmp_path / "site"
+    write_site({"index.html": b"old"}, out)
+    renames: list[tuple[str, str]] = []
+    real_rename = os.rename
+
+    def spy(src: str | os.PathLike[str], dst: str | os.PathLike[str]) -> None:
+        renames.append((os.fspath(src), os.fspath(dst)))
+        real_rename(src, dst)
+
+    monkeypatch.setattr(os, "rename", spy)
+    write_site({"index.html": b"new"}, out)
+    # renameat2(RENAME_EXCHANGE): the output never goes missing, no rename aside is needed
+    assert renames == []
+    assert snapshot(out) == {"index.html": b"new", MARKER: write.MARKER_TEXT}
+    assert leftovers(out) == []
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="renameat2 is Linux only")
+def test_exchange_swaps_two_folders_or_says_why_not(tmp_path: Path) -> None:
+    a, b = tmp_path / "a", tmp_path / "b"
+    (a / "sub").mkdir(parents=True)
+    b.mkdir()
+    (a / "from-a").write_bytes(b"a")
+    (b / "from-b").write_bytes(b"b")
+    assert write._exchange(a, b) is True
+    assert sorted(p.name for p in a.iterdir()) == ["from-b"]
+    assert sorted(p.name for p in b.iterdir()) == ["from-a", "sub"]
+    # EINVAL (here: a folder swapped with its own subfolder) means "not possible": fall back
+    assert write._exchange(b, b / "sub") is False
+    # any other failure is an error naming the path and its errno
+    with pytest.raises(OSError) as info:
+        write._exchange(tmp_path / "missing", b)
+    assert info.value.errno == errno.ENOENT
+    assert str(info.value) == f"[Errno {errno.ENOENT}] No such file or directory: '{b}'"
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="renameat2 is Linux only")
+def test_exchange_takes_paths_relative_to_the_working_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    (tmp_path / "a" / "from-a").write_bytes(b"a")
+    monkeypatch.chdir(tmp_path)
+    assert write._exchange(Path("a"), Path("b")) is True
+    assert [p.name for p in (tmp_path / "b").iterdir()] == ["from-a"]
+
+
+def test_without_renameat2_exchange_declines_and_the_fallback_swaps(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    a, b = tmp_path / "a", tmp_path / "b"
+    a.mkdir()
+    b.mkdir()
+    monkeypatch.setattr(write.sys, "platform", "darwin")
+    assert write._exchange(a, b) is False
+    monkeypatch.setattr(write.sys, "platform", "linux")
+    monkeypatch.setattr(write.ctypes, "CDLL", lambda *args, **kwargs: object())  # an old libc
+    assert write._exchange(a, b) is False
+    out = tmp_path / "site"
+    write_site({"index.html": b"old"}, out)
+    write_site({"index.html": b"new"}, out)
+    assert snapshot(out) == {"index.html": b"new", MARKER: write.MARKER_TEXT}
     assert leftovers(out) == []
