@@ -238,3 +238,95 @@ def test_lookups_go_through_referenced_by_fields(make_repo: MakeRepo, today: dt.
         ("opportunities", "partner"),
     }
     assert schema.field("deal_titles") is not None
+
+
+RESULTS = """\
+type: object
+required: [title]
+x-crmgen: {title: title}
+properties:
+  title: {type: string}
+  closed: {type: string, format: date, x-crmgen: {type: date}}
+  amount: {type: number, x-crmgen: {type: currency}}
+  flag: {type: boolean, x-crmgen: {type: checkbox}}
+  labels: {type: array, items: {type: string}, x-crmgen: {type: multi-select}}
+  partner: {type: string, x-crmgen: {type: reference, project: deals}}
+  got_text: {x-crmgen: {type: formula, formula: "if(flag, amount, title)", result: currency}}
+  got_bool: {x-crmgen: {type: formula, formula: "if(flag, amount, flag)", result: number}}
+  got_date: {x-crmgen: {type: formula, formula: "if(flag, amount, closed)", result: percent}}
+  got_list: {x-crmgen: {type: formula, formula: "if(flag, amount, labels)", result: currency}}
+  got_number: {x-crmgen: {type: formula, formula: "if(flag, closed, amount)", result: date}}
+  not_bool: {x-crmgen: {type: formula, formula: "if(flag, flag, closed)", result: checkbox}}
+  via_partner: {x-crmgen: {type: formula, formula: "if(flag, amount, partner.title)", result: number}}
+  bad_day: {x-crmgen: {type: formula, formula: "date(2025, 2, 30)"}}
+"""
+
+
+def test_a_value_that_does_not_fit_its_result_is_a_record_error_at_its_first_input(
+    make_repo: MakeRepo, today: dt.date
+) -> None:
+    # if() of two kinds cannot be checked at the schema: each record's value is checked
+    root = make_repo(
+        {
+            "crmgen.yml": "projects: [deals]\n",
+            "schema/deals.schema.yaml": RESULTS,
+            "data/deals/d.md": record(
+                "labels: [a, b]\nclosed: 2026-01-05\ntitle: D\namount: 100\nflag: false\npartner: d"
+            ),
+        }
+    )
+    dataset = load_dataset(root, today=today)
+    found = {d.field: (d.code, d.message, d.path, d.line, d.col) for d in dataset.diagnostics}
+    path = "data/deals/d.md"
+    assert found == {
+        "got_text": (
+            "formula-error",
+            "got_text: the result must be a number but is text "
+            "(in formula 'if(flag, amount, title)')",
+            path, 4, 1,  # title, the earliest of flag (6), amount (5) and title (4)
+        ),
+        "got_bool": (
+            "formula-error",
+            "got_bool: the result must be a number but is true/false "
+            "(in formula 'if(flag, amount, flag)')",
+            path, 5, 1,
+        ),
+        "got_date": (
+            "formula-error",
+            "got_date: the result must be a number but is a date "
+            "(in formula 'if(flag, amount, closed)')",
+            path, 3, 1,
+        ),
+        "got_list": (
+            "formula-error",
+            "got_list: the result must be a number but is a list "
+            "(in formula 'if(flag, amount, labels)')",
+            path, 2, 1,
+        ),
+        "got_number": (
+            "formula-error",
+            "got_number: the result must be a date but is a number "
+            "(in formula 'if(flag, closed, amount)')",
+            path, 3, 1,
+        ),
+        "not_bool": (
+            "formula-error",
+            "not_bool: the result must be true or false but is a date "
+            "(in formula 'if(flag, flag, closed)')",
+            path, 3, 1,
+        ),
+        "via_partner": (  # a dotted name is placed at its first part, partner (7)
+            "formula-error",
+            "via_partner: the result must be a number but is text "
+            "(in formula 'if(flag, amount, partner.title)')",
+            path, 5, 1,
+        ),
+        "bad_day": (  # reads no field: the top of the file
+            "formula-error",
+            "bad_day: date(2025, 2, 30) is not a valid date (in formula 'date(2025, 2, 30)')",
+            path, 1, 1,
+        ),
+    }  # fmt: skip
+    d = dataset.record("deals", "d")
+    assert d is not None
+    assert [d.computed[name] for name in sorted(found)] == [None] * len(found)
