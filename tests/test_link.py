@@ -49,3 +49,24 @@ def test_backlinks_and_referenced_by(make_repo: MakeRepo) -> None:
     }
     assert acme.computed["deals"] == ("opportunities/a", "opportunities/b")
     assert dict(lonely.backlinks) == {} and lonely.computed["deals"] == ()
+
+
+def test_a_record_without_a_title_is_never_suggested_by_title(make_repo: MakeRepo) -> None:
+    # placeholders authors type for "no client yet" must not match an untitled record
+    clients = (
+        "type: object\nx-crmgen: {title: title}\nproperties:\n"
+        "  title: {type: string}\n  email: {type: string}\n  size: {type: string}\n"
+    )
+    root = make_repo(
+        {
+            "schema/clients.schema.yaml": clients,
+            "data/clients/globex.md": record("size: large"),
+            "data/opportunities/a.md": record("title: A\nlist: Lead\nclient: none"),
+            "data/opportunities/b.md": record("title: B\nlist: Lead\nclient: xxxx"),
+        }
+    )
+    messages = {d.path: (d.line, d.message) for d in load_dataset(root).errors}
+    assert messages == {
+        "data/opportunities/a.md": (4, "client 'none' does not exist in clients"),
+        "data/opportunities/b.md": (4, "client 'xxxx' does not exist in clients"),
+    }
