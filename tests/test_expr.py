@@ -671,3 +671,27 @@ def test_arithmetic_matches_plain_decimal(tree: Tree) -> None:
             run(text)
     else:
         assert run(text) == expected, text
+
+
+# --- how values are shown in messages ------------------------------------------------------
+
+
+def test_messages_show_a_value_of_up_to_40_characters_whole_and_cut_longer_ones() -> None:
+    def with_title(title: str) -> Callable[[str], Any]:
+        return dict(FIELDS, title=title).__getitem__
+
+    fits = "x" * 38  # repr() adds the quotes: 40 characters
+    assert fails("-title", with_title(fits))[0] == (
+        f"'-' before a value needs a number, got text '{fits}'"
+    )
+    assert fails("-title", with_title(fits + "y"))[0] == (
+        f"'-' before a value needs a number, got text '{'x' * 36}..."
+    )
+    assert fails("-tags")[0] == "'-' before a value needs a number, got list"
+
+
+def test_date_of_one_number_or_of_text_and_numbers_says_what_it_takes() -> None:
+    assert fails("date(2025)")[0] == (
+        'date() takes three numbers (year, month, day) or text like "2025-12-31"'
+    )
+    assert fails("date('2025', 1, 1)")[0] == "date() needs a number, got text '2025'"
