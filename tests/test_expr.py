@@ -695,3 +695,30 @@ def test_date_of_one_number_or_of_text_and_numbers_says_what_it_takes() -> None:
         'date() takes three numbers (year, month, day) or text like "2025-12-31"'
     )
     assert fails("date('2025', 1, 1)")[0] == "date() needs a number, got text '2025'"
+
+
+def test_text_of_false_and_of_numbers() -> None:
+    assert run("text(lost)") == "false"
+    assert run("concat(won, '/', lost)") == "true/false"
+    assert run("text(0.50)") == "0.50"
+
+
+def test_errors_inside_functions_name_the_function() -> None:
+    assert fails("round(1, 'x')") == ("round() needs a number, got text 'x'", 1)
+    huge = {"big": Decimal("9e999")}
+    assert fails("sum(big, big)", huge.__getitem__) == (
+        "number too large: results must stay below 1e1000; check the numbers used",
+        1,
+    )
+
+
+def test_every_runtime_error_carries_a_column() -> None:
+    # ExprError.col is part of the API: 1-based, at the operator, operand or call
+    assert fails("close + 1.5") == ("a date moves by whole days, not 1.5; use round() first", 7)
+    assert fails("close + 1e7") == ("the resulting date is outside the years 1 to 9999", 7)
+    assert fails("won and amount")[1] == 9
+    assert fails("lost or title")[1] == 9
+    assert fails("1 + if(title, 1, 2)")[1] == 5
+    with pytest.raises(ExprError) as info:
+        evaluate(Call(3, "nope", ()), resolve, TODAY)
+    assert info.value.col == 3
