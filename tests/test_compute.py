@@ -257,7 +257,8 @@ properties:
   got_list: {x-crmgen: {type: formula, formula: "if(flag, amount, labels)", result: currency}}
   got_number: {x-crmgen: {type: formula, formula: "if(flag, closed, amount)", result: date}}
   not_bool: {x-crmgen: {type: formula, formula: "if(flag, flag, closed)", result: checkbox}}
-  via_partner: {x-crmgen: {type: formula, formula: "if(flag, amount, partner.title)", result: number}}
+  via_partner: {x-crmgen: {type: formula, formula: 'if(partner.title = "D", partner.title, 1)', result: number}}
+  maybe_null: {x-crmgen: {type: formula, formula: "if(flag, amount, null)", result: currency}}
   bad_day: {x-crmgen: {type: formula, formula: "date(2025, 2, 30)"}}
 """
 
@@ -318,8 +319,8 @@ def test_a_value_that_does_not_fit_its_result_is_a_record_error_at_its_first_inp
         "via_partner": (  # a dotted name is placed at its first part, partner (7)
             "formula-error",
             "via_partner: the result must be a number but is text "
-            "(in formula 'if(flag, amount, partner.title)')",
-            path, 5, 1,
+            "(in formula 'if(partner.title = \"D\", partner.title, 1)')",
+            path, 7, 1,
         ),
         "bad_day": (  # reads no field: the top of the file
             "formula-error",
@@ -330,3 +331,69 @@ def test_a_value_that_does_not_fit_its_result_is_a_record_error_at_its_first_inp
     d = dataset.record("deals", "d")
     assert d is not None
     assert [d.computed[name] for name in sorted(found)] == [None] * len(found)
+    assert d.computed["maybe_null"] is None  # empty fits every result: no error
+
+
+LOOKUP_CLIENTS = """\
+type: object
+required: [title]
+x-crmgen: {title: title}
+properties:
+  title: {type: string}
+  name_len: {x-crmgen: {type: formula, formula: "len(title)"}}
+  joined: {x-crmgen: {type: formula, formula: "today()"}}
+  partner: {type: string, x-crmgen: {type: reference, project: clients}}
+  partner_ref: {x-crmgen: {type: lookup, path: partner.partner}}
+"""
+LOOKUP_OPPS = """\
+type: object
+required: [title]
+x-crmgen: {title: title}
+properties:
+  title: {type: string}
+  client: {type: string, x-crmgen: {type: reference, project: clients}}
+  client_len: {x-crmgen: {type: lookup, path: client.name_len}}
+  client_partner: {x-crmgen: {type: lookup, path: client.partner_ref}}
+"""
+LOOKUP_DELIVERY = """\
+type: object
+required: [title]
+x-crmgen: {title: title}
+properties:
+  title: {type: string}
+  deal: {type: string, x-crmgen: {type: reference, project: opportunities}}
+  deep_len: {x-crmgen: {type: lookup, path: deal.client.name_len}}
+  deep_joined: {x-crmgen: {type: lookup, path: deal.client.joined}}
+  via_lookup: {x-crmgen: {type: lookup, path: deal.client_len}}
+  deep_partner: {x-crmgen: {type: lookup, path: deal.client.partner_ref}}
+"""
+
+
+def test_a_lookup_of_a_computed_field_in_another_project_takes_its_result_type(
+    make_repo: MakeRepo, today: dt.date
+) -> None:
+    root = make_repo(
+        {
+            "crmgen.yml": "projects: [clients, opportunities, delivery]\n",
+            "schema/clients.schema.yaml": LOOKUP_CLIENTS,
+            "schema/opportunities.schema.yaml": LOOKUP_OPPS,
+            "schema/delivery.schema.yaml": LOOKUP_DELIVERY,
+        }
+    )
+    dataset = load_dataset(root, today=today)
+    assert dataset.diagnostics == ()
+
+    def shown(project: str, name: str) -> tuple[str | None, str | None]:
+        spec = dataset.projects[project].schema.field(name)
+        assert spec is not None
+        return spec.result, spec.result_target
+
+    assert shown("clients", "name_len") == ("number", None)
+    assert shown("opportunities", "client_len") == ("number", None)
+    assert shown("delivery", "deep_len") == ("number", None)
+    assert shown("delivery", "deep_joined") == ("date", None)
+    assert shown("delivery", "via_lookup") == ("number", None)
+    # a lookup that ends on a reference (or a lookup of one) links to the referenced project
+    assert shown("clients", "partner_ref") == ("reference", "clients")
+    assert shown("opportunities", "client_partner") == ("reference", "clients")
+    assert shown("delivery", "deep_partner") == ("reference", "clients")
