@@ -280,3 +280,64 @@ def test_without_renameat2_exchange_declines_and_the_fallback_swaps(
     write_site({"index.html": b"new"}, out)
     assert snapshot(out) == {"index.html": b"new", MARKER: write.MARKER_TEXT}
     assert leftovers(out) == []
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc/self/fd")
+def test_every_file_and_folder_of_the_new_site_is_fsynced(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    synced: list[Path] = []
+    real_fsync = os.fsync
+
+    def spy(fd: int) -> None:
+        synced.append(Path(os.readlink(f"/proc/self/fd/{fd}")))
+        real_fsync(fd)
+
+    monkeypatch.setattr(os, "fsync", spy)
+    write_site({"index.html": b"i", "d/e/deep.html": b"x", "d/f.html": b"y"}, tmp_path / "site")
+    (staging,) = {tmp_path / p.relative_to(tmp_path).parts[0] for p in synced if p != tmp_path}
+    assert staging.name.startswith(".site.staging-")
+    assert sorted(p.relative_to(staging).as_posix() for p in synced if p != tmp_path) == sorted(
+        [".", "d", "d/e", "index.html", "d/f.html", "d/e/deep.html", MARKER]
+    )
+    assert synced.count(tmp_path) == 1  # the folder the site was renamed into
+
+
+def test_folders_are_not_opened_for_fsync_on_windows(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    opened: list[object] = []
+    monkeypatch.setattr(write.sys, "platform", "win32")
+    monkeypatch.setattr(os, "open", lambda *args, **kwargs: opened.append(args))
+    write._fsync_dir(tmp_path)
+    assert opened == []
+
+
+def test_the_refusal_to_replace_a_folder_says_what_to_do(tmp_path: Path) -> None:
+    out = tmp_path / "data"
+    out.mkdir()
+    (out / "crmgen.yml").write_text("title: precious\n", encoding="utf-8")
+    with pytest.raises(FileExistsError) as info:
+        write_site({"index.html": b"x"}, out)
+    assert str(info.value) == (
+        f"{out} is not a crmgen site (no {MARKER} in it); refusing to replace it. "
+        "Remove it or choose another output folder."
+    )
+
+
+def test_missing_parent_folders_are_created_and_names_may_hold_spaces(tmp_path: Path) -> None:
+    out = tmp_path / "a" / "b" / "site"
+    write_site({"files/acme/Q1 report.pdf": b"pdf", "index.html": b"i"}, out)
+    assert snapshot(out) == {
+        "files/acme/Q1 report.pdf": b"pdf",
+        "index.html": b"i",
+        MARKER: write.MARKER_TEXT,
+    }
+
+
+def test_a_leftover_that_cannot_be_removed_does_not_stop_the_write(tmp_path: Path) -> None:
+    out = tmp_path / "site"
+    stray = tmp_path / ".site.staging-stray"
+    stray.write_bytes(b"not a folder")  # rmtree() fails on it
+    write_site({"index.html": b"new"}, out)
+    assert snapshot(out) == {"index.html": b"new", MARKER: write.MARKER_TEXT}
