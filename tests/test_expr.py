@@ -719,6 +719,8 @@ def test_every_runtime_error_carries_a_column() -> None:
     assert fails("won and amount")[1] == 9
     assert fails("lost or title")[1] == 9
     assert fails("1 + if(title, 1, 2)")[1] == 5
+    assert fails("1 + -title")[1] == 5
+    assert fails("won = (not amount)")[1] == 8
     with pytest.raises(ExprError) as info:
         evaluate(Call(3, "nope", ()), resolve, TODAY)
     assert info.value.col == 3
