@@ -378,10 +378,13 @@ def test_a_lookup_of_a_computed_field_in_another_project_takes_its_result_type(
             "schema/clients.schema.yaml": LOOKUP_CLIENTS,
             "schema/opportunities.schema.yaml": LOOKUP_OPPS,
             "schema/delivery.schema.yaml": LOOKUP_DELIVERY,
+            "data/clients/acme.md": record("title: Acme"),
         }
     )
     dataset = load_dataset(root, today=today)
     assert dataset.diagnostics == ()
+    acme = dataset.record("clients", "acme")
+    assert acme is not None and acme.computed["joined"] == today  # the build's today
 
     def shown(project: str, name: str) -> tuple[str | None, str | None]:
         spec = dataset.projects[project].schema.field(name)
