@@ -400,3 +400,102 @@ def test_a_lookup_of_a_computed_field_in_another_project_takes_its_result_type(
     assert shown("clients", "partner_ref") == ("reference", "clients")
     assert shown("opportunities", "client_partner") == ("reference", "clients")
     assert shown("delivery", "deep_partner") == ("reference", "clients")
+
+
+ROLLUP_CLIENTS = """\
+type: object
+required: [title]
+x-crmgen: {title: title}
+properties:
+  title: {type: string}
+  deals: {x-crmgen: {type: referenced-by, project: opportunities, field: client}}
+  n_deals: {x-crmgen: {type: rollup, rollup: "count(deals)"}}
+  n_opps: {x-crmgen: {type: rollup, rollup: "count(opportunities)"}}
+  amounts: {x-crmgen: {type: rollup, rollup: "sum(opportunities.amount)"}}
+  profits: {x-crmgen: {type: rollup, rollup: "sum(opportunities.profit)"}}
+  joined: {x-crmgen: {type: rollup, rollup: "concat(opportunities.amount)"}}
+  last_kind: {x-crmgen: {type: rollup, rollup: "max(opportunities.list.kind)"}}
+  overdue: {x-crmgen: {type: rollup, rollup: "count(opportunities where closes < today())"}}
+"""
+ROLLUP_OPPS = """\
+type: object
+required: [title]
+x-crmgen:
+  title: title
+  lists: [{name: Lead, kind: open}, {name: Won, kind: won}]
+properties:
+  title: {type: string}
+  list: {type: string, x-crmgen: {type: list}}
+  client: {type: string, x-crmgen: {type: reference, project: clients}}
+  partners: {type: array, items: {type: string}, x-crmgen: {type: reference, project: clients}}
+  amount: {type: number, x-crmgen: {type: currency}}
+  closes: {type: string, format: date, x-crmgen: {type: date}}
+  profit: {x-crmgen: {type: formula, formula: "amount * 2", result: currency}}
+  a_bad: {x-crmgen: {type: formula, formula: "title - 1"}}
+  z_ok: {x-crmgen: {type: formula, formula: "len(title)"}}
+  client_count: {x-crmgen: {type: rollup, rollup: "count(client)"}}
+  client_title: {x-crmgen: {type: rollup, rollup: "concat(client.title)"}}
+  partner_count: {x-crmgen: {type: rollup, rollup: "count(partners)"}}
+  client_deals: {x-crmgen: {type: lookup, path: client.deals}}
+  client_n: {x-crmgen: {type: lookup, path: client.n_deals}}
+"""
+
+
+def test_rollups_over_every_kind_of_link_and_their_result_types(
+    make_repo: MakeRepo, today: dt.date
+) -> None:
+    root = make_repo(
+        {
+            "crmgen.yml": "projects: [clients, opportunities]\n",
+            "schema/clients.schema.yaml": ROLLUP_CLIENTS,
+            "schema/opportunities.schema.yaml": ROLLUP_OPPS,
+            "data/clients/acme.md": record("title: Acme"),
+            "data/opportunities/a.md": record(
+                "title: A\nlist: Won\nclient: acme\namount: 10\ncloses: 2026-01-01"
+            ),
+            "data/opportunities/b.md": record(
+                "title: B\nlist: Lead\nclient: acme\namount: 2.5\ncloses: 2027-01-01"
+            ),
+            "data/opportunities/c.md": record("title: C\npartners: [nope, acme]"),
+        }
+    )
+    dataset = load_dataset(root, today=today)
+    assert [(d.code, d.field) for d in dataset.diagnostics] == [
+        ("unknown-reference", "partners"),
+        ("schema-formula", "a_bad"),
+    ]
+    acme = dataset.record("clients", "acme")
+    assert acme is not None
+    rollups = ("n_deals", "n_opps", "amounts", "profits", "joined", "last_kind", "overdue")
+    assert {k: acme.computed[k] for k in rollups} == {
+        "n_deals": 2,  # through the referenced-by field: a and b
+        "n_opps": 3,  # every opportunity linking acme: c as a partner too
+        "amounts": Decimal("12.5"),
+        "profits": Decimal("25.0"),
+        "joined": "10, 2.5",
+        "last_kind": "won",
+        "overdue": 1,  # a closes before today
+    }
+    c = dataset.record("opportunities", "c")
+    a = dataset.record("opportunities", "a")
+    assert a is not None and c is not None
+    assert a.computed["client_count"] == 1 and a.computed["client_title"] == "Acme"
+    assert c.computed["client_count"] == 0 and c.computed["client_title"] == ""
+    assert c.computed["partner_count"] == 1  # 'nope' does not exist; acme after it counts
+    # a formula whose types can never work is left empty on every record, and the rest goes on
+    assert [(r.computed["a_bad"], r.computed["z_ok"]) for r in (a, c)] == [(None, 1), (None, 1)]
+
+    def result(project: str, name: str) -> tuple[str | None, str | None]:
+        spec = dataset.projects[project].schema.field(name)
+        assert spec is not None
+        return spec.result, spec.result_target
+
+    assert result("clients", "n_deals") == ("number", None)
+    assert result("clients", "n_opps") == ("number", None)
+    assert result("clients", "amounts") == ("currency", None)  # the summed field's type
+    assert result("clients", "profits") == ("currency", None)  # a computed one's result
+    assert result("clients", "joined") == ("text", None)
+    assert result("clients", "last_kind") == (None, None)  # a list attribute has no type
+    assert result("opportunities", "client_deals") == (None, "opportunities")
+    assert result("opportunities", "client_n") == ("number", None)  # a lookup of a rollup
+
