@@ -438,6 +438,7 @@ properties:
   partner_count: {x-crmgen: {type: rollup, rollup: "count(partners)"}}
   client_deals: {x-crmgen: {type: lookup, path: client.deals}}
   client_n: {x-crmgen: {type: lookup, path: client.n_deals}}
+  stage_kind: {x-crmgen: {type: lookup, path: list.kind}}
 """
 
 
@@ -498,4 +499,6 @@ def test_rollups_over_every_kind_of_link_and_their_result_types(
     assert result("clients", "last_kind") == (None, None)  # a list attribute has no type
     assert result("opportunities", "client_deals") == (None, "opportunities")
     assert result("opportunities", "client_n") == ("number", None)  # a lookup of a rollup
+    assert result("opportunities", "stage_kind") == ("text", None)
+    assert a.computed["stage_kind"] == "won"
 
