@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
+from typing import Any
 
 import pytest
 
 from crmgen.compute import types
 from crmgen.compute.expr import ExprError, parse
 from crmgen.compute.expr_syntax import Call, Literal
+from crmgen.compute.order import plan
 from crmgen.compute.paths import PathError
-from crmgen.compute.types import field_kind, infer, kind_of_value, name_kind
-from crmgen.model import FieldSpec, ProjectSchema
+from crmgen.compute.types import check_plan, field_kind, infer, kind_of_value, name_kind
+from crmgen.model import FieldSpec, Pos, ProjectSchema
 
 
 def _field(name: str, type_: str, **more: object) -> FieldSpec:
@@ -242,3 +244,70 @@ def test_infer_checks_hand_built_trees_too() -> None:
     assert (info.value.message, info.value.col) == ("if() takes 3 arguments, got 1 (column 2)", 2)
     with pytest.raises(ExprError, match=r"^cannot check a Expr$"):
         infer(types.Expr(1), KINDS.__getitem__)
+
+
+def _checked(*fields: FieldSpec) -> tuple[dict[str, str], set[str], list[tuple[Any, ...]]]:
+    deals = ProjectSchema("deals", "schema/deals.schema.yaml", "Deals", "title", DEALS.fields + fields)
+    schemas = {"deals": deals, "clients": CLIENTS}
+    compiled, problems = plan(schemas)
+    assert problems == []
+    kinds, broken, diags = check_plan(schemas, compiled)
+    return (
+        {name: kind for (project, name), kind in kinds.items() if project == "deals"},
+        {name for _, name in broken},
+        [(d.code, d.message, d.path, d.line, d.col, d.field) for d in diags],
+    )
+
+
+def test_rollup_kinds() -> None:
+    kinds, broken, diags = _checked(
+        _field("n", "rollup", expression="count(clients)"),
+        _field("total", "rollup", expression="sum(clients.since where true)"),
+        _field("mean", "rollup", expression="avg(clients.title)"),
+        _field("names", "rollup", expression="concat(clients.since)"),
+        _field("latest", "rollup", expression="max(clients.since)"),
+        _field("first_deals", "rollup", expression="min(clients.deals)"),
+        _field("odd", "rollup", expression="min(clients.stage.kind)"),
+    )
+    assert (kinds["n"], kinds["names"], kinds["latest"]) == ("number", "text", "date")
+    assert kinds["first_deals"] == "any"  # the minimum of lists: checked per record
+    assert kinds["odd"] == "text"
+    assert broken == {"total", "mean"}
+    assert [message for _, message, *_ in diags] == [
+        "mean: avg() adds up numbers, but the rolled-up field is text "
+        "(in rollup 'avg(clients.title)')",
+        "total: sum() adds up numbers, but the rolled-up field is a date "
+        "(in rollup 'sum(clients.since where true)')",
+    ]
+
+
+def test_declared_results_and_conditions_are_checked_at_the_schema() -> None:
+    kinds, broken, diags = _checked(
+        _field("fine", "formula", expression="amount * 2", result="currency"),
+        _field("loose", "formula", expression="maybe_x", result="text"),
+        _field("unknown_type", "formula", expression="title", result="nonsense"),
+        _field("no_fit", "formula", expression="closed", result="number", pos=Pos(9, 3),
+               expression_pos=Pos(9, 40)),
+        _field("big", "rollup", expression="count(clients where since)", pos=Pos(10, 3)),
+        _field("ok_where", "rollup", expression="count(clients where title = 'x')"),
+        _field("maybe_x", "formula", expression="if(won, 1, 'x')"),
+    )  # fmt: skip
+    assert kinds["fine"] == "number"
+    assert kinds["loose"] == "text"  # declared wins over 'any'
+    assert kinds["unknown_type"] == "text"  # no field type declared: what was found
+    assert kinds["ok_where"] == "number" and kinds["maybe_x"] == "any"
+    assert broken == {"no_fit", "big"}
+    assert diags == [
+        (
+            "schema-rollup",
+            "big: the condition after 'where' gives a date, not true/false; compare it, as in "
+            "where list.kind = \"won\" (in rollup 'count(clients where since)')",
+            "schema/deals.schema.yaml", 10, 3, "big",
+        ),
+        (
+            "schema-formula",
+            "no_fit: the result is declared as number but the formula gives a date; change "
+            "'result' or the formula (in formula 'closed')",
+            "schema/deals.schema.yaml", 9, 40, "no_fit",
+        ),
+    ]  # fmt: skip
