@@ -720,7 +720,18 @@ def test_every_runtime_error_carries_a_column() -> None:
     assert fails("lost or title")[1] == 9
     assert fails("1 + if(title, 1, 2)")[1] == 5
     assert fails("1 + -title")[1] == 5
+    assert fails("1 + (1 < '2')")[1] == 8
+    assert fails("1 + (tags < tags)")[1] == 11
     assert fails("won = (not amount)")[1] == 8
     with pytest.raises(ExprError) as info:
         evaluate(Call(3, "nope", ()), resolve, TODAY)
     assert info.value.col == 3
+
+
+def test_an_aggregate_that_overflows_says_so_without_a_column() -> None:
+    with pytest.raises(ExprError) as info:
+        aggregate("sum", [Decimal("9e999"), Decimal("9e999")])
+    assert (info.value.message, info.value.col) == (
+        "number too large: results must stay below 1e1000; check the numbers used",
+        0,
+    )
