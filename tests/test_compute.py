@@ -182,7 +182,9 @@ def _semantics(make_repo: MakeRepo, today: dt.date):  # type: ignore[no-untyped-
             "data/opportunities/a.md": record("title: A\nclient: acme\namount: 1000"),
             "data/opportunities/b.md": record("title: B\nclient: acme\namount: 100"),
             "data/opportunities/c.md": record("title: C\nclient: acme"),  # no amount at all
-            "data/opportunities/d.md": record("title: D\nclient: globex\npartner: acme\namount: 700"),
+            "data/opportunities/d.md": record(
+                "title: D\nclient: globex\npartner: acme\namount: 700"
+            ),
         }
     )
     dataset = load_dataset(root, today=today)
@@ -205,7 +207,9 @@ def test_a_rollup_condition_that_is_null_leaves_the_record_out(
     assert acme.computed["all_deals"] == 4  # a, b, c through client, d through partner
 
 
-def test_referenced_by_follows_its_own_reference_field(make_repo: MakeRepo, today: dt.date) -> None:
+def test_referenced_by_follows_its_own_reference_field(
+    make_repo: MakeRepo, today: dt.date
+) -> None:
     dataset = _semantics(make_repo, today)
     acme, globex = dataset.record("clients", "acme"), dataset.record("clients", "globex")
     assert acme is not None and globex is not None
@@ -257,7 +261,8 @@ properties:
   got_list: {x-crmgen: {type: formula, formula: "if(flag, amount, labels)", result: currency}}
   got_number: {x-crmgen: {type: formula, formula: "if(flag, closed, amount)", result: date}}
   not_bool: {x-crmgen: {type: formula, formula: "if(flag, flag, closed)", result: checkbox}}
-  via_partner: {x-crmgen: {type: formula, formula: 'if(partner.title = "D", partner.title, 1)', result: number}}
+  via_partner:
+    x-crmgen: {type: formula, formula: 'if(partner.title = "D", partner.title, 1)', result: number}
   maybe_null: {x-crmgen: {type: formula, formula: "if(flag, amount, null)", result: currency}}
   bad_day: {x-crmgen: {type: formula, formula: "date(2025, 2, 30)"}}
 """
@@ -272,7 +277,8 @@ def test_a_value_that_does_not_fit_its_result_is_a_record_error_at_its_first_inp
             "crmgen.yml": "projects: [deals]\n",
             "schema/deals.schema.yaml": RESULTS,
             "data/deals/d.md": record(
-                "labels: [a, b]\nclosed: 2026-01-05\ntitle: D\namount: 100\nflag: false\npartner: d"
+                "labels: [a, b]\nclosed: 2026-01-05\ntitle: D\namount: 100\nflag: false\n"
+                "partner: d"
             ),
         }
     )
@@ -501,4 +507,3 @@ def test_rollups_over_every_kind_of_link_and_their_result_types(
     assert result("opportunities", "client_n") == ("number", None)  # a lookup of a rollup
     assert result("opportunities", "stage_kind") == ("text", None)
     assert a.computed["stage_kind"] == "won"
-

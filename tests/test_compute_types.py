@@ -248,7 +248,9 @@ def test_infer_checks_hand_built_trees_too() -> None:
 
 
 def _checked(*fields: FieldSpec) -> tuple[dict[str, str], set[str], list[tuple[Any, ...]]]:
-    deals = ProjectSchema("deals", "schema/deals.schema.yaml", "Deals", "title", DEALS.fields + fields)
+    deals = ProjectSchema(
+        "deals", "schema/deals.schema.yaml", "Deals", "title", DEALS.fields + fields
+    )
     schemas = {"deals": deals, "clients": CLIENTS}
     compiled, problems = plan(schemas)
     assert problems == []
