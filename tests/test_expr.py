@@ -735,3 +735,52 @@ def test_an_aggregate_that_overflows_says_so_without_a_column() -> None:
         "number too large: results must stay below 1e1000; check the numbers used",
         0,
     )
+
+
+def test_total_work_is_counted_exactly() -> None:
+    # 1 (the sum) + 31 x (count: 1, its name: 1 + 16128 items, counting: 16128) + 1 (one)
+    fields: dict[str, Any] = {f"f{i}": (1,) * 16128 for i in range(31)}
+    fields["one"] = 1
+    text = " + ".join(f"count(f{i})" for i in range(31)) + " + one"
+    assert run(text, fields.__getitem__) == 31 * 16128 + 1  # exactly 1,000,000 steps
+    assert fails(text + " + one", fields.__getitem__)[0] == (
+        "formula takes more than 1000000 steps to compute; simplify it or use shorter lists"
+    )
+
+
+def test_values_from_outside_keep_their_exact_value_and_nesting() -> None:
+    fields: dict[str, Any] = {
+        "tenth": 0.1,  # read as written, not as the binary float
+        "nested": [["a", "b"], ["c"]],
+        "address": {"street": "1 Main St", "lines": [["x", "y"]]},
+        "deep_address": {"lines": [[["z"]]]},
+        "huge": 10**5000,
+        "bad_part": {"street": object()},
+    }
+    assert run("tenth", fields.__getitem__) == D("0.1")
+    assert run("len(nested)", fields.__getitem__) == D(2)
+    assert run("address", fields.__getitem__) == "1 Main St, x, y"
+    assert fails("deep_address", fields.__getitem__)[0] == (
+        "field 'deep_address' holds a list value, which formulas cannot use"
+    )
+    assert fails("bad_part", fields.__getitem__)[0] == (
+        "field 'bad_part' holds a object value, which formulas cannot use"
+    )
+    message = fails("huge", fields.__getitem__)[0]
+    assert message.startswith("field 'huge' holds 1000") and message.endswith(
+        "0, which is too large or small for formulas"
+    )
+
+
+def test_more_errors_carry_their_column_and_zero_by_zero_is_a_division_by_zero() -> None:
+    assert fails("1 + 1 / 0") == (
+        "division by zero; guard it, as in if(cost = 0, null, amount / cost)",
+        7,
+    )
+    assert fails("zero / zero")[0] == (
+        "division by zero; guard it, as in if(cost = 0, null, amount / cost)"
+    )
+    assert fails("1.5 + close") == ("a date moves by whole days, not 1.5; use round() first", 5)
+    with pytest.raises(ExprError) as info:
+        evaluate(expr.Expr(6), resolve, TODAY)
+    assert (info.value.message, info.value.col) == ("cannot evaluate a Expr", 6)
