@@ -784,3 +784,9 @@ def test_more_errors_carry_their_column_and_zero_by_zero_is_a_division_by_zero()
     with pytest.raises(ExprError) as info:
         evaluate(expr.Expr(6), resolve, TODAY)
     assert (info.value.message, info.value.col) == ("cannot evaluate a Expr", 6)
+
+
+def test_numbers_too_close_to_zero_become_zero() -> None:
+    assert run(" * ".join(["1e-100"] * 10)) == D("1e-1000")  # still within the bounds
+    tiny = run(" * ".join(["1e-100"] * 11))
+    assert tiny == 0 and run("text(" + " * ".join(["1e-100"] * 11) + ")") == "0"
