@@ -271,10 +271,15 @@ def test_rollup_kinds() -> None:
         _field("latest", "rollup", expression="max(clients.since)"),
         _field("first_deals", "rollup", expression="min(clients.deals)"),
         _field("odd", "rollup", expression="min(clients.stage.kind)"),
+        _field("sum_any", "rollup", expression="sum(clients.deals.grade)"),
+        _field("avg_any", "rollup", expression="avg(clients.deals.grade)"),
+        _field("any_where", "rollup", expression="count(clients where deals.grade)"),
     )
     assert (kinds["n"], kinds["names"], kinds["latest"]) == ("number", "text", "date")
     assert kinds["first_deals"] == "any"  # the minimum of lists: checked per record
     assert kinds["odd"] == "text"
+    # a rolled-up field or condition of unknown kind is checked per record, not refused
+    assert (kinds["sum_any"], kinds["avg_any"], kinds["any_where"]) == ("number",) * 3
     assert broken == {"total", "mean"}
     assert [message for _, message, *_ in diags] == [
         "mean: avg() adds up numbers, but the rolled-up field is text "
