@@ -23,6 +23,7 @@ DEALS = ProjectSchema(
     (
         _field("title", "text"),
         _field("stage", "list"),
+        _field("labels", "tags"),
         _field("client", "reference", target="clients"),
         _field("clients", "reference", target="clients", multiple=True),
         _field("client_partner", "lookup", path="client.partner"),
@@ -71,12 +72,18 @@ RECORDS = {
         "d1": _record(
             "deals",
             "d1",
-            {"title": "D1", "stage": "Won", "client": "acme", "clients": ("acme", "globex")},
+            {
+                "title": "D1",
+                "stage": "Won",
+                "labels": ("x", "y"),
+                "client": "acme",
+                "clients": ("acme", "globex"),
+            },
             client_partner="globex",
             partners=("globex",),
         ),
         "d2": _record("deals", "d2", {"title": "D2"}, client_partner=None, partners=()),
-        "d3": _record("deals", "d3", {"title": "D3", "stage": "Lead"}),
+        "d3": _record("deals", "d3", {"title": "D3", "stage": "Lead", "labels": ("z",)}),
     },
 }
 
@@ -105,6 +112,7 @@ def value(project: str, slug: str, dotted: str) -> Any:
         ("deals", "d3", "stage.max_days", 30),
         ("deals", "d2", "stage.kind", None),
         ("clients", "acme", "deals.title", ("D1", "D2", "D3")),
+        ("clients", "acme", "deals.labels", ("x", "y", "z")),  # lists are flattened
         ("clients", "acme", "deals.stage.kind", ("won", "open")),  # d2 has no stage
         ("clients", "acme", "deals.stage.probability", (Decimal(1), Decimal("0.1"))),
         # an empty reference on the way: nothing, or no items through a list

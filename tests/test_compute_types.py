@@ -57,6 +57,7 @@ CLIENTS = ProjectSchema(
         _field("stage", "list"),
         _field("deals", "referenced-by", target="deals"),
         _field("partner", "reference", target="clients"),
+        _field("labels", "tags"),
     ),
 )
 SCHEMAS = {"deals": DEALS, "clients": CLIENTS}
@@ -271,12 +272,14 @@ def test_rollup_kinds() -> None:
         _field("latest", "rollup", expression="max(clients.since)"),
         _field("first_deals", "rollup", expression="min(clients.deals)"),
         _field("odd", "rollup", expression="min(clients.stage.kind)"),
+        _field("first_label", "rollup", expression="min(clients.labels)"),
         _field("sum_any", "rollup", expression="sum(clients.deals.grade)"),
         _field("avg_any", "rollup", expression="avg(clients.deals.grade)"),
         _field("any_where", "rollup", expression="count(clients where deals.grade)"),
     )
     assert (kinds["n"], kinds["names"], kinds["latest"]) == ("number", "text", "date")
-    assert kinds["first_deals"] == "any"  # the minimum of lists: checked per record
+    assert kinds["first_deals"] == "any"
+    assert kinds["first_label"] == "any"  # the minimum of lists: checked per record
     assert kinds["odd"] == "text"
     # a rolled-up field or condition of unknown kind is checked per record, not refused
     assert (kinds["sum_any"], kinds["avg_any"], kinds["any_where"]) == ("number",) * 3
