@@ -58,6 +58,7 @@ CLIENTS = ProjectSchema(
         _field("deals", "referenced-by", target="deals"),
         _field("partner", "reference", target="clients"),
         _field("labels", "tags"),
+        _field("max_days", "date"),  # named like a list attribute
     ),
 )
 SCHEMAS = {"deals": DEALS, "clients": CLIENTS}
@@ -131,6 +132,7 @@ def test_field_kind_of_a_computed_field_already_checked() -> None:
         ("clients", "deals.stage.probability", "list"),
         ("deals", "client_name.title", "any"),  # through a lookup: checked per record
         ("deals", "client.stage.kind", "text"),
+        ("deals", "client.max_days", "date"),  # a field, not the list attribute
     ],
 )
 def test_name_kind(project: str, dotted: str, kind: str) -> None:
