@@ -671,3 +671,122 @@ def test_arithmetic_matches_plain_decimal(tree: Tree) -> None:
             run(text)
     else:
         assert run(text) == expected, text
+
+
+# --- how values are shown in messages ------------------------------------------------------
+
+
+def test_messages_show_a_value_of_up_to_40_characters_whole_and_cut_longer_ones() -> None:
+    def with_title(title: str) -> Callable[[str], Any]:
+        return dict(FIELDS, title=title).__getitem__
+
+    fits = "x" * 38  # repr() adds the quotes: 40 characters
+    assert fails("-title", with_title(fits))[0] == (
+        f"'-' before a value needs a number, got text '{fits}'"
+    )
+    assert fails("-title", with_title(fits + "y"))[0] == (
+        f"'-' before a value needs a number, got text '{'x' * 36}..."
+    )
+    assert fails("-tags")[0] == "'-' before a value needs a number, got list"
+
+
+def test_date_of_one_number_or_of_text_and_numbers_says_what_it_takes() -> None:
+    assert fails("date(2025)")[0] == (
+        'date() takes three numbers (year, month, day) or text like "2025-12-31"'
+    )
+    assert fails("date('2025', 1, 1)")[0] == "date() needs a number, got text '2025'"
+
+
+def test_text_of_false_and_of_numbers() -> None:
+    assert run("text(lost)") == "false"
+    assert run("concat(won, '/', lost)") == "true/false"
+    assert run("text(0.50)") == "0.50"
+
+
+def test_errors_inside_functions_name_the_function() -> None:
+    assert fails("round(1, 'x')") == ("round() needs a number, got text 'x'", 1)
+    huge = {"big": Decimal("9e999")}
+    assert fails("sum(big, big)", huge.__getitem__) == (
+        "number too large: results must stay below 1e1000; check the numbers used",
+        1,
+    )
+
+
+def test_every_runtime_error_carries_a_column() -> None:
+    # ExprError.col is part of the API: 1-based, at the operator, operand or call
+    assert fails("close + 1.5") == ("a date moves by whole days, not 1.5; use round() first", 7)
+    assert fails("close + 1e7") == ("the resulting date is outside the years 1 to 9999", 7)
+    assert fails("won and amount")[1] == 9
+    assert fails("lost or title")[1] == 9
+    assert fails("1 + if(title, 1, 2)")[1] == 5
+    assert fails("1 + -title")[1] == 5
+    assert fails("1 + (1 < '2')")[1] == 8
+    assert fails("1 + (tags < tags)")[1] == 11
+    assert fails("won = (not amount)")[1] == 8
+    with pytest.raises(ExprError) as info:
+        evaluate(Call(3, "nope", ()), resolve, TODAY)
+    assert info.value.col == 3
+
+
+def test_an_aggregate_that_overflows_says_so_without_a_column() -> None:
+    with pytest.raises(ExprError) as info:
+        aggregate("sum", [Decimal("9e999"), Decimal("9e999")])
+    assert (info.value.message, info.value.col) == (
+        "number too large: results must stay below 1e1000; check the numbers used",
+        0,
+    )
+
+
+def test_total_work_is_counted_exactly() -> None:
+    # 1 (the sum) + 31 x (count: 1, its name: 1 + 16128 items, counting: 16128) + 1 (one)
+    fields: dict[str, Any] = {f"f{i}": (1,) * 16128 for i in range(31)}
+    fields["one"] = 1
+    text = " + ".join(f"count(f{i})" for i in range(31)) + " + one"
+    assert run(text, fields.__getitem__) == 31 * 16128 + 1  # exactly 1,000,000 steps
+    assert fails(text + " + one", fields.__getitem__)[0] == (
+        "formula takes more than 1000000 steps to compute; simplify it or use shorter lists"
+    )
+
+
+def test_values_from_outside_keep_their_exact_value_and_nesting() -> None:
+    fields: dict[str, Any] = {
+        "tenth": 0.1,  # read as written, not as the binary float
+        "nested": [["a", "b"], ["c"]],
+        "address": {"street": "1 Main St", "lines": [["x", "y"]]},
+        "deep_address": {"lines": [[["z"]]]},
+        "huge": 10**5000,
+        "bad_part": {"street": object()},
+    }
+    assert run("tenth", fields.__getitem__) == D("0.1")
+    assert run("len(nested)", fields.__getitem__) == D(2)
+    assert run("address", fields.__getitem__) == "1 Main St, x, y"
+    assert fails("deep_address", fields.__getitem__)[0] == (
+        "field 'deep_address' holds a list value, which formulas cannot use"
+    )
+    assert fails("bad_part", fields.__getitem__)[0] == (
+        "field 'bad_part' holds a object value, which formulas cannot use"
+    )
+    message = fails("huge", fields.__getitem__)[0]
+    assert message.startswith("field 'huge' holds 1000") and message.endswith(
+        "0, which is too large or small for formulas"
+    )
+
+
+def test_more_errors_carry_their_column_and_zero_by_zero_is_a_division_by_zero() -> None:
+    assert fails("1 + 1 / 0") == (
+        "division by zero; guard it, as in if(cost = 0, null, amount / cost)",
+        7,
+    )
+    assert fails("zero / zero")[0] == (
+        "division by zero; guard it, as in if(cost = 0, null, amount / cost)"
+    )
+    assert fails("1.5 + close") == ("a date moves by whole days, not 1.5; use round() first", 5)
+    with pytest.raises(ExprError) as info:
+        evaluate(expr.Expr(6), resolve, TODAY)
+    assert (info.value.message, info.value.col) == ("cannot evaluate a Expr", 6)
+
+
+def test_numbers_too_close_to_zero_become_zero() -> None:
+    assert run(" * ".join(["1e-100"] * 10)) == D("1e-1000")  # still within the bounds
+    tiny = run(" * ".join(["1e-100"] * 11))
+    assert tiny == 0 and run("text(" + " * ".join(["1e-100"] * 11) + ")") == "0"

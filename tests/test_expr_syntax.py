@@ -418,3 +418,13 @@ def test_parse_token_soup_raises_only_expr_error(text: str) -> None:
 @given(st.one_of(st.text(max_size=200), rollupish))
 def test_parse_rollup_random_text_raises_only_expr_error(text: str) -> None:
     only_expr_errors(parse_rollup, text)
+
+
+def test_a_comma_outside_a_call_is_not_a_closing_parenthesis() -> None:
+    with pytest.raises(ExprError) as info:
+        parse("(1, 2)")
+    assert (info.value.message, info.value.col) == (
+        "expected ',' or ')' at column 3 but found ','; did you forget an operator, or the ')' "
+        "for the '(' at column 1?",
+        3,
+    )

@@ -107,3 +107,77 @@ def test_a_field_reading_a_restricted_one_only_in_a_condition_or_a_count_is_rest
     assert "cheap_deals" not in acme.computed and "sourced" not in acme.computed
     assert acme.computed["deals"] == ("opportunities/a",)
     assert dict(acme.backlinks["opportunities"]) == {"client": ("a",)}  # not via finder
+
+
+CUT_CLIENTS = """\
+type: object
+required: [title]
+x-crmgen: {title: title}
+properties:
+  title: {type: string}
+  where: {type: object, properties: {city: {type: string}}, x-crmgen: {type: address}}
+"""
+CUT_OPPS = """\
+type: object
+required: [title, cost, notes]
+x-crmgen: {title: title}
+properties:
+  title: {type: string}
+  client: {type: string, x-crmgen: {type: reference, project: clients}}
+  finder: {type: string, x-crmgen: {type: reference, project: clients, audiences: [managers]}}
+  cost: {type: number, x-crmgen: {type: currency, audiences: [managers]}}
+  notes: {type: array, items: {type: string}, x-crmgen: {type: tags, audiences: [managers]}}
+  client_title: {x-crmgen: {type: lookup, path: client.title}}
+"""
+
+
+def test_the_cut_holds_no_hidden_name_in_schemas_positions_back_links_or_reads(
+    make_repo: MakeRepo,
+) -> None:
+    root = make_repo(
+        {
+            "crmgen.yml": "projects: [clients, opportunities]\naudiences: [{name: managers}]\n",
+            "schema/clients.schema.yaml": CUT_CLIENTS,
+            "schema/opportunities.schema.yaml": CUT_OPPS,
+            "data/clients/acme.md": record("title: Acme\nwhere: {city: Cork}"),
+            "data/clients/scout.md": record("title: Scout"),
+            "data/opportunities/a.md": record(
+                "title: A\nclient: acme\nfinder: scout\ncost: 5\nnotes:\n  - x\n  - y"
+            ),
+        }
+    )
+    dataset = load_dataset(root)
+    assert dataset.diagnostics == ()
+    cut, _ = redact(dataset, None)
+    schema = cut.projects["opportunities"].schema
+    assert list(schema.json_schema["properties"]) == ["title", "client", "client_title"]
+    assert list(schema.json_schema["required"]) == ["title"]
+    a = cut.record("opportunities", "a")
+    assert a is not None
+    assert sorted(a.positions) == ["client", "title"]
+    assert sorted(a.value_positions) == ["client", "title"]
+    # scout is referenced only through the hidden finder: its project hides nothing itself,
+    # and still its back-link goes
+    scout = cut.record("clients", "scout")
+    assert scout is not None and dict(scout.backlinks) == {}
+    acme = cut.record("clients", "acme")
+    assert acme is not None and acme is dataset.record("clients", "acme")  # nothing to cut
+    assert sorted(acme.value_positions) == ["title", "where", "where/city"]
+    assert dict(cut.reads) == {
+        ("opportunities", "client_title"): {("opportunities", "client"), ("clients", "title")}
+    }
+    # the managers see it all
+    full, _ = redact(dataset, "managers")
+    assert list(full.projects["opportunities"].schema.json_schema["required"]) == [
+        "title", "cost", "notes"
+    ]  # fmt: skip
+
+
+def test_an_audience_when_none_is_declared_is_a_usage_error(make_repo: MakeRepo) -> None:
+    dataset = load_dataset(make_repo())
+    cut, problems = redact(dataset, "managers")
+    assert cut is dataset
+    assert [(d.code, d.message) for d in problems] == [
+        ("usage-audience", "--audience 'managers' is not declared in crmgen.yml under "
+         "audiences; crmgen.yml declares none"),
+    ]  # fmt: skip

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import os
@@ -264,3 +265,137 @@ def test_two_files_at_one_path_are_refused(tmp_path: Path) -> None:
         with pytest.raises(ValueError, match=r"two files of the site would be written to a\.html"):
             writer.put("a.html", b"two")
     assert not out.exists() and leftovers(out) == []
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="renameat2 is Linux only")
+def test_on_linux_an_existing_site_is_swapped_in_one_step(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    out = tmp_path / "site"
+    write_site({"index.html": b"old"}, out)
+    renames: list[tuple[str, str]] = []
+    real_rename = os.rename
+
+    def spy(src: str | os.PathLike[str], dst: str | os.PathLike[str]) -> None:
+        renames.append((os.fspath(src), os.fspath(dst)))
+        real_rename(src, dst)
+
+    monkeypatch.setattr(os, "rename", spy)
+    write_site({"index.html": b"new"}, out)
+    # renameat2(RENAME_EXCHANGE): the output never goes missing, no rename aside is needed
+    assert renames == []
+    assert snapshot(out) == {"index.html": b"new", MARKER: write.MARKER_TEXT}
+    assert leftovers(out) == []
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="renameat2 is Linux only")
+def test_exchange_swaps_two_folders_or_says_why_not(tmp_path: Path) -> None:
+    a, b = tmp_path / "a", tmp_path / "b"
+    (a / "sub").mkdir(parents=True)
+    b.mkdir()
+    (a / "from-a").write_bytes(b"a")
+    (b / "from-b").write_bytes(b"b")
+    assert write._exchange(a, b) is True
+    assert sorted(p.name for p in a.iterdir()) == ["from-b"]
+    assert sorted(p.name for p in b.iterdir()) == ["from-a", "sub"]
+    # EINVAL (here: a folder swapped with its own subfolder) means "not possible": fall back
+    assert write._exchange(b, b / "sub") is False
+    # any other failure is an error naming the path and its errno
+    with pytest.raises(OSError) as info:
+        write._exchange(tmp_path / "missing", b)
+    assert info.value.errno == errno.ENOENT
+    assert str(info.value) == f"[Errno {errno.ENOENT}] No such file or directory: '{b}'"
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="renameat2 is Linux only")
+def test_exchange_takes_paths_relative_to_the_working_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    (tmp_path / "a" / "from-a").write_bytes(b"a")
+    monkeypatch.chdir(tmp_path)
+    assert write._exchange(Path("a"), Path("b")) is True
+    assert [p.name for p in (tmp_path / "b").iterdir()] == ["from-a"]
+
+
+def test_without_renameat2_exchange_declines_and_the_fallback_swaps(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    a, b = tmp_path / "a", tmp_path / "b"
+    a.mkdir()
+    b.mkdir()
+    monkeypatch.setattr(write.sys, "platform", "darwin")
+    assert write._exchange(a, b) is False
+    monkeypatch.setattr(write.sys, "platform", "linux")
+    monkeypatch.setattr(write.ctypes, "CDLL", lambda *args, **kwargs: object())  # an old libc
+    assert write._exchange(a, b) is False
+    out = tmp_path / "site"
+    write_site({"index.html": b"old"}, out)
+    write_site({"index.html": b"new"}, out)
+    assert snapshot(out) == {"index.html": b"new", MARKER: write.MARKER_TEXT}
+    assert leftovers(out) == []
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc/self/fd")
+def test_the_whole_new_site_is_made_durable_before_it_is_swapped_in(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    events: list[tuple[str, object]] = []
+    real_sync, real_fsync = write._sync_tree, os.fsync
+
+    def sync_tree(path: Path) -> None:  # one syncfs of the staging folder's file system
+        events.append(("sync", snapshot(path)))
+        real_sync(path)
+
+    def fsync(fd: int) -> None:
+        events.append(("fsync", Path(os.readlink(f"/proc/self/fd/{fd}"))))
+        real_fsync(fd)
+
+    monkeypatch.setattr(write, "_sync_tree", sync_tree)
+    monkeypatch.setattr(os, "fsync", fsync)
+    files = {"index.html": b"i", "d/e/deep.html": b"x", "d/f.html": b"y"}
+    write_site(files, tmp_path / "site")
+    # everything, marker included, was in the staging folder when it was synced; then the
+    # folder the site was renamed into was fsynced, once
+    assert events == [("sync", {**files, MARKER: write.MARKER_TEXT}), ("fsync", tmp_path)]
+
+
+def test_folders_are_not_opened_for_fsync_on_windows(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    opened: list[object] = []
+    monkeypatch.setattr(write.sys, "platform", "win32")
+    monkeypatch.setattr(os, "open", lambda *args, **kwargs: opened.append(args))
+    write._fsync_dir(tmp_path)
+    assert opened == []
+
+
+def test_the_refusal_to_replace_a_folder_says_what_to_do(tmp_path: Path) -> None:
+    out = tmp_path / "data"
+    out.mkdir()
+    (out / "crmgen.yml").write_text("title: precious\n", encoding="utf-8")
+    with pytest.raises(FileExistsError) as info:
+        write_site({"index.html": b"x"}, out)
+    assert str(info.value) == (
+        f"{out} is not a crmgen site (no {MARKER} in it); refusing to replace it. "
+        "Remove it or choose another output folder."
+    )
+
+
+def test_missing_parent_folders_are_created_and_names_may_hold_spaces(tmp_path: Path) -> None:
+    out = tmp_path / "a" / "b" / "site"
+    write_site({"files/acme/Q1 report.pdf": b"pdf", "index.html": b"i"}, out)
+    assert snapshot(out) == {
+        "files/acme/Q1 report.pdf": b"pdf",
+        "index.html": b"i",
+        MARKER: write.MARKER_TEXT,
+    }
+
+
+def test_a_leftover_that_cannot_be_removed_does_not_stop_the_write(tmp_path: Path) -> None:
+    out = tmp_path / "site"
+    stray = tmp_path / ".site.staging-stray"
+    stray.write_bytes(b"not a folder")  # rmtree() fails on it
+    write_site({"index.html": b"new"}, out)
+    assert snapshot(out) == {"index.html": b"new", MARKER: write.MARKER_TEXT}
