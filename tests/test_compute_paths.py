@@ -125,6 +125,8 @@ def value(project: str, slug: str, dotted: str) -> Any:
         ("deals", "d1", "client_partner.title", "Globex"),
         ("deals", "d1", "partners.title", ("Globex",)),
         ("deals", "d2", "partners.title", ()),
+        # an empty lookup of a single reference: nothing (null), not an empty list
+        ("deals", "d2", "client_partner.title", None),
     ],
 )
 def test_resolve(project: str, slug: str, dotted: str, expected: Any) -> None:

@@ -162,6 +162,10 @@ def test_names(text: str, expected: set[str]) -> None:
             "names may use only the letters A-Z, digits and _",
             2,
         ),
+        # one token and then nothing: an operand is missing, the formula is not empty
+        ("(", "unexpected end of formula at column 2; did you forget an operand?", 2),
+        ("-", "unexpected end of formula at column 2; did you forget an operand?", 2),
+        ("not", "unexpected end of formula at column 4; did you forget an operand?", 4),
         ("round(1, 2, 3)", "round() takes 1 to 2 arguments, got 3 (column 1)", 1),
         ("today(1)", "today() takes 0 arguments, got 1 (column 1)", 1),
         ("if(a, b)", "if() takes 3 arguments, got 2 (column 1)", 1),

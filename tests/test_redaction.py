@@ -147,7 +147,7 @@ def test_the_cut_holds_no_hidden_name_in_schemas_positions_back_links_or_reads(
         }
     )
     dataset = load_dataset(root)
-    assert dataset.diagnostics == ()
+    assert [d for d in dataset.diagnostics if d.severity != "info"] == []
     cut, _ = redact(dataset, None)
     schema = cut.projects["opportunities"].schema
     assert list(schema.json_schema["properties"]) == ["title", "client", "client_title"]

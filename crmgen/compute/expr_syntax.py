@@ -330,7 +330,7 @@ class _Parser:
             return inner
         if token.kind == "name":
             return self.call(token) if self.peek().text == "(" else Name(col, token.text)
-        if token.kind == "end" and self.index <= 1:
+        if token.kind == "end" and self.index < 1:
             raise ExprError("formula is empty; write an expression such as amount - cost")
         raise ExprError(
             f"unexpected {_show(token)} at column {col}; did you forget an operand?", col

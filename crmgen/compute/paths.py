@@ -138,7 +138,7 @@ def resolve(
         if spec.type == "lookup" and spec.path:
             inner = target_field(schemas, records[0].project, spec.path)
             target = inner.target if inner is not None else None
-            many = many or not isinstance(value_of(records[0], part), str)
+            many = many or isinstance(value_of(records[0], part), tuple)
         else:
             target = spec.target
             many = many or spec.multiple or spec.type == "referenced-by"
