@@ -131,7 +131,7 @@ def test_filters_search_every_row(
             if name.casefold() in " ".join(str(v) for v in r.values.values()).casefold()
             or r.get("client") == client.slug
         }
-        assert 0 < _shown(page) and set(_slugs(page)) <= matching
+        assert _shown(page) > 0 and set(_slugs(page)) <= matching
         assert errors == []
 
 
@@ -211,4 +211,3 @@ def test_a_record_title_in_the_data_links_to_its_page(
         link.click()
         page.wait_for_url(f"**/crm/opportunities/{slug}.html")
         assert errors == []
-

@@ -41,11 +41,13 @@ def _link(link: list[str]) -> LinkView:
 def decode(data: dict[str, Any]) -> list[dict[str, Display]]:
     """Each row of ``table.json`` as field -> Display (what the script draws)."""
     count = len(data["slugs"])
-    columns = [(c, _index(cells, count)) for c, cells in zip(data["columns"], data["cells"])]
+    columns = [
+        (c, _index(cells, count)) for c, cells in zip(data["columns"], data["cells"], strict=True)
+    ]
     rows = []
     for row, slug in enumerate(data["slugs"]):
         out = {}
-        for (column, index), cells in zip(columns, data["cells"]):
+        for (column, index), cells in zip(columns, data["cells"], strict=True):
             cell = cells["values"][index[row]]
             out[column["name"]] = _display(cell, data["project"], slug)
         rows.append(out)
@@ -101,7 +103,7 @@ def test_the_json_holds_nothing_the_audience_may_not_see() -> None:
 def test_hostile_text_stays_text_in_the_json() -> None:
     site = site_for(make_dataset(), "managers")
     acme = json.loads(_files(site)["clients/table.json"])
-    rows = {slug: row for slug, row in zip(acme["slugs"], decode(acme))}
+    rows = dict(zip(acme["slugs"], decode(acme), strict=True))
     website = rows["acme"]["website"]
     assert website.links and website.links[0].href == ""  # javascript: is never a link
     assert "<" not in json.dumps(acme["columns"])
@@ -176,7 +178,7 @@ def test_closed_lists_show_the_latest_closed_first_and_open_ones_the_soonest() -
         project.schema, fields=fields, roles=frozen_map({"close": "closed"})
     )
     records = {
-        f"{kind}-{n}": rec("opportunities", f"{kind}-{n}", {"title": f"{kind} {n}", "list": lst, **v})
+        f"{kind}-{n}": rec("opportunities", f"{kind}-{n}", {"title": kind, "list": lst, **v})
         for kind, lst in (("won", "Closed won"), ("lead", "Lead"))
         for n, v in enumerate([
             {"closed": dt.date(2025, 3, 1), "expected_close": dt.date(2027, 1, 1)},
