@@ -66,32 +66,11 @@ def child_validate(root: Path) -> dict[str, Any]:
 
 
 def child_stages(root: Path) -> dict[str, Any]:
-    """Each stage of ``load_dataset`` timed on its own, called the way build.py calls it."""
-    from crmgen.compute.evaluate import compute
-    from crmgen.config import load_config
-    from crmgen.link import link_records
-    from crmgen.load import load_records
-    from crmgen.schema import load_schemas
-    from crmgen.validate import validate_records
+    """Each step of ``load_dataset`` as the pipeline times it (``progress``), with no cache."""
+    from crmgen.build import load_dataset
 
     times: dict[str, float] = {}
-
-    def timed(name: str, call: Callable[[], Any]) -> Any:
-        start = time.perf_counter()
-        result = call()
-        times[name] = time.perf_counter() - start
-        return result
-
-    config, _ = timed("load_config", lambda: load_config(root))
-    schemas, _ = timed(
-        "load_schemas", lambda: load_schemas(root, config.projects, config.max_file_size)
-    )
-    records, _ = timed("load_records", lambda: load_records(root, config, schemas))
-    records, _ = timed(
-        "validate_records", lambda: validate_records(root, config, schemas, records)
-    )
-    records, _ = timed("link_records", lambda: link_records(schemas, records))
-    timed("compute", lambda: compute(schemas, records, TODAY))
+    load_dataset(root, today=TODAY, progress=lambda step, seconds: times.update({step: seconds}))
     return {"stages": times, "rss_mb": _peak_rss_mb()}
 
 
@@ -104,17 +83,14 @@ def child_build(root: Path, out: Path) -> dict[str, Any]:
     for module in ("dashboards", "render", "views", "write"):
         importlib.import_module(f"crmgen.{module}")
     imports = time.perf_counter() - start
-    marks: list[tuple[str, float]] = []
+    phases: dict[str, float] = {}
     start = time.perf_counter()
 
-    def progress(stage: str, done: int, total: int) -> None:
-        marks.append((stage, time.perf_counter()))
+    def progress(step: str, seconds: float) -> None:
+        phases[step] = phases.get(step, 0.0) + seconds
 
     result = build_site(root, out, today=TODAY, progress=progress)
     seconds = time.perf_counter() - start
-    phases, last = {}, start
-    for stage, when in marks:
-        phases[stage], last = when - last, when
     errors = [str(d) for d in result.diagnostics if d.severity == "error"]
     return {
         "seconds": seconds,
