@@ -139,10 +139,11 @@ def make_handler(state: ServeState) -> type[SimpleHTTPRequestHandler]:
 
 
 def rebuild(root: Path, state: ServeState, audience: str | None) -> list[Diagnostic]:
-    """Build into ``state.out`` and publish the result to the handler."""
+    """Build into ``state.out`` and publish the result to the handler (a build that found
+    nothing changed keeps the version, so no page reloads)."""
     result = build_site(root, state.out, audience=audience)
     problems = list(result.diagnostics)
-    state.update(state.version + 1, problems)
+    state.update(state.version + (0 if result.kept else 1), problems)
     return problems
 
 
@@ -151,7 +152,9 @@ def watch_changes(root: Path, stop: threading.Event) -> Iterator[set[Any]]:
     from watchfiles import watch
 
     paths = [root / name for name in WATCHED if (root / name).exists()]
-    yield from watch(*paths, stop_event=stop, debounce=200, rust_timeout=500)
+    yield from watch(
+        *paths, stop_event=stop, debounce=50, step=20, rust_timeout=500, yield_on_timeout=True
+    )
 
 
 def serve(
@@ -176,8 +179,13 @@ def serve(
     shown = f"[{host}]" if ":" in host else host
     on_ready(f"http://{shown}:{server.server_address[1]}/")
     try:
-        for _changes in watch_changes(root, stop):
-            on_build(rebuild(root, state, audience))
+        watching = False
+        for changes in watch_changes(root, stop):
+            if changes or not watching:
+                # the first time round the watcher is running: build again, so an edit made
+                # while it started is not lost (nothing changed: answered from the cache)
+                watching = True
+                on_build(rebuild(root, state, audience))
     finally:
         server.shutdown()
         server.server_close()
