@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -216,7 +216,7 @@ def strings(value: Any) -> Iterator[str]:
     elif dataclasses.is_dataclass(value) and not isinstance(value, type):
         for f in dataclasses.fields(value):
             yield from strings(getattr(value, f.name))
-    elif isinstance(value, (tuple, list)):
+    elif isinstance(value, Sequence):  # tuples, and the rows and records made when asked for
         for item in value:
             yield from strings(item)
     elif isinstance(value, dict):

@@ -19,7 +19,7 @@ from crmgen.model import frozen_map
 from crmgen.views import BACKLINKS, BOARD_CARDS, data_files
 from crmgen.views import pages as site_pages
 from crmgen.views.html import value_html
-from crmgen.views.table import PAGE_SIZE, pager, table_json
+from crmgen.views.table import PAGE_SIZE, encode_row, pager, table_json
 
 
 def _index(column: dict[str, Any], count: int) -> list[int]:
@@ -137,10 +137,10 @@ def test_a_big_table_is_paged_and_each_row_is_on_one_page() -> None:
     assert [p.path for p in deals] == [
         "opportunities/index.html", "opportunities/page_2.html", "opportunities/page_3.html",
     ]  # fmt: skip
-    slugs = [row.slug for page in deals for row in page.context["rows"]]
+    slugs = [row.slug for page in deals for row in page.build_context()["rows"]]
     assert slugs == [row.slug for row in opportunities(site).table.rows]
-    assert [len(page.context["rows"]) for page in deals] == [PAGE_SIZE, PAGE_SIZE, 53]
-    last = deals[-1].context["pager"]
+    assert [len(page.build_context()["rows"]) for page in deals] == [PAGE_SIZE, PAGE_SIZE, 53]
+    last = deals[-1].build_context()["pager"]
     assert (last.first, last.last, last.rows, last.next) == (201, 253, 253, "")
     assert last.previous == "opportunities/page_2.html"
 
@@ -219,9 +219,8 @@ def test_table_json_is_compact() -> None:
     """Values used by many rows are written once; row positions are base-36 digits."""
     site = site_for(_many(300))
     table = opportunities(site).table
-    data = json.loads(
-        table_json("opportunities", table.columns, table.rows, table.lists, table.tags, True)
-    )
+    rows = [(row.slug, encode_row(row, True)) for row in table.rows]
+    data = json.loads(table_json("opportunities", table.columns, rows, table.lists, table.tags))
     client = data["cells"][[c["name"] for c in data["columns"]].index("client")]
     assert len(client["values"]) == 2 and client["width"] == 1  # acme and globex
     assert len(client["index"]) == len(data["slugs"])

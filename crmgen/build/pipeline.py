@@ -300,13 +300,17 @@ def _build_with(
             start = time.perf_counter()
             problems: list[Diagnostic] = []
             read = lambda rel: (root / rel).read_bytes()  # noqa: E731
-            count = write_pages(writer, pages, site, templates, root, problems)
-            for path, content in render.other_files(site, read):
-                writer.put(path, content)
-                count += 1
-            for path, key, make in views.data_files(site, {p.path: p.key for p in pages}):
+            count = 0
+            # the tables' data first: the values it formats are then there for every page,
+            # in this process and in the workers forked to render them
+            page_keys = {p.path: p.key for p in pages}
+            for path, key, make in views.data_files(site, page_keys, store):
                 if not writer.keep(path, key):
                     writer.put(path, make(), key)
+                count += 1
+            count += write_pages(writer, pages, site, templates, root, problems)
+            for path, content in render.other_files(site, read):
+                writer.put(path, content)
                 count += 1
             for path, content in sorted(charts.files.items()):
                 writer.put(path, content)

@@ -38,12 +38,12 @@ from crmgen.fields.formatting import (
 from crmgen.fields.markdown import body_images, render_body
 from crmgen.fields.rules import inside, under
 from crmgen.model import Dataset, FieldSpec, Page, PageSet, Project, Record, record_page
-from crmgen.model.store import pack
+from crmgen.model.store import NO_STORE, Store, pack, unpack
 from crmgen.views.alerts import FindingView, alerts_pages, findings_by_record
 from crmgen.views.feeds import feed_pages
 from crmgen.views.history import HistoryView, history_view
 from crmgen.views.html import value_html
-from crmgen.views.table import PAGE_SIZE, page_path, pager, table_json
+from crmgen.views.table import PAGE_SIZE, PagerView, encode_row, page_path, pager, table_json
 
 __all__ = [
     "SiteView",
@@ -66,7 +66,6 @@ CELL_BACKLINKS = 3
 _LINKING = ("reference", "referenced-by")
 _Node = tuple[str, str]  # (project, slug)
 _Row = dict[str, "ValueView"]  # field -> its view
-_Values = dict[str, _Row]  # slug -> its row
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,7 +103,7 @@ class RowView:
 @dataclass(frozen=True, slots=True)
 class TableView:
     columns: tuple[ColumnView, ...]
-    rows: tuple[RowView, ...]
+    rows: Sequence[RowView]  # TableRows: made when asked for
     lists: tuple[str, ...]  # filter options; empty when the list field is not visible
     tags: tuple[str, ...]
     titled: bool = False  # the first column is the record's title, a link to its page
@@ -171,6 +170,62 @@ class RecordView:
     images: tuple[str, ...]  # attachments the body shows (published with the site)
     findings: tuple[FindingView, ...]
     history: HistoryView
+
+
+class _Values:
+    """Each record's visible values as ``ValueView``, made when first asked for and kept for
+    this build (the table, the board and the record page share them)."""
+
+    def __init__(self, ctx: _Context, project: Project, board: bool) -> None:
+        self.ctx, self.project, self.board = ctx, project, board
+        self._rows: dict[str, _Row] = {}
+
+    def __getitem__(self, slug: str) -> _Row:
+        row = self._rows.get(slug)
+        if row is None:
+            ctx, project = self.ctx, self.project
+            record = project.records[slug]
+            row = {
+                f.name: value_view(ctx, project.name, record, f) for f in ctx.visible[project.name]
+            }
+            if self.board:  # days in the current list, from the history (or stage_since)
+                row[DAYS_IN_STAGE] = _days_in_stage(ctx, record)
+            self._rows[slug] = row
+        return row
+
+
+class TableRows(Sequence["RowView"]):
+    """A table's rows in slug order, each made when asked for (a table page that is kept from
+    the previous build never makes its rows)."""
+
+    def __init__(self, slugs: Sequence[str], build: Callable[[str], RowView]) -> None:
+        self.slugs = tuple(slugs)
+        self._build = build
+
+    def __len__(self) -> int:
+        return len(self.slugs)
+
+    @overload
+    def __getitem__(self, index: int) -> RowView: ...
+    @overload
+    def __getitem__(self, index: slice) -> tuple[RowView, ...]: ...
+    def __getitem__(self, index: int | slice) -> RowView | tuple[RowView, ...]:
+        if isinstance(index, slice):
+            return tuple(self._build(slug) for slug in self.slugs[index])
+        return self._build(self.slugs[index])
+
+    def __iter__(self) -> Iterator[RowView]:
+        return (self._build(slug) for slug in self.slugs)
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, (TableRows, tuple)):
+            return list(self) == list(other)
+        return NotImplemented
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"TableRows({len(self.slugs)} rows)"
 
 
 class RecordViews(Sequence[RecordView]):
@@ -249,9 +304,7 @@ def build_site_views(dataset: Dataset) -> SiteView:
     """
     ctx = _context(dataset)
     projects = tuple(_project_view(ctx, proj) for proj in dataset.projects.values())
-    rows = (row for project in projects for row in project.table.rows)
-    links = (link for row in rows for cell in row.cells for link in cell.shown.links)
-    files = {unquote(link.href) for link in links if link.download}
+    files = set(_downloads(ctx))
     records = (r for project in dataset.projects.values() for r in project.records.values())
     files |= {path for record in records for path in _shown_images(ctx, record)}
     return SiteView(
@@ -283,10 +336,33 @@ def _key(frame: object, where: object, row_keys: Sequence[str]) -> str:
     return hashlib.sha256(pack((frame, where, list(row_keys)))).hexdigest()
 
 
+def _table_context(
+    context: Mapping[str, object], rows: Sequence[RowView], span: slice, paging: PagerView
+) -> Mapping[str, object]:
+    return {**context, "rows": rows[span], "pager": paging}
+
+
 def _record_context(
     context: Mapping[str, object], records: RecordViews, slug: str
 ) -> Mapping[str, object]:
     return {**context, "record": records.view(slug)}
+
+
+def _downloads(ctx: _Context) -> Iterator[str]:
+    """The attachments the site publishes for download: every file value of a visible field
+    that is a clean path inside the attachments folder (the links ``display`` makes)."""
+    config = ctx.dataset.config
+    for name, project in ctx.dataset.projects.items():
+        files = [f.name for f in ctx.visible[name] if _display_type(f)[0] == "file"]
+        for record in project.records.values() if files else ():
+            for field_name in files:
+                value = record.get(field_name)
+                if value in (None, ()):
+                    continue
+                shown, _ = _shown(
+                    value, "file", config.currency, config.locale, config.attachments
+                )
+                yield from (unquote(link.href) for link in shown.links if link.download)
 
 
 def _shown_images(ctx: _Context, record: Record) -> list[str]:
@@ -322,14 +398,16 @@ def pages(
         context = {"project": project}
         table = project.table
         rows = table.rows
-        row_keys = [keys.get(record_page(project.name, row.slug), "") for row in rows]
+        row_keys = [
+            keys.get(record_page(project.name, slug), "") for slug in project.records.slugs
+        ]
         frame = (project.name, project.title, table.columns, table.lists, table.tags)
         for number in range(1, pager(project.name, 1, len(rows)).count + 1):
             span = slice((number - 1) * PAGE_SIZE, number * PAGE_SIZE)
             paging = pager(project.name, number, len(rows))
-            table_page = {**context, "rows": rows[span], "pager": paging}
+            make = functools.partial(_table_context, context, rows, span, paging)
             key = _key(frame, paging, row_keys[span])
-            result.append(Page(page_path(project.name, number), "table.html", table_page, key=key))
+            result.append(Page(page_path(project.name, number), "table.html", make=make, key=key))
         if project.board is not None:
             key = _key(frame, project.board.href, row_keys)
             result.append(Page(f"{project.name}/board.html", "board.html", context, key=key))
@@ -342,20 +420,40 @@ def pages(
 
 
 def data_files(
-    site: SiteView, keys: Mapping[str, str] | None = None
+    site: SiteView, keys: Mapping[str, str] | None = None, store: Store = NO_STORE
 ) -> Iterator[tuple[str, str, Callable[[], bytes]]]:
     """Files beside the pages: each project's ``table.json`` (every row, for the script), as
-    (path, key, a function that makes the bytes); ``keys`` are the record pages' keys."""
+    (path, key, a function that makes the bytes). ``keys`` are the record pages' keys; a row
+    whose record page has one is kept encoded in ``store`` under it, so a table whose rows
+    mostly did not change is written without making those rows again."""
     keys = keys or {}
     for project in site.projects:
         table = project.table
-        row_keys = [keys.get(record_page(project.name, row.slug), "") for row in table.rows]
+        slugs = project.records.slugs
+        row_keys = [keys.get(record_page(project.name, slug), "") for slug in slugs]
         frame = (project.name, table.columns, table.lists, table.tags, table.titled)
-        make = functools.partial(
-            table_json, project.name, table.columns, table.rows, table.lists, table.tags,
-            table.titled,
-        )  # fmt: skip
+        make = functools.partial(_table_json, project, frame, row_keys, store)
         yield f"{project.name}/table.json", _key(frame, "json", row_keys), make
+
+
+def _table_json(
+    project: ProjectView, frame: object, row_keys: Sequence[str], store: Store
+) -> bytes:
+    table = project.table
+    shared = hashlib.sha256(pack(frame)).hexdigest()
+    wanted = {i: f"{shared}:{k}" for i, k in enumerate(row_keys) if k}
+    found = store.get_many("table-rows", wanted.values())
+    encoded = []
+    for index, slug in enumerate(project.records.slugs):
+        blob = found.get(wanted.get(index, ""))
+        if blob is not None:
+            encoded.append((slug, unpack(blob)))
+            continue
+        row = encode_row(table.rows[index], table.titled)
+        if index in wanted:
+            store.put("table-rows", wanted[index], pack(row))
+        encoded.append((slug, row))
+    return table_json(project.name, table.columns, encoded, table.lists, table.tags)
 
 
 def page_keys(dataset: Dataset, shared: str) -> dict[str, str]:
@@ -448,20 +546,13 @@ class _Context:
 def _project_view(ctx: _Context, project: Project) -> ProjectView:
     schema = project.schema
     has_board = bool(schema.lists) and ctx.field(project.name, schema.list_field) is not None
-    records = project.records.values()
-    values = {  # each value is formatted once, for the table, the board and its record page
-        r.slug: {f.name: value_view(ctx, project.name, r, f) for f in ctx.visible[project.name]}
-        for r in records
-    }
-    if has_board:  # days in the current list, from the history (or stage_since)
-        for record in records:
-            values[record.slug][DAYS_IN_STAGE] = _days_in_stage(ctx, record)
+    values = _Values(ctx, project, has_board)  # each value formatted once, when first needed
     return ProjectView(
         name=project.name,
         title=schema.title or project.name,
         count=len(project.records),
         href=quote(f"{project.name}/index.html"),
-        table=_table_view(ctx, project, values),
+        table=_table_view(ctx, project, values, has_board),
         board=_board_view(ctx, project, values) if has_board else None,
         records=RecordViews(
             tuple(project.records),
@@ -580,28 +671,30 @@ def _record_view(ctx: _Context, project: Project, record: Record, values: _Row) 
     )
 
 
-def _table_view(ctx: _Context, project: Project, values: _Values) -> TableView:
+def _table_view(ctx: _Context, project: Project, values: _Values, board: bool) -> TableView:
     schema = project.schema
     columns = sorted(ctx.visible[project.name], key=lambda f: f.name != schema.title_field)
     list_field = schema.list_field if ctx.field(project.name, schema.list_field) else None
     tags_field = schema.tags_field if ctx.field(project.name, schema.tags_field) else None
-    rows = []
-    used_tags: set[str] = set()
-    known = any(
-        v[DAYS_IN_STAGE].shown.kind != "empty" for v in values.values() if DAYS_IN_STAGE in v
-    )
+    records = project.records
+    today = ctx.dataset.today
+    known = board and any(r.history.days_in_stage(today) is not None for r in records.values())
     extra = [DAYS_IN_STAGE] if known else []
-    for record in project.records.values():
-        link = ctx.record_link(project.name, record.slug)
-        cells = [values[record.slug][spec.name] for spec in columns]
-        cells += [values[record.slug][name] for name in extra]
-        if cells and columns[0].name == schema.title_field:  # the title links to the record
+    used_tags = {str(t) for r in records.values() for t in items(r.get(tags_field or ""))}
+    titled = bool(columns) and columns[0].name == schema.title_field
+
+    def row(slug: str) -> RowView:
+        record = records[slug]
+        cells = [values[slug][spec.name] for spec in columns]
+        cells += [values[slug][name] for name in extra]
+        if titled:  # the title links to the record
+            link = ctx.record_link(project.name, slug)
             shown = Display("links", link.label, link.label.casefold(), (link,))
             cells[0] = _value(cells[0].name, cells[0].label, "text", "", shown)
         tags = sorted(str(t) for t in items(record.get(tags_field))) if tags_field else []
-        used_tags.update(tags)
         listed = str(record.get(list_field) or "") if list_field else ""
-        rows.append(RowView(record.slug, listed, json.dumps(tags), tuple(cells)))
+        return RowView(slug, listed, json.dumps(tags), tuple(cells))
+
     return TableView(
         columns=tuple(
             ColumnView(
@@ -611,10 +704,10 @@ def _table_view(ctx: _Context, project: Project, values: _Values) -> TableView:
             for shown in (_display_type(spec)[0],)
         )
         + tuple(ColumnView(name, "Days in stage", "number", "number") for name in extra),
-        rows=tuple(rows),
+        rows=TableRows(tuple(records), row),
         lists=tuple(s.name for s in schema.lists) if list_field else (),
         tags=tuple(sorted(set(schema.tags) | used_tags)) if tags_field else (),
-        titled=bool(columns) and columns[0].name == schema.title_field,
+        titled=titled,
     )
 
 

@@ -31,7 +31,7 @@ when row *n* has cell *n*).
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -40,7 +40,7 @@ from crmgen.fields.formatting import Display, LinkView
 if TYPE_CHECKING:
     from crmgen.views import ColumnView, RowView
 
-__all__ = ["PAGE_SIZE", "PagerView", "page_path", "pager", "table_json"]
+__all__ = ["PAGE_SIZE", "PagerView", "encode_row", "page_path", "pager", "table_json"]
 
 #: Rows of a table page.
 PAGE_SIZE = 100
@@ -169,32 +169,40 @@ class _Dictionary:
         return {"values": self.values, "index": index, "width": width}
 
 
+def encode_row(row: RowView, titled: bool) -> tuple[list[Any], str, list[str]]:
+    """One row as ``table.json`` writes it: its cells (see the module doc), list and tags."""
+    cells: list[Any] = []
+    for number, cell in enumerate(row.cells):
+        shown = cell.shown
+        if number == 0 and titled:  # the title links to the row's record page
+            sort = 0 if shown.sort == shown.text.casefold() else shown.sort
+            cells.append(["r", sort, shown.text])
+        else:
+            cells.append(_cell(shown))
+    return cells, row.list, json.loads(row.tags_json)
+
+
 def table_json(
     project: str,
     columns: Sequence[ColumnView],
-    rows: Sequence[RowView],
+    rows: Iterable[tuple[str, tuple[list[Any], str, list[str]]]],
     lists: Sequence[str],
     tags: Sequence[str],
-    title: bool,
 ) -> bytes:
-    """Every row of a table as the compact JSON the script loads (see the module doc);
-    ``title``: the first column is the record's title, a link to its page."""
+    """Every row of a table as the compact JSON the script loads (see the module doc).
+
+    Args:
+        rows: (slug, ``encode_row``) of each row, in order.
+    """
     cells = [_Dictionary() for _ in columns]
     listed, tagged = _Dictionary(), _Dictionary()
-    for row in rows:
-        for number, (dictionary, cell) in enumerate(zip(cells, row.cells, strict=True)):
-            if number == 0 and title:  # the title links to the row's record page
-                dictionary.add(
-                    [
-                        "r",
-                        0 if cell.shown.sort == cell.shown.text.casefold() else cell.shown.sort,
-                        cell.shown.text,
-                    ]
-                )
-            else:
-                dictionary.add(_cell(cell.shown))
-        listed.add(row.list)
-        tagged.add(json.loads(row.tags_json))
+    slugs = []
+    for slug, (row_cells, row_list, row_tags) in rows:
+        slugs.append(slug)
+        for dictionary, cell in zip(cells, row_cells, strict=True):
+            dictionary.add(cell)
+        listed.add(row_list)
+        tagged.add(row_tags)
     data = {
         "format": FORMAT,
         "project": project,
@@ -203,7 +211,7 @@ def table_json(
             {"name": c.name, "label": c.label, "type": c.type, "sort": c.sort_type}
             for c in columns
         ],
-        "slugs": [row.slug for row in rows],
+        "slugs": slugs,
         "lists": list(lists),
         "tags": list(tags),
         "list": listed.encoded() if lists else None,
