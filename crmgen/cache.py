@@ -37,6 +37,8 @@ CACHE_FILE = ".crmgen-cache/cache-v1.sqlite"
 KEEP_DAYS = 30
 _BATCH = 500  # keys per SELECT ... IN (...)
 _MAC = 32  # bytes of signature before each value
+#: What is put is written once this much is waiting.
+FLUSH_BYTES = 16 * 1024 * 1024
 
 
 class Cache:
@@ -51,6 +53,7 @@ class Cache:
         self._pending: dict[tuple[str, str], bytes] = {}
         self._used: dict[str, set[str]] = {}
         self._forget: set[str] = set()
+        self._pending_bytes = 0
         self._key = b""
         if path is not None:
             self._open(path)
@@ -130,6 +133,30 @@ class Cache:
     def put(self, space: str, key: str, value: bytes) -> None:
         self._used.setdefault(space, set()).add(key)
         self._pending[(space, key)] = value
+        self._pending_bytes += len(value)
+        if self._pending_bytes > FLUSH_BYTES:
+            self._flush()
+
+    def _flush(self) -> None:
+        """Write what was put so far (a big build does not hold it all in memory)."""
+        db = self._db
+        if db is not None:
+            try:
+                db.execute("BEGIN IMMEDIATE")
+                db.executemany(
+                    "INSERT OR REPLACE INTO entries (space, key, value, used) VALUES (?, ?, ?, ?)",
+                    (
+                        (s, k, self._sign(s, k, v), self._now)
+                        for (s, k), v in self._pending.items()
+                    ),
+                )
+                db.execute("COMMIT")
+            except sqlite3.Error as exc:
+                with contextlib.suppress(sqlite3.Error):
+                    db.execute("ROLLBACK")
+                self._off(f"cannot write {self.path}: {exc}")
+        self._pending.clear()
+        self._pending_bytes = 0
 
     def forget_unused(self, space: str) -> None:
         """Drop the entries of ``space`` this run did not use (at ``close``)."""

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import os
 import re
+import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
@@ -26,7 +27,7 @@ from typing import Any
 import yaml
 
 from crmgen.fields.rules import inside, rel
-from crmgen.model import Diagnostic, Pos, error
+from crmgen.model import Diagnostic, Pos, error, shared_pos
 
 Path = tuple[str | int, ...]
 
@@ -69,13 +70,15 @@ class YamlDoc:
     def keyed_positions(self) -> dict[str, Pos]:
         """Positions keyed by "/"-joined paths (``dashboards/0/charts/2``), root left out."""
         return {
-            "/".join(str(p) for p in path): pos for path, pos in self.positions.items() if path
+            sys.intern("/".join(str(p) for p in path)): pos
+            for path, pos in self.positions.items()
+            if path
         }
 
     def keyed_value_positions(self) -> dict[str, Pos]:
         """Positions of values keyed like :meth:`keyed_positions`."""
         return {
-            "/".join(str(p) for p in path): pos
+            sys.intern("/".join(str(p) for p in path)): pos
             for path, pos in self.value_positions.items()
             if path
         }
@@ -216,7 +219,7 @@ class _Builder:
 
     def _pos(self, event: Any) -> Pos:
         mark = event.start_mark
-        return Pos(mark.line + 1 + self.offset, mark.column + 1)
+        return shared_pos(mark.line + 1 + self.offset, mark.column + 1)
 
     def _check(self, event: Any) -> None:
         anchor = getattr(event, "anchor", None)

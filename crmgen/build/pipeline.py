@@ -15,14 +15,12 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import functools
 import datetime as dt
+import functools
 import hashlib
-import os
 import tempfile
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -42,7 +40,7 @@ from crmgen.compute.evaluate import compute
 from crmgen.config import load_config
 from crmgen.link import link_records
 from crmgen.model import Config, Dataset, Diagnostic, Page, PageSet, Project, error, frozen_map
-from crmgen.model.store import NO_STORE, Store, pack, unpack
+from crmgen.model.store import NO_STORE, Store, pack
 from crmgen.schema import load_schemas
 
 from . import records
@@ -391,7 +389,13 @@ def _shared_key(
         if path.is_file()
     )
     shared = (
-        code_version(), overrides, dataset.config, schemas, dataset.today, dataset.as_of, frame
+        code_version(),
+        overrides,
+        dataset.config,
+        schemas,
+        dataset.today,
+        dataset.as_of,
+        frame,
     )
     return hashlib.sha256(pack(shared)).hexdigest()
 

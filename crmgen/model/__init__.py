@@ -6,6 +6,7 @@ Stdlib only. Every stage takes and returns these; nothing here mutates.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from dataclasses import field as _field
@@ -79,6 +80,13 @@ class Pos:
 
     line: int
     col: int = 1
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def shared_pos(line: int, col: int = 1) -> Pos:
+    """A ``Pos``, one object per place: a repo of 50,000 records has millions of positions
+    but only a few thousand different ones."""
+    return Pos(line, col)
 
 
 @dataclass(frozen=True, slots=True)

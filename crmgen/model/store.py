@@ -11,9 +11,12 @@ from __future__ import annotations
 import copyreg
 import io
 import pickle
+import sys
 from collections.abc import Iterable, Mapping
 from types import MappingProxyType
 from typing import Any, Protocol
+
+from crmgen.model import Pos, shared_pos
 
 
 class Store(Protocol):
@@ -43,11 +46,16 @@ NO_STORE: Store = _NoStore()
 
 
 def _mapping(items: dict[Any, Any]) -> Mapping[Any, Any]:
-    return MappingProxyType(items)
+    # keys are field names and paths, the same in every record: one string each in memory
+    return MappingProxyType({sys.intern(k) if type(k) is str else k: v for k, v in items.items()})
 
 
-# read-only mappings (``frozen_map``) are written as the dict they show
-_DISPATCH = {**copyreg.dispatch_table, MappingProxyType: lambda m: (_mapping, (dict(m),))}
+# read-only mappings (``frozen_map``) are written as the dict they show; positions are shared
+_DISPATCH = {
+    **copyreg.dispatch_table,
+    MappingProxyType: lambda m: (_mapping, (dict(m),)),
+    Pos: lambda p: (shared_pos, (p.line, p.col)),
+}
 
 
 def pack(value: Any) -> bytes:

@@ -11,6 +11,7 @@ import dataclasses
 import functools
 import hashlib
 import json
+from collections import OrderedDict
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
@@ -173,12 +174,15 @@ class RecordView:
 
 
 class _Values:
-    """Each record's visible values as ``ValueView``, made when first asked for and kept for
-    this build (the table, the board and the record page share them)."""
+    """Each record's visible values as ``ValueView``, made when asked for. Only the last few
+    hundred are kept: holding every value of a 50,000-record site would double the memory a
+    build needs, and a value shown by many records is formatted once anyway (``_shown``)."""
+
+    KEEP = 512
 
     def __init__(self, ctx: _Context, project: Project, board: bool) -> None:
         self.ctx, self.project, self.board = ctx, project, board
-        self._rows: dict[str, _Row] = {}
+        self._rows: OrderedDict[str, _Row] = OrderedDict()
 
     def __getitem__(self, slug: str) -> _Row:
         row = self._rows.get(slug)
@@ -191,6 +195,8 @@ class _Values:
             if self.board:  # days in the current list, from the history (or stage_since)
                 row[DAYS_IN_STAGE] = _days_in_stage(ctx, record)
             self._rows[slug] = row
+            if len(self._rows) > self.KEEP:
+                self._rows.popitem(last=False)
         return row
 
 
@@ -442,18 +448,20 @@ def _table_json(
     table = project.table
     shared = hashlib.sha256(pack(frame)).hexdigest()
     wanted = {i: f"{shared}:{k}" for i, k in enumerate(row_keys) if k}
-    found = store.get_many("table-rows", wanted.values())
-    encoded = []
-    for index, slug in enumerate(project.records.slugs):
-        blob = found.get(wanted.get(index, ""))
-        if blob is not None:
-            encoded.append((slug, unpack(blob)))
-            continue
-        row = encode_row(table.rows[index], table.titled)
-        if index in wanted:
-            store.put("table-rows", wanted[index], pack(row))
-        encoded.append((slug, row))
-    return table_json(project.name, table.columns, encoded, table.lists, table.tags)
+    found = dict(store.get_many("table-rows", wanted.values()))
+
+    def encoded() -> Iterator[tuple[str, Any]]:  # one row at a time: never all of them at once
+        for index, slug in enumerate(project.records.slugs):
+            blob = found.pop(wanted.get(index, ""), None)
+            if blob is not None:
+                yield slug, unpack(blob)
+                continue
+            row = encode_row(table.rows[index], table.titled)
+            if index in wanted:
+                store.put("table-rows", wanted[index], pack(row))
+            yield slug, row
+
+    return table_json(project.name, table.columns, encoded(), table.lists, table.tags)
 
 
 def page_keys(dataset: Dataset, shared: str) -> dict[str, str]:

@@ -1,0 +1,161 @@
+"""Reading the records: find, read, parse and check each file; kept by content; both cores.
+
+What a record file turns into after parsing and the checks of its text (``validate.Checker.
+values``) depends on nothing but that text, its path, its project's schema, ``crmgen.yml`` and
+crmgen itself. That result is kept in the store under a hash of exactly those, so an unchanged
+file is never parsed or checked again, whatever else changed. The checks that look at the disk
+(the files a record names) run every time: a deleted attachment is always found.
+
+Files that are not in the store are parsed and checked in worker processes (forked, so they
+share the parent's schemas and file texts without copying them) when there are enough of them
+to pay for it; each worker returns packed results, which the parent unpacks in file order, so
+the result is the same whichever way it was made.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import multiprocessing
+import os
+from collections.abc import Mapping, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+from typing import Any
+
+from crmgen.load import Source, find_records, parse_record
+from crmgen.model import Config, Diagnostic, ProjectSchema, Record
+from crmgen.model.store import NO_STORE, Store, pack, unpack
+from crmgen.validate import Checked, Checker
+from crmgen.yamlstrict import read_source
+
+from .inputs import code_version
+
+__all__ = ["SPACE", "read_records", "workers"]
+
+#: The store's space for checked records.
+SPACE = "records"
+#: Below this many files to parse, one process does it (forking costs more than it saves).
+PARALLEL_FROM = 400
+
+
+def workers() -> int:
+    """How many processes may work at once: the cores this process may run on."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+def read_records(
+    root: Path,
+    config: Config,
+    schemas: Mapping[str, ProjectSchema],
+    store: Store = NO_STORE,
+) -> tuple[dict[str, dict[str, Record]], list[Diagnostic]]:
+    """Every record of every project, parsed and checked (``load`` and ``validate`` in one).
+
+    Returns:
+        project -> slug -> Record (slugs sorted), and the diagnostics.
+    """
+    sources, diags = find_records(root, config, schemas)
+    contexts = {
+        name: hashlib.sha256(code_version().encode() + pack((config, schema))).hexdigest()
+        for name, schema in schemas.items()
+    }
+    texts: dict[Source, str] = {}
+    keys: dict[Source, str] = {}
+    for source in sources:
+        text, problems = read_source(root, source.file, config.max_file_size)
+        diags.extend(problems)
+        if text is not None:
+            texts[source] = text
+            content = f"{contexts[source.project]}\0{source.path}\0{text}"
+            keys[source] = hashlib.sha256(content.encode("utf-8", "surrogatepass")).hexdigest()
+    found = dict(store.get_many(SPACE, keys.values()))
+    missing = [source for source in keys if keys[source] not in found]
+    made = dict(zip(missing, _check_all(root, config, schemas, missing, texts), strict=True))
+    texts.clear()  # a 50,000-record repo is 60 MB of text: let it go before the records grow
+    checkers: dict[str, Checker] = {}
+    out: dict[str, dict[str, Record]] = {name: {} for name in schemas}
+    for source, key in keys.items():
+        if source in made:
+            blob = made.pop(source)
+            store.put(SPACE, key, blob)
+        else:
+            blob = found.pop(key)
+        problems, checked = unpack(blob)
+        diags.extend(problems)
+        if checked is None:
+            continue
+        checker = checkers.get(source.project)
+        if checker is None:
+            checker = checkers[source.project] = Checker(root, config, schemas[source.project])
+        record, problems = checker.files(checked)
+        diags.extend(problems)
+        out[source.project][source.slug] = record
+    return {name: dict(sorted(by_slug.items())) for name, by_slug in out.items()}, diags
+
+
+def _check_all(
+    root: Path,
+    config: Config,
+    schemas: Mapping[str, ProjectSchema],
+    sources: Sequence[Source],
+    texts: Mapping[Source, str],
+) -> list[bytes]:
+    """Parse and check the text of each source: packed (diagnostics, Checked | None)."""
+    global _WORK
+    count = workers()
+    if len(sources) < PARALLEL_FROM or count < 2 or not _can_fork():
+        return _check_range(root, config, schemas, sources, texts, 0, len(sources))
+    _WORK = (root, config, schemas, sources, texts)  # inherited by the forked workers
+    try:
+        size = -(-len(sources) // (count * 4))
+        ranges = [
+            (start, min(len(sources), start + size)) for start in range(0, len(sources), size)
+        ]
+        context = multiprocessing.get_context("fork")
+        with ProcessPoolExecutor(max_workers=count, mp_context=context) as pool:
+            parts = pool.map(_check_work, ranges)
+            return [blob for part in parts for blob in part]
+    finally:
+        _WORK = None
+
+
+_WORK: tuple[Any, ...] | None = None
+
+
+def _can_fork() -> bool:
+    return "fork" in multiprocessing.get_all_start_methods()
+
+
+def _check_work(span: tuple[int, int]) -> list[bytes]:
+    assert _WORK is not None
+    root, config, schemas, sources, texts = _WORK
+    return _check_range(root, config, schemas, sources, texts, *span)
+
+
+def _check_range(
+    root: Path,
+    config: Config,
+    schemas: Mapping[str, ProjectSchema],
+    sources: Sequence[Source],
+    texts: Mapping[Source, str],
+    start: int,
+    end: int,
+) -> list[bytes]:
+    checkers: dict[str, Checker] = {}
+    out = []
+    for source in sources[start:end]:
+        schema = schemas[source.project]
+        record, problems = parse_record(
+            texts[source], source.path, source.project, source.slug, schema
+        )
+        checked: Checked | None = None
+        if record is not None:
+            checker = checkers.get(source.project)
+            if checker is None:
+                checker = checkers[source.project] = Checker(root, config, schema)
+            checked = checker.values(record)
+        out.append(pack((problems, checked)))
+    return out
