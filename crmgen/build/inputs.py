@@ -28,7 +28,7 @@ __all__ = ["CACHE_FOLDER", "RUNS", "build_date", "code_version", "fingerprint"]
 
 #: The cache space of whole runs: what a run read -> what it found (see ``fingerprint``).
 RUNS = "runs"
-#: The cache folder in a data repo (``crmgen init`` lists it in .gitignore).
+#: The cache folder in a data repo (list it in the repo's .gitignore).
 CACHE_FOLDER = ".crmgen-cache"
 
 #: Libraries whose version changes what crmgen makes of the same input.

@@ -26,7 +26,7 @@ if TYPE_CHECKING:
 
 __all__ = ["CACHE_FOLDER", "attach", "export_tree", "rev_for"]
 
-#: The cache folder in a data repo (list it in .gitignore; ``crmgen init`` does).
+#: The cache folder in a data repo (list it in the repo's .gitignore).
 CACHE_FOLDER = ".crmgen-cache"
 
 
