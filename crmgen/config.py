@@ -63,6 +63,21 @@ CONFIG_SCHEMA: dict[str, Any] = {
         },
         "dashboards": {"type": "array"},
         "automations": {"type": "object"},
+        "repository": {
+            "type": "string",
+            "pattern": r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$",
+            "x-hint": "owner/name of the repository on the forge, such as acme/crm",
+        },
+        "branch": {
+            "type": "string",
+            "pattern": r"^[A-Za-z0-9_./-]+$",
+            "x-hint": "the branch the site is built from, such as main",
+        },
+        "forge": {
+            "type": "string",
+            "pattern": r"^https://[A-Za-z0-9.-]+(:[0-9]+)?$",
+            "x-hint": "the forge's https address without a path, such as https://github.com",
+        },
     },
 }
 KNOWN = frozenset(CONFIG_SCHEMA["properties"])
@@ -165,6 +180,9 @@ def parse_config(text: str, path: str = FILE) -> tuple[Config, list[Diagnostic]]
         audiences=_audiences(data.get("audiences"), doc, path, diags),
         dashboards=freeze(data["dashboards"]) if "dashboards" in data else None,
         automations=freeze(get("automations", None)),
+        repository=get("repository", ""),
+        branch=get("branch", "main"),
+        forge=get("forge", "https://github.com"),
         positions=frozen_map(doc.keyed_positions()),
         value_positions=frozen_map(doc.keyed_value_positions()),
         path=path,

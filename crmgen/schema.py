@@ -25,10 +25,13 @@ from crmgen.fields.attachments import accept_problem
 from crmgen.model import (
     HISTORY_FIELDS,
     Config,
+    Pos,
     Diagnostic,
     FieldSpec,
     ListSpec,
     ProjectSchema,
+    SortSpec,
+    ViewsSpec,
     error,
     freeze,
     frozen_map,
@@ -163,6 +166,9 @@ def parse_schema(
     roles, problems = _roles(fields, meta.get("roles") or {}, doc, path)
     schema = dataclasses.replace(schema, roles=frozen_map(roles))
     diags.extend(problems)
+    views, problems = views_of(schema, meta.get("views") or {}, doc)
+    schema = dataclasses.replace(schema, views=views)
+    diags.extend(problems)
     diags.extend(_check_project(schema, doc))
     if audiences is not None:
         diags.extend(_check_audiences(schema, doc, audiences))
@@ -179,7 +185,10 @@ ROLE_TYPES = {
 
 
 def _roles(
-    fields: Sequence[FieldSpec], declared: Mapping[str, Any], doc: yamlstrict.YamlDoc, path: str
+    fields: Sequence[FieldSpec],
+    declared: Mapping[str, Any],
+    doc: yamlstrict.YamlDoc | None,
+    path: str,
 ) -> tuple[dict[str, str], list[Diagnostic]]:
     """The declared roles, checked, and defaults chosen from field types for the others:
     amount is the first currency field, close the first date field that is not one of the
@@ -196,7 +205,7 @@ def _roles(
                 if spec is None
                 else f"'{name}' is a {kind} field; {role} needs a {' or '.join(ROLE_TYPES[role])}"
             )
-            where = doc.value_pos(("x-crmgen", "roles", role))
+            where = _at(doc, ("x-crmgen", "roles", role))
             problems.append(error("schema-role", f"roles.{role}: {why}", path, where))
         else:
             roles[role] = str(name)
@@ -213,6 +222,194 @@ def _roles(
         if role not in roles and role not in declared and name:
             roles[role] = name
     return roles, problems
+
+
+#: What records can be sorted by besides their fields: dates from the history stage.
+SORT_DATES = ("created", "stage_since", "closed", "last_changed", "last_activity", "days_in_stage")
+#: Field types that can group a board: one value per record.
+GROUP_TYPES = frozenset({"list", "select", "text", "reference", "checkbox", "rating", "lookup"})
+#: Field types a table does not show at first (long, or a list of other records).
+_WIDE = frozenset({"long-text", "referenced-by", "address", "file"})
+#: Columns a table shows at first when the schema does not say.
+DEFAULT_COLUMNS = 7
+#: Kinds of lists, the keys a board's sort may use besides list names.
+LIST_KINDS = ("open", "won", "lost", "n-a")
+
+
+def with_defaults(schema: ProjectSchema) -> ProjectSchema:
+    """A schema made in code (not read from a file) with the roles and views a file that
+    declares none would get."""
+    roles, _ = _roles(schema.fields, {}, None, schema.path)
+    schema = dataclasses.replace(schema, roles=frozen_map({**roles, **schema.roles}))
+    views, _ = views_of(schema, {}, None)
+    return dataclasses.replace(schema, views=views)
+
+
+def _at(doc: yamlstrict.YamlDoc | None, where: tuple[str | int, ...], key: bool = False) -> Pos:
+    if doc is None:
+        return Pos(1, 1)
+    return doc.pos(where) if key else doc.value_pos(where)
+
+
+def views_of(
+    schema: ProjectSchema, declared: Mapping[str, Any], doc: yamlstrict.YamlDoc | None
+) -> tuple[ViewsSpec, list[Diagnostic]]:
+    """The project's views (``x-crmgen.views``), checked, with defaults chosen from field
+    types and roles for what is not declared:
+
+    - card: amount, parent, owner and close (by role), filled up to four from the other
+      short stored fields;
+    - table columns: the title, the list, the roles and the tags, filled up to seven from the
+      other stored fields in schema order (long text, addresses, files and back-links wait
+      one click away);
+    - board order: open lists by close date (soonest first), won and lost lists by when they
+      were closed (latest first), n-a lists by last activity (latest first);
+    - board group: the list field.
+    """
+    problems: list[Diagnostic] = []
+    by_name = {f.name: f for f in schema.fields}
+    path = schema.path
+
+    def known(name: str, where: tuple[str | int, ...], extra: Sequence[str] = ()) -> bool:
+        if name in by_name or name in extra:
+            return True
+        hint = messages.did_you_mean(name, [*by_name, *extra])
+        problems.append(
+            error(
+                "schema-view",
+                f"views: '{name}' is not a field of {schema.name}"
+                + (hint or "; use a property name of this schema"),
+                path,
+                _at(doc, ("x-crmgen", "views", *where)),
+            )
+        )
+        return False
+
+    def sort(text: str, where: tuple[str | int, ...]) -> SortSpec | None:
+        spec = SortSpec.parse(text)
+        return spec if known(spec.field, where, SORT_DATES) else None
+
+    card_decl = (declared.get("card") or {}).get("fields")
+    table_decl = declared.get("table") or {}
+    board_decl = declared.get("board") or {}
+    done = set()
+    if card_decl is not None:
+        done.add("card")
+        card = tuple(
+            str(n) for i, n in enumerate(card_decl) if known(str(n), ("card", "fields", i))
+        )
+    else:
+        card = _default_card(schema)
+    if table_decl.get("columns") is not None:
+        done.add("columns")
+        columns = [
+            str(n)
+            for i, n in enumerate(table_decl["columns"])
+            if known(str(n), ("table", "columns", i))
+        ]
+        if schema.title_field in by_name and schema.title_field not in columns:
+            columns.insert(0, schema.title_field)
+    else:
+        columns = _default_columns(schema)
+    table_sort = None
+    if table_decl.get("sort") is not None:
+        done.add("sort")
+        table_sort = sort(str(table_decl["sort"]), ("table", "sort"))
+    board_sort: dict[str, SortSpec] = _default_board_sort(schema)
+    raw_sort = board_decl.get("sort")
+    if isinstance(raw_sort, str):
+        done.add("board_sort")
+        found = sort(raw_sort, ("board", "sort"))
+        board_sort = {kind: found for kind in LIST_KINDS} if found else board_sort
+    elif isinstance(raw_sort, Mapping):
+        done.add("board_sort")
+        names = [spec.name for spec in schema.lists]
+        for key, text in raw_sort.items():
+            if str(key) not in names and str(key) not in LIST_KINDS:
+                hint = messages.did_you_mean(str(key), [*names, *LIST_KINDS])
+                problems.append(
+                    error(
+                        "schema-view",
+                        f"views: board sort '{key}' is neither a list nor a kind of list"
+                        + (hint or f"; use a list name or one of {', '.join(LIST_KINDS)}"),
+                        path,
+                        _at(doc, ("x-crmgen", "views", "board", "sort", str(key)), key=True),
+                    )
+                )
+                continue
+            found = sort(str(text), ("board", "sort", str(key)))
+            if found:
+                board_sort[str(key)] = found
+    group = schema.list_field
+    if board_decl.get("group") is not None:
+        done.add("group")
+        name = str(board_decl["group"])
+        if known(name, ("board", "group")):
+            spec = by_name[name]
+            if spec.type not in GROUP_TYPES or spec.multiple:
+                problems.append(
+                    error(
+                        "schema-view",
+                        f"views: board group '{name}' is a {spec.type} field; a board is "
+                        "grouped by a field with one value per record (list, select, text, "
+                        "reference, checkbox, rating or lookup)",
+                        path,
+                        _at(doc, ("x-crmgen", "views", "board", "group")),
+                    )
+                )
+            else:
+                group = name
+    views = ViewsSpec(
+        card=card,
+        columns=tuple(columns),
+        sort=table_sort,
+        board_sort=frozen_map(board_sort),
+        group=group,
+        declared=frozenset(done),
+    )
+    return views, problems
+
+
+def _default_card(schema: ProjectSchema) -> tuple[str, ...]:
+    names = [schema.roles.get(r) for r in ("amount", "parent", "owner", "close")]
+    card = [n for n in names if n]
+    skip = {schema.title_field, schema.list_field, schema.tags_field, *HISTORY_FIELDS}
+    for spec in schema.fields if len(card) < 2 else ():  # few roles: the first short fields
+        if len(card) >= 4:
+            break
+        short = spec.type in ("select", "currency", "number", "date", "reference", "rating")
+        fits = short and not spec.computed and not spec.multiple
+        if fits and spec.name not in skip and spec.name not in card:
+            card.append(spec.name)
+    return tuple(card[:4])
+
+
+def _default_columns(schema: ProjectSchema) -> list[str]:
+    roles = [schema.roles.get(r) for r in ("parent", "amount", "owner", "close")]
+    wanted = [schema.title_field, schema.list_field, *roles, schema.tags_field]
+    names = {f.name for f in schema.fields}
+    columns: list[str] = []
+    for name in wanted:
+        if name and name in names and name not in columns:
+            columns.append(name)
+    for spec in schema.fields:
+        if len(columns) >= DEFAULT_COLUMNS:
+            break
+        if spec.name not in columns and not spec.computed and spec.type not in _WIDE:
+            columns.append(spec.name)
+    return columns
+
+
+def _default_board_sort(schema: ProjectSchema) -> dict[str, SortSpec]:
+    close = schema.roles.get("close")
+    out = {
+        "won": SortSpec("closed", True),
+        "lost": SortSpec("closed", True),
+        "n-a": SortSpec("last_activity", True),
+    }
+    if close:
+        out["open"] = SortSpec(close)
+    return out
 
 
 def _check_audiences(

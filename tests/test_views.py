@@ -27,6 +27,7 @@ from crmgen.model import (
     frozen_map,
 )
 from crmgen.redaction import redact
+from crmgen.schema import with_defaults
 from crmgen.views import SiteView, build_site_views
 from crmgen.views import pages as site_pages
 
@@ -82,51 +83,55 @@ def pages(site: SiteView) -> list[Any]:
 
 def make_dataset(*, restrict_amount: bool = False, config: Config | None = None) -> Dataset:
     """Clients and opportunities with restricted fields, lookups, formulas and references."""
-    clients = ProjectSchema(
-        name="clients",
-        path="schema/clients.schema.yaml",
-        title="Clients",
-        title_field="title",
-        fields=(
-            field("title", "text", required=True),
-            field("email", "email"),
-            field("website", "url"),
-            field("secret_note", "text", audiences=MANAGERS),
-            field("contract", "file", audiences=MANAGERS),
-            field("logo", "file"),
-            field("deals", "referenced-by", target="opportunities", via="client"),
-            field("partnered", "referenced-by", target="opportunities", via="partner"),
-        ),
+    clients = with_defaults(
+        ProjectSchema(
+            name="clients",
+            path="schema/clients.schema.yaml",
+            title="Clients",
+            title_field="title",
+            fields=(
+                field("title", "text", required=True),
+                field("email", "email"),
+                field("website", "url"),
+                field("secret_note", "text", audiences=MANAGERS),
+                field("contract", "file", audiences=MANAGERS),
+                field("logo", "file"),
+                field("deals", "referenced-by", target="opportunities", via="client"),
+                field("partnered", "referenced-by", target="opportunities", via="partner"),
+            ),
+        )
     )
     amount_audiences = MANAGERS if restrict_amount else ()
-    opps = ProjectSchema(
-        name="opportunities",
-        path="schema/opportunities.schema.yaml",
-        title="Opportunities",
-        title_field="title",
-        lists=(
-            ListSpec("Lead", "open", Decimal("0.1")),
-            ListSpec("Proposal sent", "open", Decimal("0.5")),
-            ListSpec("Closed won", "won", Decimal(1)),
-            ListSpec("Closed lost", "lost", Decimal(0)),
-        ),
-        tags=("branding", "seo", "website"),
-        fields=(
-            field("title", "text", required=True),
-            field("list", "list"),
-            field("tags", "tags"),
-            field("client", "reference", target="clients"),
-            field("partner", "reference", target="clients", audiences=MANAGERS),
-            field("amount", "currency", audiences=amount_audiences),
-            field("cost", "currency", audiences=MANAGERS),
-            field("profit", "formula", expression="amount - cost", result="currency"),
-            field("margin", "formula", expression="profit / amount", result="number"),
-            field("client_email", "lookup", path="client.email", result="email"),
-            field("client_secret", "lookup", path="client.secret_note", result="text"),
-            field("confidence", "rating"),
-            field("owner", "text"),
-            field("expected_close", "date"),
-        ),
+    opps = with_defaults(
+        ProjectSchema(
+            name="opportunities",
+            path="schema/opportunities.schema.yaml",
+            title="Opportunities",
+            title_field="title",
+            lists=(
+                ListSpec("Lead", "open", Decimal("0.1")),
+                ListSpec("Proposal sent", "open", Decimal("0.5")),
+                ListSpec("Closed won", "won", Decimal(1)),
+                ListSpec("Closed lost", "lost", Decimal(0)),
+            ),
+            tags=("branding", "seo", "website"),
+            fields=(
+                field("title", "text", required=True),
+                field("list", "list"),
+                field("tags", "tags"),
+                field("client", "reference", target="clients"),
+                field("partner", "reference", target="clients", audiences=MANAGERS),
+                field("amount", "currency", audiences=amount_audiences),
+                field("cost", "currency", audiences=MANAGERS),
+                field("profit", "formula", expression="amount - cost", result="currency"),
+                field("margin", "formula", expression="profit / amount", result="number"),
+                field("client_email", "lookup", path="client.email", result="email"),
+                field("client_secret", "lookup", path="client.secret_note", result="text"),
+                field("confidence", "rating"),
+                field("owner", "text"),
+                field("expected_close", "date"),
+            ),
+        )
     )
     client_records = {
         "acme": rec(
@@ -290,13 +295,14 @@ def test_board_columns_totals_and_cards() -> None:
     assert (card.slug, card.title, card.href, card.amount) == (
         "acme-web", "Acme website", "opportunities/acme-web.html", "42000",
     )  # fmt: skip
+    # by roles, not names: amount and the parent on line two, owner and close date on three
+    assert [v.name for v in card.primary] == ["amount", "client"]
+    assert [v.name for v in card.secondary] == ["owner", "expected_close"]
     shown = {v.name: v for v in card.fields}
-    assert list(shown) == ["amount", "client", "tags", "confidence", "owner", "expected_close"]
     assert shown["client"].shown.links[0].label == "Acme Corp"
     assert shown["client"].shown.links[0].href == "clients/acme.html"
-    assert shown["tags"].shown.badges == ("website", "seo")
-    assert shown["confidence"].shown.rating == 4
     assert shown["expected_close"].shown.text == "15 Dec 2026"
+    assert card.tags == ()  # tags are chips only when the card declares them
 
 
 def test_board_has_no_money_when_amount_is_restricted() -> None:
@@ -309,10 +315,12 @@ def test_board_has_no_money_when_amount_is_restricted() -> None:
 def test_table_has_every_visible_field_with_machine_values() -> None:
     table = opportunities(site_for(make_dataset())).table
     names = [c.name for c in table.columns]
+    # the title, list, roles and tags first (shown), then every other field one click away
     assert names == [
-        "title", "list", "tags", "client", "amount", "client_email", "confidence", "owner",
-        "expected_close",
+        "title", "list", "client", "amount", "owner", "expected_close", "tags", "client_email",
+        "confidence",
     ]  # fmt: skip
+    assert [c.shown for c in table.columns] == [True] * 7 + [False] * 2
     types = {c.name: c.sort_type for c in table.columns}
     assert types["amount"] == types["confidence"] == "number"
     assert types["expected_close"] == "text"

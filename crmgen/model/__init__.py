@@ -213,6 +213,51 @@ class FieldSpec:
 
 
 @dataclass(frozen=True, slots=True)
+class SortSpec:
+    """Order records by ``field`` (a field, or a history date: created, stage_since, closed,
+    last_changed, last_activity, days_in_stage), ascending unless ``descending``; records
+    without a value come last either way."""
+
+    field: str
+    descending: bool = False
+
+    @classmethod
+    def parse(cls, text: str) -> SortSpec:
+        """``"amount"`` or ``"-amount"`` (descending)."""
+        text = text.strip()
+        return cls(text[1:].strip(), True) if text.startswith("-") else cls(text)
+
+    def __str__(self) -> str:
+        return f"-{self.field}" if self.descending else self.field
+
+
+@dataclass(frozen=True, slots=True)
+class ViewsSpec:
+    """How a project is shown (``x-crmgen.views``), with the defaults chosen from field types
+    and roles for whatever the schema does not declare (see ``schema.views_of``).
+
+    Attributes:
+        card: the fields a board card shows under its title, in order (at most four).
+        columns: the table's columns shown at first, in order (the title first); every other
+            visible field is one click away.
+        sort: the table's default order (None: the order of the files).
+        board_sort: a board column's order by list name or list kind (open, won, lost, n-a).
+        group: the field whose values are the board's columns (the list field by default).
+        declared: which of the above the schema declares (the rest are defaults).
+    """
+
+    card: tuple[str, ...] = ()
+    columns: tuple[str, ...] = ()
+    sort: SortSpec | None = None
+    board_sort: Mapping[str, SortSpec] = _field(default_factory=lambda: EMPTY)
+    group: str | None = None
+    declared: frozenset[str] = frozenset()
+
+    def board_order(self, list_name: str, kind: str) -> SortSpec | None:
+        return self.board_sort.get(list_name) or self.board_sort.get(kind)
+
+
+@dataclass(frozen=True, slots=True)
 class ProjectSchema:
     """What a project's schema file says, parsed and checked.
 
@@ -231,6 +276,7 @@ class ProjectSchema:
     tags: tuple[str, ...] = ()
     json_schema: Mapping[str, Any] = _field(default_factory=lambda: EMPTY)
     roles: Mapping[str, str] = _field(default_factory=lambda: EMPTY)
+    views: ViewsSpec = ViewsSpec()
 
     def role(self, name: str) -> FieldSpec | None:
         """The field that plays ``name`` (amount, close, owner, parent), or None."""
@@ -376,6 +422,9 @@ class Config:
     audiences: tuple[AudienceSpec, ...] = ()
     dashboards: Any = None
     automations: Any = None
+    repository: str = ""  # owner/name on the forge: record pages link to their file there
+    branch: str = "main"
+    forge: str = "https://github.com"
     positions: Mapping[str, Pos] = _field(default_factory=lambda: EMPTY)
     value_positions: Mapping[str, Pos] = _field(default_factory=lambda: EMPTY)
     path: str = "crmgen.yml"

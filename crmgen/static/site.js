@@ -3,7 +3,10 @@
 // Without JavaScript every table page is complete and the pager links to the next page.
 // With it, the script loads the table's rows (table.json, beside the page) and sorts and
 // filters all of them in the browser, page by page. The query string keeps the state:
-// ?q=text&list=Won&tag=seo&ref=clients/acme.html&sort=amount&dir=desc&page=2
+// ?q=text&list=Won&tag=seo&ref=clients/acme.html&field=owner&value=Ann&sort=amount&dir=desc
+// &page=2&cols=title,amount (the columns shown, when not the table's default ones).
+// The first column stays in view while the table scrolls sideways; the totals row sums the
+// currency and number columns of the rows that pass the filters.
 (function () {
   "use strict";
 
@@ -213,6 +216,18 @@
         return hits.some(function (hit, c) { return hit[self.index[c][row]]; });
       });
     }
+    if (state.field) {
+      var at = data.columns.map(function (c) { return c.name; }).indexOf(state.field);
+      if (at === -1) {
+        tests.push(function () { return false; });
+      } else {
+        var equal = data.cells[at].values.map(function (cell) {
+          return state.value === "" ? cell === null : cellText(cell) === state.value;
+        });
+        var fieldIndex = this.index[at];
+        tests.push(function (row) { return equal[fieldIndex[row]]; });
+      }
+    }
     var rows = [];
     for (var row = 0; row < this.count; row += 1) {
       var ok = true;
@@ -246,6 +261,9 @@
       list: params.get("list") || "",
       tag: params.get("tag") || "",
       ref: params.get("ref") || "",
+      field: params.get("field") || "",
+      value: params.get("value") || "",
+      cols: params.get("cols") || "",
       sort: params.get("sort") || "",
       dir: params.get("dir") === "desc" ? "desc" : "asc",
       page: isNaN(page) || page < 1 ? 1 : page
@@ -254,7 +272,7 @@
 
   function writeState(state) {
     var params = new URLSearchParams();
-    ["q", "list", "tag", "ref", "sort"].forEach(function (key) {
+    ["q", "list", "tag", "ref", "field", "value", "cols", "sort"].forEach(function (key) {
       if (state[key]) { params.set(key, state[key]); }
     });
     if (state.sort && state.dir === "desc") { params.set("dir", "desc"); }
@@ -281,6 +299,13 @@
     this.pageSize = data.pageSize || 100;
     this.state = readState(table);
     this.selected = [];
+    this.defaults = data.columns.map(function (c) { return !c.hidden; });
+    var wanted = this.state.cols ? this.state.cols.split(",") : null;
+    this.visible = data.columns.map(function (c, i) {
+      return i === 0 || (wanted ? wanted.indexOf(c.name) !== -1 : !c.hidden);
+    });
+    this.money = data.currency && window.Intl
+      ? new Intl.NumberFormat(lang, { style: "currency", currency: data.currency }) : numbers;
     this.controls = panel ? {
       q: panel.querySelector('[data-filter="text"]'),
       list: panel.querySelector('[data-filter="list"]'),
@@ -309,26 +334,125 @@
       };
       control.addEventListener(key === "q" ? "input" : "change", update);
     });
-    if (this.state.ref && this.panel) {
+    if ((this.state.ref || this.state.field) && this.panel) {
       this.refNote = document.createElement("p");
       this.refNote.className = "filter-ref";
       this.panel.appendChild(this.refNote);
     }
-    Array.prototype.forEach.call(this.table.tHead.rows[0].cells, function (th) {
-      var sortButton = th.querySelector(".sort-button");
-      if (!sortButton) { return; }
-      sortButton.addEventListener("click", function () {
-        var name = th.getAttribute("data-field");
-        var descending = self.state.sort === name && self.state.dir === "asc";
-        self.state.sort = name;
-        self.state.dir = descending ? "desc" : "asc";
-        self.state.page = 1;
-        self.refresh();
-      });
-    });
-    if (this.panel) { this.panel.hidden = false; }
+    if (this.panel) {
+      this.panel.appendChild(this.columnPicker());
+      this.panel.hidden = false;
+    }
     this.table.setAttribute("data-mode", "data");
     this.refresh();
+  };
+
+  // "Columns": every field of the table, one click away; the choice is kept in the URL.
+  DataTable.prototype.columnPicker = function () {
+    var self = this;
+    var details = document.createElement("details");
+    details.className = "filter column-picker";
+    var summary = document.createElement("summary");
+    summary.textContent = "Columns";
+    details.appendChild(summary);
+    var box = document.createElement("fieldset");
+    var legend = document.createElement("legend");
+    legend.className = "visually-hidden";
+    legend.textContent = "Columns shown";
+    box.appendChild(legend);
+    this.data.columns.forEach(function (column, i) {
+      if (i === 0) { return; }
+      var label = document.createElement("label");
+      var check = document.createElement("input");
+      check.type = "checkbox";
+      check.checked = self.visible[i];
+      check.setAttribute("data-column", column.name);
+      check.addEventListener("change", function () {
+        self.visible[i] = check.checked;
+        var same = self.visible.every(function (v, j) { return j === 0 || v === self.defaults[j]; });
+        self.state.cols = same ? "" : self.data.columns
+          .filter(function (c, j) { return self.visible[j]; })
+          .map(function (c) { return c.name; }).join(",");
+        self.refresh();
+      });
+      label.appendChild(check);
+      label.appendChild(document.createTextNode(" " + column.label));
+      box.appendChild(label);
+    });
+    details.appendChild(box);
+    return details;
+  };
+
+  DataTable.prototype.renderHead = function () {
+    var self = this;
+    var state = this.state;
+    var row = document.createElement("tr");
+    var current = state.sort || "";
+    var dir = state.dir;
+    if (!current && this.data.sort) {  // the rows are in the table's declared order
+      current = this.data.sort.replace(/^-/, "");
+      dir = this.data.sort.charAt(0) === "-" ? "desc" : "asc";
+    }
+    this.data.columns.forEach(function (column, i) {
+      if (!self.visible[i]) { return; }
+      var th = document.createElement("th");
+      th.setAttribute("scope", "col");
+      th.className = "type-" + column.type;
+      th.setAttribute("data-field", column.name);
+      th.setAttribute("data-type", column.sort);
+      if (column.name === current) {
+        th.setAttribute("aria-sort", dir === "desc" ? "descending" : "ascending");
+      }
+      var sortButton = button(column.label, function () {
+        var descending = state.sort === column.name && state.dir === "asc";
+        state.sort = column.name;
+        state.dir = descending ? "desc" : "asc";
+        state.page = 1;
+        self.refresh();
+      });
+      sortButton.className = "sort-button";
+      th.appendChild(sortButton);
+      row.appendChild(th);
+    });
+    var head = this.table.tHead;
+    while (head.firstChild) { head.removeChild(head.firstChild); }
+    head.appendChild(row);
+  };
+
+  // The totals of the rows that pass the filters (all pages of them).
+  DataTable.prototype.renderTotals = function () {
+    var self = this;
+    var foot = this.table.tFoot || this.table.createTFoot();
+    while (foot.firstChild) { foot.removeChild(foot.firstChild); }
+    var row = document.createElement("tr");
+    row.className = "totals";
+    row.setAttribute("data-role", "totals");
+    var shown = this.selected.length;
+    this.data.columns.forEach(function (column, c) {
+      if (!self.visible[c]) { return; }
+      var cell = document.createElement(c === 0 ? "th" : "td");
+      cell.setAttribute("data-field", column.name);
+      if (c === 0) {
+        cell.setAttribute("scope", "row");
+        cell.setAttribute("data-role", "total-count");
+        cell.textContent = "Total of " + numbers.format(shown) + (shown === 1 ? " record" : " records");
+      } else if (column.total) {
+        cell.className = "type-" + column.type;
+        var sum = 0;
+        for (var i = 0; i < self.selected.length; i += 1) {
+          var value = self.rows.cell(self.selected[i], c);
+          if (value !== null && value[1] !== 0 && value[1] !== "") {
+            var number = parseFloat(value[1]);
+            if (!isNaN(number)) { sum += number; }
+          }
+        }
+        sum = Math.round(sum * 1e6) / 1e6;
+        cell.setAttribute("data-total", String(sum));
+        cell.textContent = column.type === "currency" ? self.money.format(sum) : numbers.format(sum);
+      }
+      row.appendChild(cell);
+    });
+    foot.appendChild(row);
   };
 
   DataTable.prototype.refresh = function () {
@@ -337,14 +461,9 @@
     var pages = Math.max(1, Math.ceil(this.selected.length / this.pageSize));
     if (state.page > pages) { state.page = pages; }
     var self = this;
-    Array.prototype.forEach.call(this.table.tHead.rows[0].cells, function (th) {
-      if (th.getAttribute("data-field") === state.sort) {
-        th.setAttribute("aria-sort", state.dir === "desc" ? "descending" : "ascending");
-      } else {
-        th.removeAttribute("aria-sort");
-      }
-    });
+    this.renderHead();
     this.renderRows();
+    this.renderTotals();
     this.renderPager(pages);
     if (this.controls.count) {
       this.controls.count.textContent = numbers.format(this.selected.length) + " of " +
@@ -366,6 +485,7 @@
       var own = encodeURIComponent(data.project) + "/" + encodeURIComponent(data.slugs[row]) + ".html";
       tr.setAttribute("data-slug", data.slugs[row]);
       for (var c = 0; c < data.columns.length; c += 1) {
+        if (!this.visible[c]) { continue; }
         var cell = this.rows.cell(row, c);
         var element = document.createElement(c === 0 ? "th" : "td");
         if (c === 0) { element.setAttribute("scope", "row"); }
@@ -418,6 +538,21 @@
     var self = this;
     var note = this.refNote;
     while (note.firstChild) { note.removeChild(note.firstChild); }
+    if (this.state.field) {
+      var named = this.data.columns.filter(function (c) { return c.name === self.state.field; })[0];
+      note.appendChild(document.createTextNode("Rows whose " + (named ? named.label : self.state.field) + " is "));
+      var value = document.createElement("strong");
+      value.textContent = this.state.value || "empty";
+      note.appendChild(value);
+      note.appendChild(document.createTextNode(" "));
+      note.appendChild(button("Show all", function () {
+        self.state.field = "";
+        self.state.value = "";
+        self.state.page = 1;
+        self.refresh();
+      }));
+      return;
+    }
     if (!this.state.ref) { note.hidden = true; return; }
     var label = this.state.ref;
     this.data.cells.some(function (column) {
@@ -496,7 +631,10 @@
         row.hidden = !match;
         if (match) { shown += 1; }
       });
-      if (count) { count.textContent = shown + " of " + rows.length + " on this page shown"; }
+      if (count) {
+        count.textContent = numbers.format(shown) + " of " + numbers.format(rows.length) +
+          " on this page shown";
+      }
     }
     [text, list, tag].forEach(function (control) {
       if (control) {

@@ -8,6 +8,7 @@ in it may be shown, so nothing here decides what an audience sees.
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import functools
 import hashlib
 import json
@@ -38,7 +39,16 @@ from crmgen.fields.formatting import (
 )
 from crmgen.fields.markdown import body_images, render_body
 from crmgen.fields.rules import inside, under
-from crmgen.model import Dataset, FieldSpec, Page, PageSet, Project, Record, record_page
+from crmgen.model import (
+    Dataset,
+    FieldSpec,
+    Page,
+    PageSet,
+    Project,
+    Record,
+    SortSpec,
+    record_page,
+)
 from crmgen.model.store import NO_STORE, Store, pack, unpack
 from crmgen.views.alerts import FindingView, alerts_pages, findings_by_record
 from crmgen.views.feeds import feed_pages
@@ -56,8 +66,10 @@ __all__ = [
     "pages",
 ]
 
-#: Conventional fields a board card shows, in order ("tags" is the schema's tags field).
-CARD_FIELDS = ("amount", "client", "tags", "confidence", "owner", "expected_close")
+#: Values on a card's second line (the rest, with the badges, are on its third).
+CARD_PRIMARY = 2
+#: Tags a card shows as chips; the rest are a count.
+CARD_TAGS = 3
 #: Cards a board column shows; the rest are a link to the column's filtered table.
 BOARD_CARDS = 25
 #: Back-links a record page lists per project; the rest are a link to the filtered table.
@@ -91,6 +103,8 @@ class ColumnView:
     label: str
     type: str
     sort_type: str  # "number" or "text" (dates sort as ISO text)
+    shown: bool = True  # shown at first; the others are one click away (the column picker)
+    total: Display | None = None  # the sum over every row, for currency and number columns
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,22 +118,40 @@ class RowView:
 @dataclass(frozen=True, slots=True)
 class TableView:
     columns: tuple[ColumnView, ...]
-    rows: Sequence[RowView]  # TableRows: made when asked for
+    rows: TableRows  # made when asked for
     lists: tuple[str, ...]  # filter options; empty when the list field is not visible
     tags: tuple[str, ...]
     titled: bool = False  # the first column is the record's title, a link to its page
+    sort: str = ""  # the field the rows are in order of ("": the files' order)
+    descending: bool = False
+    currency: str = ""  # the site's currency, for totals the script sums
+
+    @property
+    def shown_columns(self) -> tuple[int, ...]:
+        """Positions of the columns shown at first."""
+        return tuple(i for i, c in enumerate(self.columns) if c.shown)
 
 
 @dataclass(frozen=True, slots=True)
 class CardView:
-    """A board card: title and the visible non-empty ``CARD_FIELDS``."""
+    """A board card of at most three lines: the title; the first ``CARD_PRIMARY`` values of
+    the project's card fields (amount and client by default); the others (owner, date), the
+    days in stage and the alert badges. Tags, when the card declares them, are one line of
+    chips: the first ``CARD_TAGS`` and a count of the rest."""
 
     slug: str
     href: str
     title: str
     amount: str  # machine value, "" when hidden or empty
-    fields: tuple[ValueView, ...]
+    primary: tuple[ValueView, ...]
+    secondary: tuple[ValueView, ...]
     findings: tuple[FindingView, ...]
+    tags: tuple[str, ...] = ()
+    more_tags: int = 0
+
+    @property
+    def fields(self) -> tuple[ValueView, ...]:
+        return self.primary + self.secondary
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,7 +160,7 @@ class BoardColumnView:
 
     name: str
     kind: str
-    probability: str
+    probability: str  # "" when the column is not one list (a board grouped by another field)
     collapsed: bool
     count: int
     total: Display | None
@@ -136,6 +168,8 @@ class BoardColumnView:
     cards: tuple[CardView, ...]  # the first ``BOARD_CARDS`` by the column's order
     more: int  # cards left out
     more_href: str  # the table filtered to this list, from the site root
+    count_text: str = ""  # ``count`` in the site's locale ("8,800")
+    more_text: str = ""  # ``more`` in the site's locale
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,6 +177,7 @@ class BoardView:
     href: str
     currency: bool
     columns: tuple[BoardColumnView, ...]
+    group: str = ""  # the label of the field whose values are the columns
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,9 +187,12 @@ class GroupView:
 
     project: str
     title: str
-    links: tuple[LinkView, ...]
+    links: tuple[BacklinkView, ...]
     more: int = 0
     more_href: str = ""
+    list_label: str = ""  # the headings of the columns the links have ("" when none has it)
+    amount_label: str = ""
+    date_label: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -171,6 +209,28 @@ class RecordView:
     images: tuple[str, ...]  # attachments the body shows (published with the site)
     findings: tuple[FindingView, ...]
     history: HistoryView
+    edit_href: str = ""  # the file on the forge, to edit ("" without ``repository``)
+    history_href: str = ""  # the file's commits on the forge
+
+
+@dataclass(frozen=True, slots=True)
+class BacklinkView:
+    """A record that references another, with its list, key figure and main date (each ""
+    when its project has none or this audience cannot see it)."""
+
+    link: LinkView
+    list: str
+    amount: str
+    date: str
+    date_iso: str
+
+    @property
+    def label(self) -> str:
+        return self.link.label
+
+    @property
+    def href(self) -> str:
+        return self.link.href
 
 
 class _Values:
@@ -281,6 +341,7 @@ class ProjectView:
     table: TableView
     board: BoardView | None
     records: RecordViews
+    count_text: str = ""  # ``count`` in the site's locale
 
 
 @dataclass(frozen=True, slots=True)
@@ -297,6 +358,11 @@ class SiteView:
     attachments: tuple[str, ...]
     as_of: str = ""  # for a build of a past revision: the day (and revision) it shows
     feed: str = ""  # the stage-changes feed, from the site root ("" when there is none)
+    locale: str = "en"
+
+    def count_text(self, number: int) -> str:
+        """A count in the site's locale."""
+        return format_value(number, "number", currency="", locale=self.locale)
 
 
 def build_site_views(dataset: Dataset) -> SiteView:
@@ -323,6 +389,7 @@ def build_site_views(dataset: Dataset) -> SiteView:
         nav=tuple(LinkView(p.title, p.href) for p in projects),
         attachments=tuple(sorted(files)),
         as_of=_as_of(dataset),
+        locale=dataset.config.locale,
     )
 
 
@@ -404,13 +471,11 @@ def pages(
         context = {"project": project}
         table = project.table
         rows = table.rows
-        row_keys = [
-            keys.get(record_page(project.name, slug), "") for slug in project.records.slugs
-        ]
-        frame = (project.name, project.title, table.columns, table.lists, table.tags)
+        row_keys = [keys.get(record_page(project.name, slug), "") for slug in rows.slugs]
+        frame = (project.name, project.title, table.columns, table.lists, table.tags, table.sort)
         for number in range(1, pager(project.name, 1, len(rows)).count + 1):
             span = slice((number - 1) * PAGE_SIZE, number * PAGE_SIZE)
-            paging = pager(project.name, number, len(rows))
+            paging = pager(project.name, number, len(rows), count_text=site.count_text)
             make = functools.partial(_table_context, context, rows, span, paging)
             key = _key(frame, paging, row_keys[span])
             result.append(Page(page_path(project.name, number), "table.html", make=make, key=key))
@@ -435,9 +500,9 @@ def data_files(
     keys = keys or {}
     for project in site.projects:
         table = project.table
-        slugs = project.records.slugs
+        slugs = table.rows.slugs
         row_keys = [keys.get(record_page(project.name, slug), "") for slug in slugs]
-        frame = (project.name, table.columns, table.lists, table.tags, table.titled)
+        frame = (project.name, table.columns, table.lists, table.tags, table.titled, table.sort)
         make = functools.partial(_table_json, project, frame, row_keys, store)
         yield f"{project.name}/table.json", _key(frame, "json", row_keys), make
 
@@ -451,7 +516,7 @@ def _table_json(
     found = dict(store.get_many("table-rows", wanted.values()))
 
     def encoded() -> Iterator[tuple[str, Any]]:  # one row at a time: never all of them at once
-        for index, slug in enumerate(project.records.slugs):
+        for index, slug in enumerate(table.rows.slugs):
             blob = found.pop(wanted.get(index, ""), None)
             if blob is not None:
                 yield slug, unpack(blob)
@@ -461,7 +526,10 @@ def _table_json(
                 store.put("table-rows", wanted[index], pack(row))
             yield slug, row
 
-    return table_json(project.name, table.columns, encoded(), table.lists, table.tags)
+    sort = ("-" if table.descending else "") + table.sort if table.sort else ""
+    return table_json(
+        project.name, table.columns, encoded(), table.lists, table.tags, sort, table.currency
+    )
 
 
 def page_keys(dataset: Dataset, shared: str) -> dict[str, str]:
@@ -487,7 +555,10 @@ def page_keys(dataset: Dataset, shared: str) -> dict[str, str]:
             )
             linked = [(p, s, ctx.title(p, s), ctx.dataset.record(p, s) is not None)
                       for p, s in targets]  # fmt: skip
-            backlinks = [(p, s, ctx.title(p, s)) for p, s in sorted(ctx.backlinks.get(node, ()))]
+            backlinks = [
+                (p, s, ctx.title(p, s), backlink_facts(ctx, p, s))
+                for p, s in sorted(ctx.backlinks.get(node, ()))
+            ]
             images = [
                 (image.path, image.path is not None and ctx.shows_image(image.path))
                 for image in body_images(record.body, record.path)
@@ -559,6 +630,7 @@ def _project_view(ctx: _Context, project: Project) -> ProjectView:
         name=project.name,
         title=schema.title or project.name,
         count=len(project.records),
+        count_text=count_text(ctx, len(project.records)),
         href=quote(f"{project.name}/index.html"),
         table=_table_view(ctx, project, values, has_board),
         board=_board_view(ctx, project, values) if has_board else None,
@@ -645,20 +717,63 @@ def _origin(spec: FieldSpec) -> str:
     return f"{prefix}{spec.expression}" if prefix is not None and spec.expression else ""
 
 
+def backlink_facts(ctx: _Context, project: str, slug: str) -> tuple[str, str, str, str]:
+    """What a back-link shows of the record ``project/slug`` besides its title: its list,
+    amount and main date (as shown, and the date in ISO), each "" when not visible."""
+    proj = ctx.dataset.projects.get(project)
+    record = proj.records.get(slug) if proj else None
+    if proj is None or record is None:
+        return "", "", "", ""
+    schema, config = proj.schema, ctx.dataset.config
+    listed = ""
+    if ctx.field(project, schema.list_field) is not None:
+        listed = str(record.get(schema.list_field or "") or "")
+    amount = ""
+    spec = ctx.field(project, schema.roles.get("amount"))
+    if spec is not None and record.get(spec.name) is not None:
+        shown, _ = _shown(
+            record.get(spec.name), spec.shown_type, config.currency, config.locale, ""
+        )
+        amount = shown.text
+    date = iso = ""
+    spec = ctx.field(project, schema.roles.get("close"))
+    value = record.get(spec.name) if spec is not None else None
+    if isinstance(value, dt.date):
+        date = format_value(value, "date", currency=config.currency, locale=config.locale)
+        iso = value.isoformat()
+    return listed, amount, date, iso
+
+
 def _record_view(ctx: _Context, project: Project, record: Record, values: _Row) -> RecordView:
     body = render_body(record.body, source=record.path, root="../", show_image=ctx.shows_image)
     title_field = project.schema.title_field
-    by_project: dict[str, list[LinkView]] = {}
+    by_project: dict[str, list[BacklinkView]] = {}
     for source, slug in ctx.backlinks.get((project.name, record.slug), frozenset()):
-        by_project.setdefault(source, []).append(ctx.record_link(source, slug))
+        facts = backlink_facts(ctx, source, slug)
+        view = BacklinkView(ctx.record_link(source, slug), *facts)
+        by_project.setdefault(source, []).append(view)
     groups = []
     for source, links in sorted(by_project.items()):
-        links.sort(key=lambda link: (link.label.casefold(), link.href))
+        links.sort(key=lambda b: (b.link.label.casefold(), b.link.href))
         more = len(links) - BACKLINKS if len(links) > BACKLINKS + 5 else 0
         shown = tuple(links[: len(links) - more])
-        title = ctx.dataset.projects[source].schema.title
+        source_schema = ctx.dataset.projects[source].schema
         href = filtered_table(source, ref=record_page(project.name, record.slug)) if more else ""
-        groups.append(GroupView(source, title, shown, more, href))
+        labels = []
+        for attr, field_name in (
+            ("list", source_schema.list_field),
+            ("amount", source_schema.roles.get("amount")),
+            ("date", source_schema.roles.get("close")),
+        ):
+            spec = ctx.field(source, field_name)
+            labels.append(spec.label if spec and any(getattr(b, attr) for b in links) else "")
+        groups.append(GroupView(source, source_schema.title, shown, more, href, *labels))
+    config = ctx.dataset.config
+    edit_href = history_href = ""
+    if config.repository:
+        where = f"{config.forge}/{config.repository}"
+        file = quote(f"{config.branch}/{record.path}")
+        edit_href, history_href = f"{where}/edit/{file}", f"{where}/commits/{file}"
     return RecordView(
         project=project.name,
         slug=record.slug,
@@ -676,12 +791,19 @@ def _record_view(ctx: _Context, project: Project, record: Record, values: _Row) 
         images=body.images,
         findings=ctx.findings.get((project.name, record.slug), ()),
         history=history_view(ctx.dataset, record),
+        edit_href=edit_href,
+        history_href=history_href,
     )
 
 
 def _table_view(ctx: _Context, project: Project, values: _Values, board: bool) -> TableView:
     schema = project.schema
-    columns = sorted(ctx.visible[project.name], key=lambda f: f.name != schema.title_field)
+    visible = {spec.name: spec for spec in ctx.visible[project.name]}
+    first = [visible[n] for n in schema.views.columns if n in visible]
+    if schema.title_field in visible and visible[schema.title_field] not in first:
+        first.insert(0, visible[schema.title_field])
+    columns = first + [spec for spec in visible.values() if spec not in first]
+    shown_names = {spec.name for spec in first}
     list_field = schema.list_field if ctx.field(project.name, schema.list_field) else None
     tags_field = schema.tags_field if ctx.field(project.name, schema.tags_field) else None
     records = project.records
@@ -690,6 +812,15 @@ def _table_view(ctx: _Context, project: Project, values: _Values, board: bool) -
     extra = [DAYS_IN_STAGE] if known else []
     used_tags = {str(t) for r in records.values() for t in items(r.get(tags_field or ""))}
     titled = bool(columns) and columns[0].name == schema.title_field
+    order = schema.views.sort
+    slugs = list(records)
+    if order is not None and (order.field in visible or schema.field(order.field) is None):
+        keyed = [(order_key(records[slug], order.field, today), slug) for slug in slugs]
+        present = [item for item in keyed if item[0][0] == 0]
+        present.sort(key=lambda item: item[0][1], reverse=order.descending)
+        slugs = [slug for _, slug in present] + [slug for key, slug in keyed if key[0] == 1]
+    else:
+        order = None
 
     def row(slug: str) -> RowView:
         record = records[slug]
@@ -703,74 +834,203 @@ def _table_view(ctx: _Context, project: Project, values: _Values, board: bool) -
         listed = str(record.get(list_field) or "") if list_field else ""
         return RowView(slug, listed, json.dumps(tags), tuple(cells))
 
-    return TableView(
-        columns=tuple(
-            ColumnView(
-                spec.name, spec.label, shown, "number" if shown in SORTS_AS_NUMBER else "text"
-            )
-            for spec in columns
-            for shown in (_display_type(spec)[0],)
+    config = ctx.dataset.config
+    views = []
+    for spec in columns:
+        shown = _display_type(spec)[0]
+        total = None
+        if shown in ("currency", "number") and spec.type != "referenced-by":
+            numbers = (to_decimal(r.get(spec.name)) for r in records.values())
+            sum_ = sum((n for n in numbers if n is not None), Decimal(0))
+            text = format_value(sum_, shown, currency=config.currency, locale=config.locale)
+            total = Display("text", text, plain_number(sum_))
+        sort_type = "number" if shown in SORTS_AS_NUMBER else "text"
+        views.append(
+            ColumnView(spec.name, spec.label, shown, sort_type, spec.name in shown_names, total)
         )
-        + tuple(ColumnView(name, "Days in stage", "number", "number") for name in extra),
-        rows=TableRows(tuple(records), row),
+    views += [ColumnView(name, "Days in stage", "number", "number") for name in extra]
+    return TableView(
+        columns=tuple(views),
+        rows=TableRows(tuple(slugs), row),
         lists=tuple(s.name for s in schema.lists) if list_field else (),
         tags=tuple(sorted(set(schema.tags) | used_tags)) if tags_field else (),
         titled=titled,
+        sort=order.field if order else "",
+        descending=bool(order and order.descending),
+        currency=config.currency,
     )
 
 
 def _card(ctx: _Context, project: Project, record: Record, values: _Values) -> CardView:
-    names = [project.schema.tags_field if n == "tags" else n for n in CARD_FIELDS]
-    names.append(DAYS_IN_STAGE)
-    views = (values[record.slug].get(name or "") for name in names)
-    fields = tuple(v for v in views if v is not None and v.shown.kind != "empty")
+    schema = project.schema
+    row = values[record.slug]
+    tags_field = schema.tags_field
+    names = [n for n in schema.views.card if n != tags_field]
+
+    def filled(chosen: Sequence[str]) -> list[ValueView]:
+        return [row[n] for n in chosen if n in row and row[n].shown.kind != "empty"]
+
+    shown = filled(names[:CARD_PRIMARY])  # each value keeps its line, whatever is empty
+    days = row.get(DAYS_IN_STAGE)
+    secondary = filled(names[CARD_PRIMARY:])
+    secondary += [days] if days and days.shown.kind != "empty" else []
+    tags: tuple[str, ...] = ()
+    if tags_field in schema.views.card and tags_field in row:
+        tags = tuple(str(t) for t in items(record.get(tags_field)))
     link = ctx.record_link(project.name, record.slug)
-    amount = next((v.shown.sort for v in fields if v.name == "amount"), "")
+    amount_field = schema.roles.get("amount")
+    amount = row[amount_field].shown.sort if amount_field in row else ""
     findings = ctx.findings.get((project.name, record.slug), ())
-    return CardView(record.slug, link.href, link.label, amount, fields, findings)
+    return CardView(
+        record.slug,
+        link.href,
+        link.label,
+        amount,
+        tuple(shown),
+        tuple(secondary),
+        findings,
+        tags[:CARD_TAGS],
+        max(0, len(tags) - CARD_TAGS),
+    )
 
 
 def _board_view(ctx: _Context, project: Project, values: _Values) -> BoardView:
     schema = project.schema
-    amount = ctx.field(project.name, "amount")
+    amount = ctx.field(project.name, schema.roles.get("amount"))
     currency = amount is not None and amount.type == "currency"
     config = {"currency": ctx.dataset.config.currency, "locale": ctx.dataset.config.locale}
-    columns, list_field = [], schema.list_field or ""
-    by_list: dict[str, list[Record]] = {}
+    list_field = schema.list_field or ""
+    declared = schema.views.group or ""
+    group = declared if ctx.field(project.name, declared) else list_field
+    by_group: dict[str, list[Record]] = {}
     for record in project.records.values():
-        by_list.setdefault(str(record.get(list_field)), []).append(record)
-    for spec in schema.lists:
-        records = by_list.get(spec.name, [])
-        _sort_cards(project, spec.kind, records)
-        total = sum((to_decimal(r.get("amount")) or Decimal(0) for r in records), Decimal(0))
-        sums = [total, total * Decimal(spec.probability)] if currency else []
+        by_group.setdefault(_group_value(ctx, project, group, record), []).append(record)
+    probability = {spec.name: Decimal(spec.probability) for spec in schema.lists}
+    has_open = any(spec.kind == "open" for spec in schema.lists)
+    if group == list_field:
+        heads = [(spec.name, spec.kind) for spec in schema.lists]
+    else:
+        heads = [(name, "open") for name in _group_names(project, group, by_group)]
+    columns = []
+    for name, kind in heads:
+        records = by_group.get(name, [])
+        order = schema.views.board_order(name, kind)
+        if (
+            order is not None
+            and schema.field(order.field)
+            and not ctx.field(project.name, order.field)
+        ):
+            order = None  # never ordered by a field this audience cannot see
+        _sort_cards(ctx, project, order, records)
+        sums: list[Decimal] = []
+        if currency and amount is not None:
+            total = weighted = Decimal(0)
+            for r in records:
+                value = to_decimal(r.get(amount.name)) or Decimal(0)
+                total += value
+                weighted += value * probability.get(str(r.get(list_field)), Decimal(0))
+            sums = [total, weighted]
         money = [Display("text", format_money(n, **config), plain_number(n)) for n in sums]
-        percent = format_value(Decimal(spec.probability) * 100, "percent", **config)
+        percent = ""
+        if group == list_field:
+            percent = format_value(probability.get(name, Decimal(0)) * 100, "percent", **config)
         cards = tuple(_card(ctx, project, r, values) for r in records[:BOARD_CARDS])
         total_view, weighted_view = money or (None, None)
-        head = (spec.name, spec.kind, percent, spec.kind != "open", len(records))
+        collapsed = kind != "open" and has_open
+        head = (name, kind, percent, collapsed, len(records))
         more = len(records) - len(cards)
-        href = filtered_table(project.name, list_=spec.name) if more else ""
-        columns.append(BoardColumnView(*head, total_view, weighted_view, cards, more, href))
-    return BoardView(quote(f"{project.name}/board.html"), currency, tuple(columns))
+        href = ""
+        if more:
+            href = (
+                filtered_table(project.name, list_=name)
+                if group == list_field
+                else filtered_table(project.name, field=group, value=name)
+            )
+        counts = (count_text(ctx, len(records)), count_text(ctx, more))
+        columns.append(
+            BoardColumnView(*head, total_view, weighted_view, cards, more, href, *counts)
+        )
+    spec = ctx.field(project.name, group)
+    label = spec.label if spec else ""
+    return BoardView(quote(f"{project.name}/board.html"), currency, tuple(columns), label)
 
 
-def _sort_cards(project: Project, kind: str, records: list[Record]) -> None:
-    """Order a board column's cards: an open list by expected close, soonest first (no date
-    last); a closed one by its close date, latest first (no date last); then by id."""
-    records.sort(key=lambda r: r.slug)
-    close = project.schema.role("close")
-    if kind != "open" and close is not None:
-        name = close.name
-        records.sort(key=lambda r: sort_value(r.get(name)) or "", reverse=True)  # stable
+def count_text(ctx: _Context, number: int) -> str:
+    """A count in the site's locale: "8,800" (en), "8.800" (de)."""
+    config = ctx.dataset.config
+    return format_value(number, "number", currency=config.currency, locale=config.locale)
+
+
+#: The column of a board grouped by a field other than the list, for records without a value.
+NO_VALUE = "(none)"
+
+
+def _group_value(ctx: _Context, project: Project, group: str, record: Record) -> str:
+    value = record.get(group)
+    if value is None or value == "":
+        return NO_VALUE if group != project.schema.list_field else ""
+    if isinstance(value, bool):
+        return "Yes" if value else "No"
+    spec = ctx.field(project.name, group)
+    target = _display_type(spec)[1] if spec else None
+    if spec is not None and _display_type(spec)[0] == "reference" and target:
+        text = str(value)
+        proj, slug = text.split("/", 1) if "/" in text else (target, text)
+        return ctx.title(proj, slug)
+    return sort_value(value)
+
+
+def _group_names(project: Project, group: str, by_group: Mapping[str, list[Record]]) -> list[str]:
+    """The columns of a board grouped by ``group``: a select's options in order, else the
+    values found, in order; records without a value last."""
+    spec = project.schema.field(group)
+    options = list(spec.options) if spec and spec.options else []
+    found = sorted((n for n in by_group if n not in options and n != NO_VALUE), key=str.casefold)
+    names = [n for n in options if n in by_group] + found
+    return names + ([NO_VALUE] if NO_VALUE in by_group else [])
+
+
+def order_key(record: Record, name: str, today: dt.date) -> tuple[int, Any]:
+    """A record's sort key by a field or a history date (``schema.SORT_DATES``); every key of
+    one field compares with every other. Records without a value get ``(1, "")``."""
+    history = record.history
+    value: Any
+    if name == "days_in_stage":
+        value = history.days_in_stage(today)
+    elif name in ("created", "stage_since", "closed", "last_changed", "last_activity"):
+        value = getattr(history, name).date or record.get(name)
     else:
-        records.sort(key=lambda r: sort_value(r.get("expected_close")) or "~")
+        value = record.get(name)
+    if value is None or value == "" or value == ():
+        return (1, "")
+    number = to_decimal(value) if not isinstance(value, (str, bool)) else None
+    if number is not None:
+        return (0, (0, number, ""))
+    return (0, (1, Decimal(0), sort_value(value).casefold()))
 
 
-def filtered_table(project: str, *, list_: str = "", ref: str = "") -> str:
-    """The href (from the site root) of a project's table filtered to one list or to the rows
-    that link to one record page; the table's script reads the query."""
-    query = urlencode({k: v for k, v in (("list", list_), ("ref", ref)) if v})
+def _sort_cards(
+    ctx: _Context, project: Project, order: SortSpec | None, records: list[Record]
+) -> None:
+    """Order a board column's cards by ``order`` (records without a value last), then by id."""
+    records.sort(key=lambda r: r.slug)
+    if order is None:
+        return
+    today = ctx.dataset.today
+    keyed = [(order_key(r, order.field, today), r) for r in records]
+    present = [item for item in keyed if item[0][0] == 0]
+    present.sort(key=lambda item: item[0][1], reverse=order.descending)  # stable
+    records[:] = [r for _, r in present] + [r for key, r in keyed if key[0] == 1]
+
+
+def filtered_table(
+    project: str, *, list_: str = "", ref: str = "", field: str = "", value: str = ""
+) -> str:
+    """The href (from the site root) of a project's table filtered to one list, to the rows
+    that link to one record page, or to the rows whose ``field`` shows ``value``; the
+    table's script reads the query."""
+    pairs = (("list", list_), ("ref", ref), ("field", field), ("value", value))
+    query = urlencode({k: v for k, v in pairs if v})
     return f"{quote(project)}/index.html?{query}"
 
 

@@ -31,7 +31,7 @@ when row *n* has cell *n*).
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -73,10 +73,20 @@ class PagerView:
     previous: str  # href of the previous page, "" on the first
     next: str  # href of the next page, "" on the last
     pages: tuple[PageLink, ...]
+    first_text: str = ""  # ``first``, ``last`` and ``rows`` in the site's locale
+    last_text: str = ""
+    rows_text: str = ""
 
 
-def pager(project: str, number: int, rows: int, size: int = PAGE_SIZE) -> PagerView:
-    """The pager of page ``number`` of a table of ``rows`` rows."""
+def pager(
+    project: str,
+    number: int,
+    rows: int,
+    size: int = PAGE_SIZE,
+    count_text: Callable[[int], str] = str,
+) -> PagerView:
+    """The pager of page ``number`` of a table of ``rows`` rows; ``count_text`` writes a
+    count in the site's locale."""
     count = max(1, -(-rows // size))
     shown = sorted({1, count, *range(max(1, number - 2), min(count, number + 2) + 1)})
     links: list[PageLink] = []
@@ -84,15 +94,19 @@ def pager(project: str, number: int, rows: int, size: int = PAGE_SIZE) -> PagerV
         if links and n - links[-1].number > 1:
             links.append(PageLink(links[-1].number + 1, "", False))
         links.append(PageLink(n, page_path(project, n), n == number))
+    first, last = min(rows, (number - 1) * size + 1), min(rows, number * size)
     return PagerView(
         number=number,
         count=count,
-        first=min(rows, (number - 1) * size + 1),
-        last=min(rows, number * size),
+        first=first,
+        last=last,
         rows=rows,
         previous=page_path(project, number - 1) if number > 1 else "",
         next=page_path(project, number + 1) if number < count else "",
         pages=tuple(links),
+        first_text=count_text(first),
+        last_text=count_text(last),
+        rows_text=count_text(rows),
     )
 
 
@@ -188,11 +202,15 @@ def table_json(
     rows: Iterable[tuple[str, tuple[list[Any], str, list[str]]]],
     lists: Sequence[str],
     tags: Sequence[str],
+    sort: str = "",
+    currency: str = "",
 ) -> bytes:
     """Every row of a table as the compact JSON the script loads (see the module doc).
 
     Args:
         rows: (slug, ``encode_row``) of each row, in order.
+        sort: the order the rows are in: a column's name, "-name" when descending.
+        currency: the ISO code the script formats currency totals in.
     """
     cells = [_Dictionary() for _ in columns]
     listed, tagged = _Dictionary(), _Dictionary()
@@ -208,9 +226,18 @@ def table_json(
         "project": project,
         "pageSize": PAGE_SIZE,
         "columns": [
-            {"name": c.name, "label": c.label, "type": c.type, "sort": c.sort_type}
+            {
+                "name": c.name,
+                "label": c.label,
+                "type": c.type,
+                "sort": c.sort_type,
+                **({} if c.shown else {"hidden": True}),
+                **({"total": True} if c.total is not None else {}),
+            }
             for c in columns
         ],
+        "sort": sort,
+        "currency": currency,
         "slugs": slugs,
         "lists": list(lists),
         "tags": list(tags),
