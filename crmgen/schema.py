@@ -25,10 +25,10 @@ from crmgen.fields.attachments import accept_problem
 from crmgen.model import (
     HISTORY_FIELDS,
     Config,
-    Pos,
     Diagnostic,
     FieldSpec,
     ListSpec,
+    Pos,
     ProjectSchema,
     SortSpec,
     ViewsSpec,
