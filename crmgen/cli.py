@@ -216,8 +216,8 @@ def assign(root: Path, dry_run: bool) -> None:
 @click.option(
     "--audience",
     default=None,
-    help="Build for this audience, declared in crmgen.yml (default: the most "
-    "restricted one: no restricted field is shown).",
+    help="Build for this audience, declared in crmgen.yml (default: publish.audience in "
+    "crmgen.yml, else the most restricted one: no restricted field is shown).",
 )
 @click.option("--strict", is_flag=True, help="Treat warnings as errors.")
 @click.option(
