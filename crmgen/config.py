@@ -218,7 +218,7 @@ def _publish_audience(
     an audience ``audiences:`` does not declare is an error at the value."""
     name = raw.get("audience")
     if name is None or any(a.name == name for a in audiences):
-        return name  # type: ignore[no-any-return]
+        return name
     declared = [a.name for a in audiences]
     hint = messages.did_you_mean(name, declared) or (
         f"; declared: {', '.join(declared)}" if declared else "; crmgen.yml declares none"
