@@ -412,4 +412,8 @@ def test_this_repository_runs_the_scaffold_workflows() -> None:
     files = scaffold_files()
     for name in (*(f"workflows/{w}" for w in DATA_WORKFLOWS), "dependabot.yml"):
         ours = (REPO / ".github" / name).read_bytes()
-        assert ours == files[f".github/{name}"], f".github/{name} drifted from the scaffold's"
+        assert ours == files[f".github/{name}"], (
+            f".github/{name} drifted from the scaffold's: make the same change in "
+            f"crmgen/scaffold/repo/dot-github/{name} (a Dependabot update too), then "
+            "pytest tests/test_scaffold.py --snapshot-update"
+        )
