@@ -216,8 +216,8 @@ def assign(root: Path, dry_run: bool) -> None:
 @click.option(
     "--audience",
     default=None,
-    help="Build for this audience, declared in crmgen.yml (default: the most "
-    "restricted one: no restricted field is shown).",
+    help="Build for this audience, declared in crmgen.yml (default: publish.audience in "
+    "crmgen.yml, else the most restricted one: no restricted field is shown).",
 )
 @click.option("--strict", is_flag=True, help="Treat warnings as errors.")
 @click.option(
@@ -327,3 +327,37 @@ def serve(
         pass
     except OSError as exc:
         raise click.UsageError(f"cannot listen on {address}: {exc.strerror}") from exc
+
+
+@main.command()
+@click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--bare", is_flag=True, help="Leave out the example client and deal.")
+@click.option(
+    "--force",
+    is_flag=True,
+    help="Write into a folder that is not empty; every file replaced is named.",
+)
+def init(directory: Path, bare: bool, force: bool) -> None:
+    """Start a new data repo in DIRECTORY: crmgen.yml, the schemas of a client database and a
+    sales pipeline, two example records, GitHub workflows, pre-commit, CODEOWNERS, a README.
+
+    Example: crmgen init my-crm && crmgen build my-crm
+    """
+    from crmgen.scaffold import ScaffoldError, scaffold_files, write_scaffold
+
+    try:
+        written = write_scaffold(directory, scaffold_files(bare=bare), force=force)
+    except ScaffoldError as exc:
+        raise click.UsageError(str(exc)) from exc
+    for item in written:
+        if item.action == "overwritten":
+            click.echo(f"overwrote {directory / item.path}", err=True)
+    count = {a: sum(i.action == a for i in written) for a in ("created", "overwritten")}
+    kept = len(written) - count["created"] - count["overwritten"]
+    click.echo(
+        f"created {count['created']} file(s) in {directory}"
+        + (f", overwrote {count['overwritten']}" if count["overwritten"] else "")
+        + (f", {kept} already as they are" if kept else "")
+        + f"; next: crmgen build {directory}; {directory / 'README.md'} says how to publish",
+        err=True,
+    )

@@ -78,6 +78,11 @@ CONFIG_SCHEMA: dict[str, Any] = {
             "pattern": r"^https://[A-Za-z0-9.-]+(:[0-9]+)?$",
             "x-hint": "the forge's https address without a path, such as https://github.com",
         },
+        "publish": {
+            "type": "object",
+            "additionalProperties": False,
+            "properties": {"audience": {"type": "string"}},
+        },
     },
 }
 KNOWN = frozenset(CONFIG_SCHEMA["properties"])
@@ -168,6 +173,9 @@ def parse_config(text: str, path: str = FILE) -> tuple[Config, list[Diagnostic]]
     def get(key: str, default: Any) -> Any:
         return default if key in bad or data.get(key) is None else data[key]
 
+    audiences = _audiences(data.get("audiences"), doc, path, diags)
+    publish = _publish_audience(get("publish", {}), audiences, doc, path, diags)
+
     config = Config(
         title=get("title", "CRM"),
         currency=get("currency", "USD"),
@@ -177,7 +185,8 @@ def parse_config(text: str, path: str = FILE) -> tuple[Config, list[Diagnostic]]
         max_file_size=get("max_file_size", DEFAULT_MAX_SIZE),
         max_attachment_size=get("max_attachment_size", DEFAULT_MAX_ATTACHMENT),
         base_url=get("base_url", "/"),
-        audiences=_audiences(data.get("audiences"), doc, path, diags),
+        audiences=audiences,
+        publish_audience=publish,
         dashboards=freeze(data["dashboards"]) if "dashboards" in data else None,
         automations=freeze(get("automations", None)),
         repository=get("repository", ""),
@@ -214,6 +223,34 @@ def _audiences(
         pos = doc.pos(("audiences", index))
         found.append(AudienceSpec(name, str(item.get("description") or ""), pos))
     return tuple(found)
+
+
+def _publish_audience(
+    raw: dict[str, Any],
+    audiences: tuple[AudienceSpec, ...],
+    doc: yamlstrict.YamlDoc,
+    path: str,
+    diags: list[Diagnostic],
+) -> str | None:
+    """``publish.audience``: the audience of the published site (None: the most restricted);
+    an audience ``audiences:`` does not declare is an error at the value."""
+    name = raw.get("audience")
+    if name is None or any(a.name == name for a in audiences):
+        return name
+    declared = [a.name for a in audiences]
+    hint = messages.did_you_mean(name, declared) or (
+        f"; declared: {', '.join(declared)}" if declared else "; crmgen.yml declares none"
+    )
+    diags.append(
+        error(
+            "config",
+            f"publish.audience '{name}' is not declared under audiences{hint}",
+            path,
+            doc.value_pos(("publish", "audience")),
+            "publish.audience",
+        )
+    )
+    return None
 
 
 def load_config(root: Path) -> tuple[Config, list[Diagnostic]]:

@@ -75,13 +75,16 @@ def check_audience(dataset: Dataset, audience: str | None) -> list[Diagnostic]:
 
 
 def redact(dataset: Dataset, audience: str | None) -> tuple[Dataset, list[Diagnostic]]:
-    """The dataset as ``audience`` may see it (None: the most restricted audience).
+    """The dataset as ``audience`` may see it (None: the one ``publish.audience`` names in
+    ``crmgen.yml``, else the most restricted audience).
 
     Returns:
         A new dataset without any hidden field, value, back-link or chart, with ``audience``
         set ("" for the most restricted one); and a usage error for an undeclared audience
         (then the dataset is returned unchanged).
     """
+    if audience is None:
+        audience = dataset.config.publish_audience
     problems = check_audience(dataset, audience)
     if problems:
         return dataset, problems

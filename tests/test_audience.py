@@ -76,3 +76,14 @@ def test_managers_build_shows_them(make_repo: MakeRepo, tmp_path: Path) -> None:
     page = (out / "opportunities/big.html").read_text()
     # shown exactly, not rounded to cents
     assert "987,654.321" in page and "SECRET-NOTE-XYZ" in page and "12,345.679" in page
+
+
+def test_publish_audience_is_what_a_plain_build_makes(make_repo: MakeRepo, tmp_path: Path) -> None:
+    """``publish: {audience: managers}`` in crmgen.yml: a build without --audience (what the
+    publish workflow runs) is the managers' site; without it, the most restricted one."""
+    root = _repo(make_repo)
+    config = root / "crmgen.yml"
+    config.write_text(config.read_text() + "publish: {audience: managers}\n")
+    out = tmp_path / "published"
+    assert build_site(root, out, today=dt.date(2026, 11, 27)).written
+    assert "987,654.321" in (out / "opportunities/big.html").read_text()

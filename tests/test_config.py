@@ -71,3 +71,23 @@ def test_a_project_cannot_take_a_folder_of_the_site() -> None:
                                                          (2, 36, "projects")]  # fmt: skip
     assert "'assets' would share its folder" in diags[0].message
     assert config.projects == ()  # a bad list is not used
+
+
+def test_publish_audience_must_be_declared_and_is_pointed_at() -> None:
+    text = "audiences: [{name: staff}, {name: managers}]\npublish:\n  audience: staf\n"
+    config, diags = parse_config(text)
+    assert [(d.severity, d.line, d.col, d.field, d.message) for d in diags] == [
+        (
+            "error",
+            3,
+            13,
+            "publish.audience",
+            "publish.audience 'staf' is not declared under audiences; did you mean 'staff'?",
+        )
+    ]
+    assert config.publish_audience is None
+    config, diags = parse_config(text.replace("staf\n", "managers\n"))
+    assert diags == [] and config.publish_audience == "managers"
+    _, diags = parse_config("publish: {audience: x, where: y}\n")
+    assert [d.field for d in diags] == ["publish"]  # reported once, then ignored
+    assert parse_config("title: X\n")[0].publish_audience is None

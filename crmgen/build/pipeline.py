@@ -174,8 +174,8 @@ def build_site(
     Args:
         root: the data repo.
         out: the site folder, replaced atomically.
-        audience: the audience to build for (declared in crmgen.yml); None builds for the most
-            restricted one, which sees no restricted field.
+        audience: the audience to build for (declared in crmgen.yml); None builds for the one
+            ``publish.audience`` names, else the most restricted one (no restricted field).
         base_url: the public URL; when it is an absolute http(s) URL (here or as ``base_url``
             in crmgen.yml) a ``sitemap.xml`` is added. Links stay relative either way.
         strict: warnings fail the build too.

@@ -407,6 +407,8 @@ class Config:
         dashboards: the ``dashboards:`` value as written (deeply frozen); None when the file
             declares none, so the built-in dashboard applies.
         automations: the ``automations:`` value as written (deeply frozen), or None.
+        publish_audience: ``publish.audience``, the audience a build is for when none is
+            asked (the published site); None: the most restricted.
         positions: "/"-joined key paths (``dashboards/0/charts/2``) -> position of the key.
         value_positions: the same paths -> position of the value.
     """
@@ -420,6 +422,7 @@ class Config:
     max_attachment_size: int = 20 * 1024 * 1024
     base_url: str = "/"
     audiences: tuple[AudienceSpec, ...] = ()
+    publish_audience: str | None = None
     dashboards: Any = None
     automations: Any = None
     repository: str = ""  # owner/name on the forge: record pages link to their file there
