@@ -87,12 +87,14 @@ def chromium() -> Iterator[Any]:
 
 
 @contextmanager
-def open_page(browser: Any, *, javascript: bool = True) -> Iterator[tuple[Any, list[str]]]:
+def open_page(
+    browser: Any, *, javascript: bool = True, viewport: dict[str, int] | None = None
+) -> Iterator[tuple[Any, list[str]]]:
     """A page whose only reachable origin is 127.0.0.1; yields it and its console errors."""
     context = browser.new_context(
         java_script_enabled=javascript,
         service_workers="block",
-        viewport={"width": 1400, "height": 900},
+        viewport=viewport or {"width": 1400, "height": 900},
     )
 
     def guard(route: Any) -> None:

@@ -159,9 +159,7 @@ def test_wrong_views_are_errors_at_their_line(make_repo: MakeRepo) -> None:
 """
     root = make_repo({"schema/opportunities.schema.yaml": schema_with(views)})
     found = [
-        (d.line, d.message)
-        for d in load_dataset(root).diagnostics
-        if d.code == "schema-view"
+        (d.line, d.message) for d in load_dataset(root).diagnostics if d.code == "schema-view"
     ]
     assert [line for line, _ in found] == [15, 16, 17, 17]
     text = "\n".join(message for _, message in found)
