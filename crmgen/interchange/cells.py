@@ -117,9 +117,9 @@ def parse_day(text: str, formats: Sequence[str] = ()) -> str | None:
     (``strptime`` codes, e.g. ``%d/%m/%Y``); None when it is neither."""
     cell = text.strip()
     iso = cell[:10]
-    if len(cell) == 10 or (len(cell) > 10 and cell[10] in "T "):
+    if iso[4:5] == "-" and (len(cell) == 10 or (len(cell) > 10 and cell[10] in "T ")):
         try:
-            return dt.date.fromisoformat(iso).isoformat() if iso[4:5] == "-" else None
+            return dt.date.fromisoformat(iso).isoformat()
         except ValueError:
             pass
     for form in formats:

@@ -247,12 +247,12 @@ def match_columns(
     columns: list[Column] = []
     for index, text in enumerate(header):
         if not text:
-            columns.append(Column(index, text, None, "ignored: no header"))
+            columns.append(Column(index, text, None, "ignored: it has no header"))
             continue
         if text in spec.columns or name_key(text) in explicit:
             target = spec.columns.get(text, explicit.get(name_key(text)))
             if target is None:
-                columns.append(Column(index, text, None, "ignored by the mapping"))
+                columns.append(Column(index, text, None, "ignored by the mapping file"))
                 continue
             problem = _target_problem(target, schema)
             if problem:
@@ -304,16 +304,16 @@ def _auto(index: int, text: str, fields: Mapping[str, Any], by_key: Mapping[str,
     if dot and name_key(name) in by_key:
         spec = fields[by_key[name_key(name)]]
         if spec.type == "reference" and name_key(part) == "title":
-            return Column(index, text, None, f"ignored: the title of {spec.name}, for reading")
+            return Column(index, text, None, f"ignored: the titles of {spec.name}, for reading only")
         if spec.type == "address" and name_key(part) in ADDRESS_PARTS:
             return Column(index, text, f"{spec.name}.{name_key(part)}", "name")
     if key in by_key:
         spec = fields[by_key[key]]
         if spec.computed:
-            return Column(index, text, None, f"ignored: {spec.name} is computed")
+            return Column(index, text, None, f"ignored: {spec.name} is computed, never stored")
         return Column(index, text, spec.name, "name")
     stored = [f.name for f in fields.values() if not f.computed]
     hint = did_you_mean(text, stored).removeprefix("; ")
     return Column(
-        index, text, None, "ignored: no field has this name" + (f"; {hint}" if hint else "")
+        index, text, None, "ignored: no field has this name or label" + (f"; {hint}" if hint else "")
     )

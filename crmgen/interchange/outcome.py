@@ -111,11 +111,15 @@ def text_report(result: ImportResult) -> str:
         by_file.setdefault(row.file, []).append(row)
     for info in result.files:
         lines.append(f"{info.name} -> {info.project} (key: {info.key})")
+        matched = [
+            c.header if c.header == c.target else f"{c.header} -> {c.target}"
+            for c in info.columns
+            if c.target is not None
+        ]
+        lines.append(f"  columns: {', '.join(matched) or 'none'}")
         for column in info.columns:
             if column.target is None:
-                lines.append(f"  column {column.header!r}: {column.why}")
-            else:
-                lines.append(f"  column {column.header!r} -> {column.target}")
+                lines.append(f"  column {column.header!r} {column.why}")
         for remap in info.remaps:
             why = "mapping file" if remap.how == "map" else "declared spelling"
             lines.append(

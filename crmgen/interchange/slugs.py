@@ -37,6 +37,8 @@ _LETTERS = str.maketrans(
         "+": " plus ",
     }
 )
+#: Apostrophes join a word (``O’Reilly`` is ``oreilly``); every other mark separates words.
+_APOSTROPHES = frozenset("'’‘`´")
 _RUN = re.compile(r"[^a-z0-9]+")
 #: Ids stay short enough to read in a URL and to leave room for a suffix.
 MAX_LENGTH = 60
@@ -45,8 +47,13 @@ MAX_LENGTH = 60
 def ascii_slug(text: str) -> str:
     """``text`` as a record id (possibly empty when it has no letter or digit)."""
     plain = unicodedata.normalize("NFKD", text.translate(_LETTERS))
-    plain = "".join(c for c in plain if not unicodedata.combining(c)).lower()
-    slug = _RUN.sub("-", plain.encode("ascii", "ignore").decode("ascii")).strip("-")
+    kept = []
+    for char in plain:
+        if unicodedata.combining(char) or char in _APOSTROPHES:
+            continue
+        kept.append(char if char.isascii() or char.isalnum() else " ")
+    ascii_text = "".join(kept).lower().encode("ascii", "ignore").decode("ascii")
+    slug = _RUN.sub("-", ascii_text).strip("-")
     if len(slug) > MAX_LENGTH:
         slug = slug[:MAX_LENGTH].rsplit("-", 1)[0] or slug[:MAX_LENGTH]
     return slug
