@@ -224,6 +224,30 @@ def export_project(
     return export.to_csv(cut, project, titles=titles, bom=bom), tuple(problems)
 
 
+def _unknown_references(
+    schema: ProjectSchema, values: Mapping[str, Any], ids: Mapping[str, list[str]]
+) -> list[Diagnostic]:
+    """An error for each reference to a record that does not exist (as the link stage says)."""
+    from crmgen.messages import did_you_mean
+
+    out = []
+    for spec in schema.fields:
+        value = values.get(spec.name)
+        if spec.type != "reference" or value is None or spec.target is None:
+            continue
+        for slug in value if isinstance(value, list | tuple) else [value]:
+            known = ids.get(spec.target, [])
+            if slug not in known:
+                out.append(
+                    error(
+                        "unknown-reference",
+                        f"{spec.name} '{slug}' does not exist in {spec.target}"
+                        f"{did_you_mean(str(slug), known)}",
+                    )
+                )
+    return out
+
+
 def report_hint(name: str, choices: list[str]) -> str:
     from crmgen.messages import did_you_mean
 
@@ -281,7 +305,13 @@ def new_record(
             ),
         )
     sources, _ = find_records(root, config, schemas)
-    taken = {s.slug for s in sources if s.project == project}
+    ids: dict[str, list[str]] = {}
+    for source in sources:
+        ids.setdefault(source.project, []).append(source.slug)
+    unknown = _unknown_references(schema, values, ids)
+    if unknown:
+        return None, tuple(unknown)
+    taken = set(ids.get(project, ()))
     slug = unique_slug(title, taken, slug_problem, project.rstrip("s") or "record")
     path = f"data/{project}/{slug}.md"
     try:

@@ -44,8 +44,8 @@ from crmgen.model.store import NO_STORE, Store, pack
 from crmgen.schema import load_schemas
 
 from . import records
-from .interchange import site_csv_files
 from .inputs import RUNS, build_date, code_version
+from .interchange import site_csv_files
 from .pages import write_pages
 from .records import read_records
 from .result import BuildResult, manifest_path, remembered, run_key, unchanged

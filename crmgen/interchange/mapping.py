@@ -304,7 +304,9 @@ def _auto(index: int, text: str, fields: Mapping[str, Any], by_key: Mapping[str,
     if dot and name_key(name) in by_key:
         spec = fields[by_key[name_key(name)]]
         if spec.type == "reference" and name_key(part) == "title":
-            return Column(index, text, None, f"ignored: the titles of {spec.name}, for reading only")
+            return Column(
+                index, text, None, f"ignored: the titles of {spec.name}, for reading only"
+            )
         if spec.type == "address" and name_key(part) in ADDRESS_PARTS:
             return Column(index, text, f"{spec.name}.{name_key(part)}", "name")
     if key in by_key:
@@ -315,5 +317,8 @@ def _auto(index: int, text: str, fields: Mapping[str, Any], by_key: Mapping[str,
     stored = [f.name for f in fields.values() if not f.computed]
     hint = did_you_mean(text, stored).removeprefix("; ")
     return Column(
-        index, text, None, "ignored: no field has this name or label" + (f"; {hint}" if hint else "")
+        index,
+        text,
+        None,
+        "ignored: no field has this name or label" + (f"; {hint}" if hint else ""),
     )
