@@ -11,9 +11,11 @@ written are they renamed into place.
 from __future__ import annotations
 
 import dataclasses
+import multiprocessing
 import os
 import shutil
 from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -24,14 +26,15 @@ from crmgen.interchange.csvfile import CsvError, read_table
 from crmgen.interchange.mapping import FileSpec, Mapping_, parse_mapping
 from crmgen.interchange.newrecord import new_values, parse_sets
 from crmgen.interchange.outcome import ImportResult, Write
-from crmgen.interchange.plan import Input, Options, RowProblem, Tools, plan_import
+from crmgen.interchange.plan import Input, Options, RowProblem, Tools, in_spans, plan_import
 from crmgen.interchange.slugs import unique_slug
 from crmgen.load import find_records, parse_record, slug_problem
 from crmgen.model import Config, Diagnostic, ProjectSchema, Record, error
 from crmgen.schema import load_schemas
 from crmgen.validate import Checker
+from crmgen.write import sync_tree
 
-from .records import read_records
+from .records import read_records, workers
 
 #: ``progress(rows done, rows in all)``.
 RowProgress = Callable[[int, int], None]
@@ -72,7 +75,7 @@ class _Checks:
 
 def _new_text(values: Mapping[str, Any], body: str) -> str:
     try:
-        return edit.new_record(values, body)
+        return edit.new_record(values, body, verify=False)  # the plan reads it back
     except edit.EditError as exc:
         raise RowProblem(str(exc)) from None
 
@@ -140,6 +143,7 @@ def import_files(
         read_text=lambda rel: (root / rel).read_bytes().decode("utf-8"),
         slug_problem=free,
         progress=progress,
+        map_rows=_forked_spans,
     )
     result = plan_import(inputs, schemas, existing, tools, options, on_disk)
     if result.problems or options.dry_run or result.blocked or not result.writes:
@@ -150,6 +154,41 @@ def import_files(
         problem = error("import-write", f"nothing was written: {exc}")
         return dataclasses.replace(result, problems=(problem,))
     return dataclasses.replace(result, written=True)
+
+
+#: Below this many rows one process does the work (forking costs more than it saves).
+PARALLEL_FROM = 400
+_WORK: Callable[[int, int], list[Any]] | None = None
+
+
+def _forked_spans(
+    work: Callable[[int, int], list[Any]], count: int, progress: RowProgress
+) -> list[Any]:
+    """``work`` over ``range(count)`` in spans, in forked workers on every core this process
+    may use (they inherit the plan; each returns plain tuples), in order; here when there are
+    few rows, one core, or no fork."""
+    global _WORK
+    cores = workers()
+    if count < PARALLEL_FROM or cores < 2 or "fork" not in multiprocessing.get_all_start_methods():
+        return in_spans(work, count, progress)
+    _WORK = work
+    try:
+        size = max(50, -(-count // (cores * 8)))
+        spans = [(start, min(count, start + size)) for start in range(0, count, size)]
+        out: list[Any] = []
+        context = multiprocessing.get_context("fork")
+        with ProcessPoolExecutor(max_workers=cores, mp_context=context) as pool:
+            for part in pool.map(_span, spans):
+                out.extend(part)
+                progress(len(out), count)
+        return out
+    finally:
+        _WORK = None
+
+
+def _span(span: tuple[int, int]) -> list[Any]:
+    assert _WORK is not None
+    return _WORK(*span)
 
 
 def _with_options(spec: FileSpec, project: str | None, key: str | None) -> FileSpec:
@@ -167,6 +206,7 @@ def write_atomically(root: Path, writes: Sequence[Write]) -> None:
         OSError: a temporary file could not be written (they are all removed again).
     """
     staged: list[tuple[Path, Path]] = []
+    many = len(writes) > 8  # then one sync of the file system beats a sync per file
     try:
         for write in writes:
             target = root / write.path
@@ -175,12 +215,15 @@ def write_atomically(root: Path, writes: Sequence[Write]) -> None:
             staged.append((temp, target))
             with open(temp, "wb") as handle:
                 handle.write(write.text.encode("utf-8"))
-                handle.flush()
-                os.fsync(handle.fileno())
+                if not many:
+                    handle.flush()
+                    os.fsync(handle.fileno())
             if target.exists():
                 shutil.copymode(target, temp)
             elif write.new is False:  # pragma: no cover - an updated record went away
                 raise FileNotFoundError(f"{write.path} was removed during the import")
+        if many:
+            sync_tree(root)
     except BaseException:
         for temp, _ in staged:
             temp.unlink(missing_ok=True)

@@ -44,7 +44,10 @@ class Tools:
             raises ``RowProblem`` when that cannot be done safely.
         read_text: repo-relative path -> the file's text.
         slug_problem: why an id cannot be a record id, or None.
-        progress: (rows done, rows in all), after each row.
+        progress: (rows done, rows in all), as rows are done.
+        map_rows: (work, count, progress) -> ``work(start, end)`` over ``range(count)`` in
+            spans, results concatenated in order: the build runs the spans in forked workers
+            on both cores; this default runs them here.
     """
 
     check: Callable[[str, str, str, str], tuple[Record | None, list[Diagnostic]]]
@@ -53,6 +56,23 @@ class Tools:
     read_text: Callable[[str], str]
     slug_problem: Callable[[str], str | None]
     progress: Callable[[int, int], None] = lambda done, total: None
+    map_rows: Callable[..., list[Any]] = field(default=None)  # type: ignore[assignment]
+
+    def run_spans(self, work: Callable[[int, int], list[Any]], count: int) -> list[Any]:
+        if self.map_rows is not None:
+            return self.map_rows(work, count, self.progress)
+        return in_spans(work, count, self.progress)
+
+
+def in_spans(
+    work: Callable[[int, int], list[Any]], count: int, progress: Callable[[int, int], None]
+) -> list[Any]:
+    """``work`` over ``range(count)`` in spans of 100, here, with progress after each."""
+    out: list[Any] = []
+    for start in range(0, count, 100):
+        out.extend(work(start, min(count, start + 100)))
+        progress(len(out), count)
+    return out
 
 
 @dataclass(frozen=True, slots=True)
@@ -255,12 +275,22 @@ class _Planner:
             results.append(
                 FileResult(item.table.name, item.spec.project or "", key, columns, remaps)
             )
-        for done, row in enumerate(rows, 1):
+        for row in rows:
             if not row.reasons:
                 self._resolve(row)
-            if not row.reasons:
+        ready = [row for row in rows if not row.reasons]
+
+        def work(start: int, end: int) -> list[tuple[Any, ...]]:
+            out = []
+            for row in ready[start:end]:
                 self._make(row)
-            self.tools.progress(done, total)
+                out.append((row.status, row.text, tuple(row.reasons), row.changed))
+            return out
+
+        made = self.tools.run_spans(work, len(ready)) if ready else []
+        for row, (status, text, reasons, changed) in zip(ready, made, strict=True):
+            row.status, row.text, row.reasons, row.changed = status, text, list(reasons), changed
+        self.tools.progress(total, total)
         self._cascade(rows)
         for row in rows:
             if row.reasons:
@@ -517,11 +547,14 @@ class _Planner:
         body = f"\n{row.body}\n" if row.body else ""
         text = self.tools.new_text(values, body)
         path = f"data/{row.project}/{row.slug}.md"
-        _, problems = self.tools.check(row.project, row.slug, path, text)
+        record, problems = self.tools.check(row.project, row.slug, path, text)
         errors = [_reason(d) for d in problems if d.severity == "error"]
         if errors:
             row.reasons.extend(errors)
             return
+        read = record.values if record is not None else {}
+        if set(read) != set(values) or not all(same_value(read[k], v) for k, v in values.items()):
+            raise RowProblem("its values would not read back exactly as given; please report it")
         row.status, row.text = "created", text
 
     def _update(self, row: _Row, schema: ProjectSchema) -> None:
