@@ -339,7 +339,7 @@ def _row_progress() -> Any:
         return lambda done, total: None
 
     def show(done: int, total: int) -> None:
-        if total >= 500 and (done % 100 == 0 or done == total):
+        if total >= 500:  # called once per span of rows, not per row
             width = 30
             filled = width * done // total
             bar = "#" * filled + "-" * (width - filled)

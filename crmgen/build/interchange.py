@@ -23,7 +23,7 @@ from crmgen import cache, edit, redaction, report
 from crmgen.config import load_config
 from crmgen.interchange import export
 from crmgen.interchange.csvfile import CsvError, read_table
-from crmgen.interchange.mapping import FileSpec, Mapping_, parse_mapping
+from crmgen.interchange.mapping import FileSpec, MappingFile, parse_mapping
 from crmgen.interchange.newrecord import new_values, parse_sets
 from crmgen.interchange.outcome import ImportResult, Write
 from crmgen.interchange.plan import Input, Options, RowProblem, Tools, in_spans, plan_import
@@ -103,7 +103,7 @@ def import_files(
     and nothing is read further."""
     options = options or Options()
     config, schemas, problems = _setup(root)
-    plan_of = Mapping_()
+    plan_of = MappingFile()
     if mapping is not None:
         try:
             text = mapping.read_text(encoding="utf-8-sig")

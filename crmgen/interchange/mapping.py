@@ -66,7 +66,7 @@ class FileSpec:
 
 
 @dataclass(frozen=True, slots=True)
-class Mapping_:
+class MappingFile:
     """A parsed mapping file: the defaults for every file and each named file's spec."""
 
     common: FileSpec = FileSpec()
@@ -80,14 +80,14 @@ class Mapping_:
         return own if own is not None else self.common
 
 
-def parse_mapping(text: str, path: str) -> tuple[Mapping_, list[Diagnostic]]:
+def parse_mapping(text: str, path: str) -> tuple[MappingFile, list[Diagnostic]]:
     """Read a mapping file; every problem is an error at its line (usage errors: exit 2)."""
     doc, diags = yamlstrict.parse(text, path)
     problems = [_usage(d) for d in diags]
     if doc is None or doc.value is None:
-        return Mapping_(path=path), problems
+        return MappingFile(path=path), problems
     if not isinstance(doc.value, dict):
-        return Mapping_(path=path), [
+        return MappingFile(path=path), [
             *problems,
             error("usage-mapping", "a mapping file is a list of 'key: value' lines", path),
         ]
@@ -105,7 +105,7 @@ def parse_mapping(text: str, path: str) -> tuple[Mapping_, list[Diagnostic]]:
                 )
                 continue
             specs[str(name)] = _spec(own, common, ("files", name), doc, path, problems)
-    return Mapping_(common, frozen_map(specs), path), problems
+    return MappingFile(common, frozen_map(specs), path), problems
 
 
 def _usage(diag: Diagnostic) -> Diagnostic:
