@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -361,3 +362,179 @@ def init(directory: Path, bare: bool, force: bool) -> None:
         + f"; next: crmgen build {directory}; {directory / 'README.md'} says how to publish",
         err=True,
     )
+
+
+# -- getting data in and out (#12): import, export, new -------------------------------------
+
+
+def _row_progress() -> Any:
+    """A progress bar for a long import, on a terminal only (never in CI or a pipe)."""
+    if not sys.stderr.isatty() or os.environ.get("CI"):
+        return lambda done, total: None
+
+    def show(done: int, total: int) -> None:
+        if total >= 500:  # called once per span of rows, not per row
+            width = 30
+            filled = width * done // total
+            bar = "#" * filled + "-" * (width - filled)
+            sys.stderr.write(f"\r\x1b[K[{bar}] {done}/{total} rows")
+            if done == total:
+                sys.stderr.write("\r\x1b[K")
+            sys.stderr.flush()
+
+    return show
+
+
+@main.command("import")
+@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--project", "-p", default=None, help="The project the rows go to.")
+@click.option(
+    "--map",
+    "mapping",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Mapping file: projects, columns, value maps, key and formats per file.",
+)
+@click.option("--key", default=None, help="Field that finds existing records (default: title).")
+@click.option("--dry-run", is_flag=True, help="Report what would happen; write nothing.")
+@click.option("--update", is_flag=True, help="Change existing records that differ.")
+@click.option("--all-or-nothing", is_flag=True, help="Write nothing when any row is rejected.")
+@click.option(
+    "--root",
+    "root",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("."),
+    help="The data repo (default: the current folder).",
+)
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
+def import_(
+    files: tuple[Path, ...],
+    project: str | None,
+    mapping: Path | None,
+    key: str | None,
+    dry_run: bool,
+    update: bool,
+    all_or_nothing: bool,
+    root: Path,
+    fmt: str,
+) -> None:
+    """Import CSV files into records: validated first, existing records kept unless --update.
+
+    Exit status 1 when a row is rejected. Example:
+    crmgen import accounts.csv deals.csv --map mapping.yml --dry-run
+    """
+    from crmgen.build.interchange import import_files
+    from crmgen.interchange.outcome import json_report, text_report
+    from crmgen.interchange.plan import Options
+
+    _check_root(root)
+    options = Options(update=update, all_or_nothing=all_or_nothing, dry_run=dry_run)
+    result = import_files(
+        root,
+        files,
+        mapping=mapping,
+        project=project,
+        key=key,
+        options=options,
+        progress=_row_progress(),
+    )
+    if result.problems and not result.rows:
+        _emit(list(result.problems), None)
+        sys.exit(report.exit_code(result.problems) or report.EXIT_DATA)
+    click.echo(json_report(result) if fmt == "json" else text_report(result), nl=False)
+    if result.problems:
+        _emit(list(result.problems), None)
+        sys.exit(report.EXIT_DATA)
+    sys.exit(report.EXIT_DATA if result.totals["rejected"] else report.EXIT_OK)
+
+
+@main.command("export")
+@click.argument("project")
+@click.argument(
+    "root", required=False, default=".", type=click.Path(file_okay=False, path_type=Path)
+)
+@click.option("--format", "fmt", type=click.Choice(["csv", "json"]), default="csv")
+@click.option(
+    "--audience",
+    default=None,
+    help="Export what this audience sees (default: the most restricted one, like the site).",
+)
+@click.option("--bom", is_flag=True, help="Start the CSV with a BOM (for old Excel versions).")
+@click.option("--as-of", "as_of", default=None, metavar="DATE|REV", help="Export the data as "
+              "it stood on a date or at a git revision.")  # fmt: skip
+@click.option("--titles", is_flag=True, help="Add the title of each referenced record.")
+@click.option(
+    "--output",
+    "-o",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Write to this file (default: standard output).",
+)
+def export_(
+    project: str,
+    root: Path,
+    fmt: str,
+    audience: str | None,
+    bom: bool,
+    as_of: str | None,
+    titles: bool,
+    output: Path | None,
+) -> None:
+    """Export a project's records, every field, stored and computed, as CSV or JSON.
+
+    CSV cells are safe to open in a spreadsheet. Example: crmgen export opportunities -o deals.csv
+    """
+    from crmgen.build.interchange import export_project
+
+    _check_root(root)
+    data, problems = export_project(
+        root, project, fmt=fmt, audience=audience, bom=bom, as_of=as_of, titles=titles
+    )
+    if data is None:
+        _emit(list(problems), None)
+        click.echo("nothing was exported: fix the problems above first", err=True)
+        sys.exit(report.exit_code(problems) or report.EXIT_DATA)
+    if output is None:
+        sys.stdout.buffer.write(data)
+        sys.stdout.flush()
+    else:
+        from crmgen.build.interchange import write_atomically
+        from crmgen.interchange.outcome import Write
+
+        write_atomically(output.parent.resolve(), [Write(output.name, data.decode(), True)])
+        click.echo(f"exported {project} to {output}", err=True)
+
+
+@main.command("new")
+@click.argument("project")
+@click.argument("title")
+@click.option(
+    "--set", "sets", multiple=True, metavar="FIELD=VALUE", help="A field's value (repeatable)."
+)
+@click.option(
+    "--root",
+    "root",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("."),
+    help="The data repo (default: the current folder).",
+)
+def new(project: str, title: str, sets: tuple[str, ...], root: Path) -> None:
+    """Create a valid record from the schema (its defaults, a title, --set values); print its
+    path. Required fields without a default are asked for on a terminal.
+
+    Example: crmgen new opportunities "Acme website" --set client=acme-corp --set amount=42000
+    """
+    from crmgen.build.interchange import new_record
+
+    _check_root(root)
+    ask = None
+    if sys.stdin.isatty() and not os.environ.get("CI"):
+
+        def ask(label: str, name: str) -> str:
+            return str(click.prompt(f"{label} ({name})"))
+
+    path, problems = new_record(root, project, title, sets, ask=ask)
+    if path is None:
+        click.echo(report.format_text(problems), nl=False, err=True)
+        sys.exit(report.exit_code(problems) or report.EXIT_DATA)
+    click.echo(path)

@@ -284,9 +284,14 @@ def _render(key: str, value: Any, item: bool) -> str:
         return '"' + "".join(_escape(c) for c in value) + '"'
     if isinstance(value, list | tuple) and not item:
         return "[" + ", ".join(_render(key, v, True) for v in value) + "]"
+    if isinstance(value, Mapping) and not item:
+        for name in value:
+            if not isinstance(name, str) or not _KEY.fullmatch(name):
+                raise EditError(f"{name!r} in '{key}' is not a key: use letters, digits and '_'")
+        return "{" + ", ".join(f"{k}: {_render(key, v, True)}" for k, v in value.items()) + "}"
     raise EditError(
         f"cannot write a {type(value).__name__} to '{key}': use text, a whole number, a "
-        "Decimal, true/false, a date or a list of those"
+        "Decimal, true/false, a date, or a list or mapping of those"
     )
 
 
@@ -334,6 +339,12 @@ def _read(front: str, keep: Callable[[yamlstrict.Path], bool]) -> dict[str, Any]
 
 def _same(got: Any, want: Any) -> bool:
     """Does crmgen's reading equal the value set (a date reads as its text)?"""
+    if isinstance(want, Mapping):
+        return (
+            isinstance(got, dict)
+            and set(got) == set(want)
+            and all(_same(got[k], want[k]) for k in want)
+        )
     if isinstance(want, list | tuple):
         return isinstance(got, list) and len(got) == len(want) and all(map(_same, got, want))
     if isinstance(want, dt.date):
@@ -345,6 +356,31 @@ def _same(got: Any, want: Any) -> bool:
     if isinstance(want, str):
         return isinstance(got, str) and got == want
     return bool(got == want)
+
+
+def new_record(values: Mapping[str, Any], body: str = "", *, verify: bool = True) -> str:
+    """The text of a new record file: ``values`` as front matter in their order, then ``body``.
+
+    Values are written as :func:`set_fields` writes them (None values are left out), and read
+    back: each must read as given (``verify=False`` leaves that to a caller that reads the
+    text back anyway, as the import does).
+
+    Raises:
+        EditError: a bad key, an unsupported value, or one that would not read back.
+    """
+    lines = ["---\n"]
+    kept = {k: v for k, v in values.items() if v is not None}
+    for key, value in kept.items():
+        if not isinstance(key, str) or not _KEY.fullmatch(key):
+            raise EditError(f"{key!r} is not a field name: use letters, digits, '_' and '-'")
+        lines.append(f"{key}: {_render(key, value, False)}\n")
+    lines.append("---\n")
+    if not verify:
+        return "".join(lines) + body
+    got = _read("".join(lines[1:-1]), lambda path: False) if kept else {}
+    if set(got) != set(kept) or not all(_same(got[k], v) for k, v in kept.items()):
+        raise EditError("the new record would not read back as given; please report this")
+    return "".join(lines) + body
 
 
 def write_fields(

@@ -85,6 +85,12 @@ def _sync_tree(path: Path) -> None:
         os.close(fd)
 
 
+def sync_tree(path: Path) -> None:
+    """Make everything written under ``path`` durable (``crmgen import`` uses it for the
+    records it stages)."""
+    _sync_tree(path)
+
+
 def _exchange(a: Path, b: Path) -> bool:
     """Atomically swap two paths with Linux ``renameat2``; False when unsupported here."""
     if not sys.platform.startswith("linux"):

@@ -402,11 +402,36 @@ def test_unsafe_files_are_refused(text: str) -> None:
 
 @pytest.mark.parametrize(
     "value",
-    [1.5, {"a": 1}, [None], [[1]], dt.datetime(2026, 1, 1), object(), Decimal("NaN"), 10**61],
+    [
+        1.5,
+        {"a": {"b": 1}},
+        [None],
+        [[1]],
+        dt.datetime(2026, 1, 1),
+        object(),
+        Decimal("NaN"),
+        10**61,
+    ],
 )
 def test_unsupported_values_are_refused(value: Any) -> None:
     with pytest.raises(EditError, match="cannot write"):
         set_fields("---\nx: 1\n---\n", {"x": value})
+
+
+def test_a_mapping_is_written_as_a_flow_mapping() -> None:
+    address = {"street": "Chausseestraße 86", "postcode": "01234", "city": "NO"}
+    assert set_fields("---\nx: 1\n---\n", {"address": address}) == (
+        '---\nx: 1\naddress: {street: Chausseestraße 86, postcode: "01234", city: NO}\n---\n'
+    )
+
+
+def test_new_record_reads_back_as_given() -> None:
+    from crmgen.edit import new_record
+
+    text = new_record({"title": "ON", "amount": Decimal("9262.50"), "tags": ["a, b"]}, "Hi\n")
+    assert text == '---\ntitle: ON\namount: 9262.50\ntags: ["a, b"]\n---\nHi\n'
+    with pytest.raises(EditError, match="is not a field name"):
+        new_record({"a b": 1})
 
 
 @pytest.mark.parametrize("key", ["", "own er", "-x", "a:b", "a.b", "ключ", "x\n"])

@@ -45,6 +45,7 @@ from crmgen.schema import load_schemas
 
 from . import records
 from .inputs import RUNS, build_date, code_version
+from .interchange import site_csv_files
 from .pages import write_pages
 from .records import read_records
 from .result import BuildResult, manifest_path, remembered, run_key, unchanged
@@ -309,6 +310,9 @@ def _build_with(
             count += write_pages(writer, pages, site, templates, root, problems)
             for path, content in render.other_files(site, read):
                 writer.put(path, content)
+                count += 1
+            for path, content in sorted(site_csv_files(cut).items()):
+                writer.put(path, content)  # each table's CSV, as this audience sees it
                 count += 1
             for path, content in sorted(charts.files.items()):
                 writer.put(path, content)
