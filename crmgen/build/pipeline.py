@@ -302,7 +302,8 @@ def _build_with(
             # the tables' data first: the values it formats are then there for every page,
             # in this process and in the workers forked to render them
             page_keys = {p.path: p.key for p in pages}
-            for path, key, make in views.data_files(site, page_keys, store):
+            index = views.search_index(cut, site, page_keys, store)  # rows as tables pass
+            for path, key, make in views.data_files(index.site, page_keys, store):
                 if not writer.keep(path, key):
                     writer.put(path, make(), key)
                 count += 1
@@ -319,8 +320,8 @@ def _build_with(
             run.diagnostics.extend(problems)
             progress("render", time.perf_counter() - start)
             start = time.perf_counter()
-            count += _write_search(writer, views.search_index(cut, site, page_keys, store))
-            progress("search", time.perf_counter() - start)
+            count += _write_search(writer, index)
+            progress("search", time.perf_counter() - start + index.seconds)
             if run.failed(strict):
                 return done()
             run("write", _quiet(writer.commit))

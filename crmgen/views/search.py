@@ -27,11 +27,15 @@ index under the key of all of them, so a build where no record changed keeps eve
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 import hashlib
 import json
 import re
+import time
 import unicodedata
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from array import array
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
@@ -83,6 +87,8 @@ _Row = tuple[_Doc, tuple[str, ...], tuple[tuple[str, int], ...]]  # doc, tags, (
 def normalize(text: str) -> str:
     """Text as the index compares it: accents and other marks removed, lower case (the script
     does the same: ``normalize("NFKD")``, no ``\\p{M}``, ``toLowerCase``)."""
+    if text.isascii():
+        return text.lower()
     decomposed = unicodedata.normalize("NFKD", text)
     return "".join(c for c in decomposed if not unicodedata.category(c).startswith("M")).lower()
 
@@ -92,6 +98,12 @@ def terms(text: str) -> list[str]:
     more, cut at ``MAX_TERM``."""
     found = (t[:MAX_TERM] for t in _WORD.findall(normalize(text)))
     return [t for t in found if len(t) > 1]
+
+
+@functools.lru_cache(maxsize=1 << 14)
+def _value_terms(text: str) -> tuple[str, ...]:
+    """``terms`` of a field's text, remembered: lists, tags, owners and clients repeat."""
+    return tuple(t for t in terms(text) if t not in _NOISE)
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,14 +125,95 @@ def search_pages(site: Any) -> PageSet:
     return PageSet(pages=(Page("search.html", "search.html", {"search": view}),))
 
 
-@dataclass(frozen=True, slots=True)
 class SearchIndex:
-    """The index files: their common ``key`` ("" when a record page has none), the paths the
-    last build with that key wrote (empty when unknown), and how to make them."""
+    """The index of one build. ``site`` is the site view to make ``table.json`` from: each
+    table row it makes is turned into the record's row of the index as it passes (so a row is
+    made once for both); ``key`` is the key of every index file ("" when a record page has
+    none), ``paths`` the files the last build with that key wrote (empty when unknown), and
+    ``make()`` makes the files. ``seconds`` is the time spent making rows as tables passed."""
 
-    key: str
-    paths: tuple[str, ...]
-    make: Callable[[], Iterator[tuple[str, bytes]]]
+    def __init__(self, dataset: Dataset, site: Any, keys: Mapping[str, str], store: Store) -> None:
+        self.dataset, self.store, self.seconds = dataset, store, 0.0
+        self.frames = [_frame(project) for project in site.projects]
+        self.row_keys = [
+            [keys.get(record_page(project.name, slug), "") for slug in project.records.slugs]
+            for project in site.projects
+        ]
+        self.shared = [
+            hashlib.sha256(pack((FORMAT, number, frame))).hexdigest()
+            for number, frame in enumerate(self.frames)
+        ]
+        self.lookups = [
+            frozenset(
+                f.name for f in dataset.projects[project.name].schema.fields if f.type == "lookup"
+            )
+            for project in site.projects
+        ]
+        self.made: dict[tuple[int, int], bytes] = {}
+        self.key = ""
+        if all(k for project_keys in self.row_keys for k in project_keys):
+            packed = pack((FORMAT, BUDGET, DOC_CHUNK, self.frames, self.row_keys))
+            self.key = hashlib.sha256(packed).hexdigest()
+        found = store.get("search-files", self.key) if self.key else None
+        self.paths: tuple[str, ...] = tuple(unpack(found)) if found is not None else ()
+        self.source = site
+        self.site = dataclasses.replace(
+            site,
+            projects=tuple(
+                dataclasses.replace(
+                    project,
+                    table=dataclasses.replace(project.table, rows=self._watched(number, project)),
+                )
+                for number, project in enumerate(site.projects)
+            ),
+        )
+
+    def _watched(self, number: int, project: Any) -> Any:
+        rows = project.table.rows
+        position = {slug: index for index, slug in enumerate(rows.slugs)}
+
+        def build(slug: str) -> Any:
+            index = position[slug]
+            row = rows[index]
+            if (number, index) not in self.made:
+                start = time.perf_counter()
+                self.made[(number, index)] = self._remember(number, project, index, row)
+                self.seconds += time.perf_counter() - start
+            return row
+
+        return type(rows)(rows.slugs, build)
+
+    def _remember(self, number: int, project: Any, index: int, row: Any) -> bytes:
+        body = self.dataset.projects[project.name].records[row.slug].body
+        packed = pack(_row(number, project, index, body, self.lookups[number], row))
+        if self.row_keys[number][index]:
+            self.store.put(
+                "search-rows", f"{self.shared[number]}:{self.row_keys[number][index]}", packed
+            )
+        return packed
+
+    def make(self) -> Iterator[tuple[str, bytes]]:
+        """Every file of the index, sorted by path."""
+        files = index_files(self.source, self._rows())
+        if self.key:
+            self.store.put("search-files", self.key, pack(sorted(files)))
+        yield from sorted(files.items())
+
+    def _rows(self) -> Iterator[_Row]:
+        """Every record's row of the index, in document order: made as ``table.json`` passed,
+        from the cache when its page's key is unchanged, or made now."""
+        for number, project in enumerate(self.source.projects):
+            keys = self.row_keys[number]
+            wanted = {i: f"{self.shared[number]}:{k}" for i, k in enumerate(keys) if k}
+            missing = [key for i, key in wanted.items() if (number, i) not in self.made]
+            found = dict(self.store.get_many("search-rows", missing))
+            for index in range(len(project.records.slugs)):
+                blob = self.made.pop((number, index), None)
+                if blob is None:
+                    blob = found.pop(wanted.get(index, ""), None)
+                if blob is None:
+                    blob = self._remember(number, project, index, project.table.rows[index])
+                yield unpack(blob)
 
 
 def search_index(
@@ -135,27 +228,7 @@ def search_index(
             kept in ``store`` under its page's key.
         store: the cache.
     """
-    keys = keys or {}
-    frames = [_frame(project) for project in site.projects]
-    row_keys = [
-        [keys.get(record_page(project.name, slug), "") for slug in project.records.slugs]
-        for project in site.projects
-    ]
-    everything = [k for project_keys in row_keys for k in project_keys]
-    key = ""
-    if all(everything):
-        key = hashlib.sha256(pack((FORMAT, BUDGET, DOC_CHUNK, frames, row_keys))).hexdigest()
-    found = store.get("search-files", key) if key else None
-    paths = tuple(unpack(found)) if found is not None else ()
-
-    def make() -> Iterator[tuple[str, bytes]]:
-        rows = list(_rows(dataset, site, frames, row_keys, store))
-        files = index_files(site, rows)
-        if key:
-            store.put("search-files", key, pack(sorted(files)))
-        yield from sorted(files.items())
-
-    return SearchIndex(key, paths, make)
+    return SearchIndex(dataset, site, keys or {}, store)
 
 
 def _frame(project: Any) -> tuple[Any, ...]:
@@ -163,43 +236,17 @@ def _frame(project: Any) -> tuple[Any, ...]:
     return (project.name, project.title, table.columns, table.lists, table.tags, table.titled)
 
 
-def _rows(
-    dataset: Dataset,
-    site: Any,
-    frames: Sequence[tuple[Any, ...]],
-    row_keys: Sequence[Sequence[str]],
-    store: Store,
-) -> Iterator[_Row]:
-    """Every record's row of the index, in document order; from ``store`` when its page's key
-    is unchanged."""
-    for number, project in enumerate(site.projects):
-        shared = hashlib.sha256(pack((FORMAT, number, frames[number]))).hexdigest()
-        wanted = {i: f"{shared}:{k}" for i, k in enumerate(row_keys[number]) if k}
-        found = dict(store.get_many("search-rows", wanted.values()))
-        records = dataset.projects[project.name].records
-        lookups = frozenset(
-            f.name for f in dataset.projects[project.name].schema.fields if f.type == "lookup"
-        )
-        for index, slug in enumerate(project.records.slugs):
-            blob = found.pop(wanted.get(index, ""), None)
-            if blob is not None:
-                yield unpack(blob)
-                continue
-            row = _row(number, project, index, records[slug].body, lookups)
-            if index in wanted:
-                store.put("search-rows", wanted[index], pack(row))
-            yield row
-
-
-def _row(number: int, project: Any, index: int, body: str, lookups: frozenset[str]) -> _Row:
-    """One record's document, tags and terms (each with the fields it is in); the text of a
-    reference or a lookup (the client's name on a deal) counts as a reference's."""
+def _row(
+    number: int, project: Any, index: int, body: str, lookups: frozenset[str], row: Any
+) -> _Row:
+    """One record's document, tags and terms (each with the fields it is in), from its table
+    row; the text of a reference or a lookup (the client's name on a deal) counts as a
+    reference's."""
     table = project.table
-    row = table.rows[index]
     found: dict[str, int] = {}
 
     def add(text: str, where: int) -> None:
-        for term in terms(text):
+        for term in _value_terms(text) if len(text) < 200 else terms(text):
             if term not in _NOISE:
                 found[term] = found.get(term, 0) | where
 
@@ -246,26 +293,30 @@ def _gaps(numbers: Sequence[int]) -> list[int]:
     return out
 
 
-def index_files(site: Any, rows: Sequence[_Row]) -> dict[str, bytes]:
+def index_files(site: Any, rows: Iterable[_Row]) -> dict[str, bytes]:
     """Every file of the index (site path -> bytes), from the rows in document order."""
     files: dict[str, bytes] = {}
-    postings: dict[str, list[int]] = {}
+    postings: dict[str, array[int]] = {}
     fields: dict[str, int] = {}
     previous: dict[str, int] = {}
     lists: dict[str, list[int]] = {}
     tags: dict[str, list[int]] = {}
+    docs: list[list[Any]] = []
     for number, (doc, doc_tags, doc_terms) in enumerate(rows):
+        docs.append(list(doc))
         for term, where in doc_terms:
-            postings.setdefault(term, []).append((number - previous.get(term, 0)) * 32 + where)
+            found = postings.get(term)
+            if found is None:
+                found = postings[term] = array("q")
+            found.append((number - previous.get(term, 0)) * 32 + where)
             previous[term] = number
             fields[term] = fields.get(term, 0) | where
         if doc[3]:
             lists.setdefault(doc[3], []).append(number)
         for tag in doc_tags:
             tags.setdefault(tag, []).append(number)
-    for start in range(0, len(rows), DOC_CHUNK):
-        chunk = [list(row[0]) for row in rows[start : start + DOC_CHUNK]]
-        files[f"search/d-{start // DOC_CHUNK}.json"] = _dump(chunk)
+    for start in range(0, len(docs), DOC_CHUNK):
+        files[f"search/d-{start // DOC_CHUNK}.json"] = _dump(docs[start : start + DOC_CHUNK])
     vocabulary: dict[str, list[list[Any]]] = {}
     for term in sorted(postings):
         vocabulary.setdefault(term[:2], []).append([term, len(postings[term]), fields[term]])
@@ -274,7 +325,7 @@ def index_files(site: Any, rows: Sequence[_Row]) -> dict[str, bytes]:
     sizes = {term: len(term) + 6 + sum(len(str(n)) + 1 for n in p) for term, p in postings.items()}
     shards: dict[str, int] = {}
     for key, shard_terms in _shards(sorted(postings), sizes):
-        content = _dump({term: postings[term] for term in shard_terms})
+        content = _dump({term: postings[term].tolist() for term in shard_terms})
         files[f"search/t-{_hex(key)}.json"] = content
         shards[key] = len(content)
     facets: dict[str, dict[str, list[int]]] = {"list": {}, "tag": {}}
@@ -290,7 +341,7 @@ def index_files(site: Any, rows: Sequence[_Row]) -> dict[str, bytes]:
         starts += project.count
     manifest = {
         "format": FORMAT,
-        "docs": len(rows),
+        "docs": len(docs),
         "chunk": DOC_CHUNK,
         "projects": projects,
         "fields": FIELDS,
