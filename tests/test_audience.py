@@ -1,14 +1,17 @@
 """Restricted fields appear nowhere in a build for another audience: not in HTML, not in
-data attributes, dashboard data, charts or SVGs, and not through formulas or lookups."""
+data attributes, dashboard data, charts or SVGs, not through formulas or lookups, and not in
+the search index, word by word."""
 
 from __future__ import annotations
 
 import datetime as dt
+import json
 from pathlib import Path
 
 from conftest import OPPS_SCHEMA, MakeRepo, record
 
 from crmgen.build import build_site
+from crmgen.views.search import terms
 
 SECRET_COST = "987654.321"
 SECRETS = ["987654.321", "987,654.32", "987654", "987,654", "SECRET-NOTE-XYZ"]
@@ -87,3 +90,33 @@ def test_publish_audience_is_what_a_plain_build_makes(make_repo: MakeRepo, tmp_p
     out = tmp_path / "published"
     assert build_site(root, out, today=dt.date(2026, 11, 27)).written
     assert "987,654.321" in (out / "opportunities/big.html").read_text()
+
+
+def _index_terms(site: Path) -> set[str]:
+    """Every term of the search index (vocabulary and postings) and every document's text."""
+    found: set[str] = set()
+    for path in (site / "search").iterdir():
+        data = json.loads(path.read_text(encoding="utf-8"))
+        if path.name.startswith("v-"):
+            found |= {entry[0] for entry in data}
+        elif path.name.startswith("t-"):
+            found |= set(data)
+        elif path.name.startswith("d-"):
+            found |= {t for doc in data for value in doc[1:] for t in terms(str(value))}
+    return found
+
+
+def test_the_search_index_holds_no_restricted_term(make_repo: MakeRepo, tmp_path: Path) -> None:
+    root = _repo(make_repo)
+    public, managers = tmp_path / "public", tmp_path / "managers"
+    assert build_site(root, public, today=dt.date(2026, 11, 27)).written
+    assert build_site(root, managers, audience="managers", today=dt.date(2026, 11, 27)).written
+    restricted = {"secret", "xyz"}  # the words of SECRET-NOTE-XYZ that nothing else has
+    assert restricted <= _index_terms(managers)  # the managers' index has them: the test can fail
+    indexed = _index_terms(public)
+    assert "big" in indexed and not restricted & indexed
+    # the documents show the amount, never the cost or the profit
+    docs = [path.read_text() for path in (public / "search").glob("d-*.json")]
+    assert any("1,000,000" in text for text in docs)
+    for secret in SECRETS + DERIVED:
+        assert not any(secret in text for text in docs)

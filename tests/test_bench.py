@@ -237,3 +237,20 @@ def test_a_cell_says_how_many_runs_its_median_is_made_of() -> None:
     ]
     assert rows["nothing changed, 10 records"][1] == "skipped"
     assert _CELL.fullmatch("1.50 s (15.0%) [2 of 3 ok]")
+
+
+def test_search_bench_reports_the_index_share_and_sizes(
+    repo: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from bench import search
+
+    copy = tmp_path / "repo"
+    shutil.copytree(repo, copy)
+    assert search.main([str(copy), "--site", str(tmp_path / "site"), "--no-browser"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert 0 < report["steps"]["search"] < report["steps"]["total"]
+    assert report["search_share"] == round(report["steps"]["search"] / report["steps"]["total"], 4)
+    index = report["index"]
+    assert index["files"] == sum(index[kind]["files"] for kind in "dvtf") + 1
+    assert index["d"]["files"] == 3  # 250 records, 100 a chunk
+    assert index["t"]["largest"] <= index["bytes"]

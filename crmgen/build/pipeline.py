@@ -303,7 +303,8 @@ def _build_with(
             # the tables' data first: the values it formats are then there for every page,
             # in this process and in the workers forked to render them
             page_keys = {p.path: p.key for p in pages}
-            for path, key, make in views.data_files(site, page_keys, store):
+            index = views.search_index(cut, site, page_keys, store)  # rows as tables pass
+            for path, key, make in views.data_files(index.site, page_keys, store):
                 if not writer.keep(path, key):
                     writer.put(path, make(), key)
                 count += 1
@@ -322,6 +323,9 @@ def _build_with(
                 count += 1
             run.diagnostics.extend(problems)
             progress("render", time.perf_counter() - start)
+            start = time.perf_counter()
+            count += _write_search(writer, index)
+            progress("search", time.perf_counter() - start + index.seconds)
             if run.failed(strict):
                 return done()
             run("write", _quiet(writer.commit))
@@ -332,6 +336,20 @@ def _build_with(
         run.diagnostics.append(error("usage-output", f"cannot write the site to {out}: {exc}"))
         return done()
     return BuildResult(dataset, tuple(report.ordered(run.diagnostics)), count)
+
+
+def _write_search(writer: write.SiteWriter, index: views.SearchIndex) -> int:
+    """Write the search index: every file kept from the current site when no record changed,
+    else made again (from the rows the cache keeps). Returns how many files it has."""
+    kept = {path for path in index.paths if writer.keep(path, index.key)}
+    if index.paths and len(kept) == len(index.paths):
+        return len(kept)
+    count = len(kept)
+    for path, content in index.make():
+        if path not in kept:
+            writer.put(path, content, index.key)
+            count += 1
+    return count
 
 
 def _history(
@@ -355,6 +373,7 @@ def _views(
     if dataset.automations is not None and dataset.config.automations is not None:
         extras.append(views.alerts_pages(dataset, links))
     site = views.build_site_views(dataset)
+    extras.append(views.search_pages(site))
     if links:
         site = dataclasses.replace(site, feed=links[0].href)
     keys: dict[str, str] = {}

@@ -54,9 +54,11 @@ from crmgen.views.alerts import FindingView, alerts_pages, findings_by_record
 from crmgen.views.feeds import feed_pages
 from crmgen.views.history import HistoryView, history_view
 from crmgen.views.html import value_html
+from crmgen.views.search import SearchIndex, search_index, search_pages
 from crmgen.views.table import PAGE_SIZE, PagerView, encode_row, page_path, pager, table_json
 
 __all__ = [
+    "SearchIndex",
     "SiteView",
     "alerts_pages",
     "build_site_views",
@@ -64,6 +66,8 @@ __all__ = [
     "feed_pages",
     "page_keys",
     "pages",
+    "search_index",
+    "search_pages",
 ]
 
 #: Values on a card's second line (the rest, with the badges, are on its third).

@@ -185,7 +185,7 @@ ACTIVE = """() => {
       }
     }
     if (['IFRAME', 'OBJECT', 'EMBED', 'BASE', 'FORM', 'STYLE', 'INPUT'].includes(el.tagName)
-        && !el.closest('.filters, .vega-bindings')) {
+        && !el.closest('.filters, .vega-bindings, .site-search')) {
       bad.push('element ' + el.tagName);
     }
     const equiv = (el.getAttribute('http-equiv') || '').toLowerCase();
@@ -251,6 +251,31 @@ class _Tags(HTMLParser):
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         self.tags.append((tag, attrs))
+
+
+def test_search_results_show_vectors_as_text(site: Path, base_url: str) -> None:
+    """The search index holds the vectors' words; its results show them as text only."""
+    dialogs: list[str] = []
+    with chromium() as browser, open_page(browser) as (page, errors):
+        page.add_init_script(PROBE)
+        page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+        page.goto(base_url + "index.html")
+        for query in ("script alert", "img onerror", "svg onload", "javascript"):
+            page.fill("#site-search", query)
+            page.wait_for_selector(f'.search-popup[data-query="{query}"]', timeout=15_000)
+            hrefs = page.eval_on_selector_all(
+                ".search-popup a", "links => links.map(a => a.getAttribute('href'))"
+            )
+            assert all(":" not in href.split("?")[0] for href in hrefs), hrefs
+            assert page.evaluate("window.__xss") == 0, query
+            assert page.evaluate(ACTIVE) == [], query
+        assert page.locator(".search-popup .search-hit").count() > 0
+        page.goto(base_url + "search.html?q=script")
+        page.wait_for_selector('[data-search-results][data-query="script"]', timeout=15_000)
+        assert page.locator("[data-search-results] .search-hit").count() > 0
+        assert page.evaluate("window.__xss") == 0
+        assert page.evaluate(ACTIVE) == []
+    assert dialogs == [] and errors == []
 
 
 def test_vectors_reach_the_html_only_escaped(site: Path) -> None:
