@@ -250,14 +250,15 @@ def month_label(month: str, locale: str) -> str:
     return str(format_date(first, "MMM yyyy", locale=locale))
 
 
-def cube_data(cube: Cube, dims: Dims) -> dict[str, Any]:
+def cube_data(cube: Cube, dims: Dims, tags: bool = True, months: bool = True) -> dict[str, Any]:
     """A cube for the browser: its columns, how they combine, group values and packed rows.
 
     ``keys`` and ``values`` are the rows of ``metrics.build_rows`` packed by
     ``metrics.pack_rows``, with sizes (months, projects, lists, tags + 1, then each field
-    filter's values or combinations).
+    filter's values or combinations). ``tags`` and ``months`` false leave out what the page
+    never asks of this cube (see ``metrics.build_rows``).
     """
-    rows = metrics.build_rows(cube.facts, cube.columns, cube.groups, dims)
+    rows = metrics.build_rows(cube.facts, cube.columns, cube.groups, dims, tags, months)
     sizes: tuple[int, ...] = (len(dims.months), len(dims.projects), len(dims.lists))
     sizes += (len(dims.tags) + 1,)
     sizes += tuple(len(d.combos) if d.combos is not None else len(d.values) for d in dims.fields)

@@ -267,7 +267,12 @@ class Dims:
 
 
 def build_rows(
-    facts: Iterable[Fact], columns: Sequence[str], groups: Sequence[str], dims: Dims
+    facts: Iterable[Fact],
+    columns: Sequence[str],
+    groups: Sequence[str],
+    dims: Dims,
+    tags: bool = True,
+    months: bool = True,
 ) -> list[list[int | float | None]]:
     """Pre-aggregate facts into rows ``[month, project, list, tag, group, *fields, *columns]``.
 
@@ -275,16 +280,18 @@ def build_rows(
     the page). Each fact is added once to its total row (tag -1) and once to the row of each
     of its tags (tag 0 when it has none), so filtering by one tag, or grouping by tag, counts
     a record once per tag and totals count it once. A column that adds up is 0 where no
-    record has a value; a min or max column is None.
+    record has a value; a min or max column is None. A page that neither filters by tag nor
+    groups this cube by tag leaves out the rows per tag (``tags`` false), one that has no time
+    frame and no chart of this cube by month leaves out months (``months`` false).
     """
     index = {name: {v: i for i, v in enumerate(values)} for name, values in _dim_items(dims)}
     group_index = {g: i for i, g in enumerate(groups)}
     rules = _rules(columns)
     cells: dict[tuple[int, ...], dict[str, Decimal]] = {}
     for fact in facts:
-        base = (index["months"][fact.month], index["projects"][fact.project])
+        base = (index["months"][fact.month] if months else 0, index["projects"][fact.project])
         list_id = index["lists"][fact.list]
-        tag_ids = [index["tags"][t] for t in fact.tags] or [0]
+        tag_ids = ([index["tags"][t] for t in fact.tags] or [0]) if tags else []
         extra = tuple(dim.index(fact.extra.get(dim.name, ())) for dim in dims.fields)
         for group in fact.groups or (NOT_SET,):
             for tag in (-1, *tag_ids):

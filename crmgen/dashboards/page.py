@@ -19,7 +19,16 @@ from crmgen.model.dashboards import ChartSpec, DashboardSpec
 from crmgen.model.store import NO_STORE, Store
 
 from . import labels, vegalite
-from .cube import Cube, CubeKey, build_cubes, cube_data, dims_data, month_label, page_dims
+from .cube import (
+    Cube,
+    CubeKey,
+    build_cubes,
+    cube_data,
+    cube_key,
+    dims_data,
+    month_label,
+    page_dims,
+)
 from .declarations import BUILTIN_CONTROLS
 from .labels import NO_TAG_LABEL
 from .metrics import NOT_SET, Dims
@@ -194,12 +203,25 @@ def dashboard_page(
             entry["spec"] = lite
             figures.append(_chart_view(dataset, chart, rows, svg, currency, locale, colours))
         entries.append(entry)
+    readers = [
+        (c, cube_key(c, s)) for c in spec.charts if c.kind != "stage-times" for s in c.series
+    ]
+    by_tag = {key for chart, key in readers if chart.group == "tag"}
+    by_month = {key for chart, key in readers if chart.group == "month"}
     data = {
         "locale": locale.replace("_", "-"),
         "currency": currency,
         "d3Locale": d3_locale,
         "dims": dims_data(dataset, dims, locale),
-        "cubes": [cube_data(cube, dims) for cube in cubes.values()],
+        "cubes": [
+            cube_data(
+                cube,
+                dims,
+                "tag" in filters or key in by_tag,
+                "month" in filters or key in by_month,
+            )
+            for key, cube in cubes.items()
+        ],
         "charts": entries,
     }
     view = DashboardView(

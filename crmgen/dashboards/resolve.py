@@ -202,7 +202,10 @@ def _resolve_series(
     fmt, scale = _format(series, schemas[0])
     reads = frozen_map({s.name: _reads(chart, series, s) for s in schemas})
     projects = tuple(s.name for s in schemas)
-    return replace(series, projects=projects, fmt=fmt, scale=scale, reads=reads), []
+    measured = schemas[0].field(series.measure.fields[0]) if series.measure.fields else None
+    display = measured.display if measured is not None and fmt in ("currency", "number") else {}
+    resolved = replace(series, projects=projects, fmt=fmt, scale=scale, reads=reads)
+    return replace(resolved, display=frozen_map(dict(display))), []
 
 
 def _misfits(

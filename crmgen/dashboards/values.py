@@ -19,8 +19,10 @@ from .metrics import NOT_SET, Dims, Selection
 
 #: Measures whose value for an empty bucket is 0 (others have none).
 ADDITIVE = frozenset({"count", "sum", "weighted"})
-#: A donut shows at most this many slices: beyond, the smallest are added up as "Others".
+#: A donut shows at most this many slices, a bar chart by category this many bars: beyond, the
+#: smallest are added up as "Others" (when the measure adds up), so every label stays readable.
 PIE_SLICES = 8
+BARS = 20
 #: The group key of "Others" (no field value can be it: values are never control characters).
 OTHERS = "\x1fothers"
 _KEY_TITLES = {
@@ -108,8 +110,8 @@ def chart_rows(
         shown = [key for key in keys if key in present]
     total = {k: sum((v.get(k) or Decimal(0) for v in values), Decimal(0)) for k in shown}
     values = list(values)
-    if _folds(chart, shown):
-        kept = set(sorted(shown, key=lambda k: -total[k])[: PIE_SLICES - 1])
+    if (limit := fold_limit(chart)) and len(shown) > limit:
+        kept = set(sorted(shown, key=lambda k: -total[k])[: limit - 1])
         rest = [k for k in shown if k not in kept]
         values = [{**found, OTHERS: _sum(found, rest)} for found in values]
         shown = [k for k in shown if k in kept]
@@ -137,10 +139,13 @@ def chart_rows(
     return rows
 
 
-def _folds(chart: ChartSpec, shown: Sequence[str]) -> bool:
-    """Whether a chart adds up its smallest groups as "Others": a donut of many slices."""
+def fold_limit(chart: ChartSpec) -> int:
+    """How many groups a chart shows before it adds up the smallest as "Others": a donut or
+    a bar chart of categories whose measure adds up; 0 for never."""
     additive = all(s.measure.op in ADDITIVE for s in chart.series)
-    return chart.kind == "pie" and additive and len(shown) > PIE_SLICES
+    if not additive or chart.group in (None, "month", "list", "reached"):
+        return 0
+    return PIE_SLICES if chart.kind == "pie" else BARS if chart.kind == "bar" else 0
 
 
 def _sum(found: Values, keys: Sequence[str]) -> Decimal:
@@ -203,7 +208,8 @@ def chart_entry(
         "order": chart.order,
         "fmt": chart.series[0].fmt,
         "display": dict(chart.series[0].display),
-        "fold": chart.kind == "pie" and all(s.measure.op in ADDITIVE for s in chart.series),
+        "fold": fold_limit(chart),
+        "share": chart.kind == "pie" and all(s.measure.op in ADDITIVE for s in chart.series),
         "keys": list(keys),
         "keyLabels": list(labels),
         "series": series,

@@ -14,7 +14,6 @@
   "use strict";
 
   var ADDITIVE = { count: true, sum: true, weighted: true };
-  var PIE_SLICES = 8;  // as crmgen/dashboards/values.py
   var OTHERS = "\u001fothers";
   var OTHERS_LABEL = "Others";
   var NONE = "(none)";  // the option that keeps records without a value
@@ -156,8 +155,8 @@
   }
 
   /* The rows a chart draws, in display order: {k: label, s: series, v: value, i: order,
-   * share: of the whole, for a donut}. A donut of many slices adds up the smallest as
-   * "Others", last. */
+   * share: of the whole, for a donut}. A chart of more groups than chart.fold adds up the
+   * smallest as "Others", last (crmgen/dashboards/values.py fold_limit). */
   function chartRows(data, chart, sel) {
     var values = chart.series.map(function (s) { return seriesValues(data, chart, s, sel); });
     var present = new Set();
@@ -176,10 +175,10 @@
       chart.keys.forEach(function (key, i) { labels.set(key, chart.keyLabels[i]); });
     }
     var others = false;
-    if (chart.fold && chart.kind === "pie" && keys.length > PIE_SLICES) {
+    if (chart.fold && keys.length > chart.fold) {
       var biggest = keys.slice().sort(function (a, b) {
         return totalOf(values, b) - totalOf(values, a);
-      }).slice(0, PIE_SLICES - 1);
+      }).slice(0, chart.fold - 1);
       var rest = keys.filter(function (key) { return biggest.indexOf(key) < 0; });
       values.forEach(function (found) {
         found.set(OTHERS, rest.reduce(function (sum, key) { return sum + (found.get(key) || 0); }, 0));
@@ -207,7 +206,7 @@
       });
     });
     var whole = rows.reduce(function (sum, row) { return sum + (row.v || 0); }, 0);
-    if (chart.kind === "pie" && chart.fold && whole) {
+    if (chart.share && whole) {
       rows.forEach(function (row) { row.share = (row.v || 0) / whole; });
     }
     return rows;

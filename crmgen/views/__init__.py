@@ -23,15 +23,18 @@ from markupsafe import Markup
 
 from crmgen.fields.attachments import IMAGE_EXTENSIONS, attachment_problem
 from crmgen.fields.formatting import (
+    DEFAULT_FORMAT,
     EMPTY_DISPLAY,
     SORTS_AS_NUMBER,
     Display,
     LinkView,
+    NumberFormat,
     display,
     format_money,
     format_value,
     items,
     locale_lang,
+    number_format,
     plain_number,
     sort_value,
     to_decimal,
@@ -614,26 +617,36 @@ def value_view(ctx: _Context, project: str, record: Record, spec: FieldSpec) -> 
         shown_as = Display("links", labels, labels.casefold(), links)
     else:
         config = ctx.dataset.config
-        shown_as, html = _shown(value, shown, config.currency, config.locale, config.attachments)
+        number = number_format(spec.display)
+        shown_as, html = _shown(
+            value, shown, config.currency, config.locale, config.attachments, number
+        )
         return ValueView(spec.name, spec.label, shown, _origin(spec), shown_as, html)
     return _value(spec.name, spec.label, shown, _origin(spec), shown_as)
 
 
-_SHOWN: dict[tuple[str, ...], tuple[Display, Markup]] = {}
+_SHOWN: dict[tuple[Any, ...], tuple[Display, Markup]] = {}
 
 
 def _shown(
-    value: Any, type_: str, currency: str, locale: str, attachments: str
+    value: Any,
+    type_: str,
+    currency: str,
+    locale: str,
+    attachments: str,
+    number: NumberFormat = DEFAULT_FORMAT,
 ) -> tuple[Display, Markup]:
     """A value as shown, and its HTML: the same for every record that has it (a list, an
     owner, a tag, a date), so each is made once. Kept by ``repr``, which tells apart what
     ``==`` does not (``Decimal("1.5")`` and ``Decimal("1.50")``, ``True`` and ``1``)."""
-    key = (repr(value), type_, currency, locale, attachments)
+    key = (repr(value), type_, currency, locale, attachments, *number)
     found = _SHOWN.get(key)
     if found is None:
         if len(_SHOWN) > 1 << 16:
             _SHOWN.clear()
-        shown = display(value, type_, currency=currency, locale=locale, attachments=attachments)
+        shown = display(
+            value, type_, currency=currency, locale=locale, attachments=attachments, fmt=number
+        )
         found = _SHOWN[key] = (shown, value_html(shown))
     return found
 
@@ -745,7 +758,10 @@ def _board_view(ctx: _Context, project: Project, values: _Values) -> BoardView:
         total = sum((to_decimal(r.get("amount")) or Decimal(0) for r in records), Decimal(0))
         sums = [total, total * Decimal(spec.probability)] if currency else []
         money = [Display("text", format_money(n, **config), plain_number(n)) for n in sums]
-        percent = format_value(Decimal(spec.probability) * 100, "percent", **config)
+        probability = Decimal(spec.probability) * 100
+        percent = format_value(
+            probability, "percent", currency=config["currency"], locale=config["locale"]
+        )
         cards = tuple(_card(ctx, project, r, values) for r in records[:BOARD_CARDS])
         total_view, weighted_view = money or (None, None)
         head = (spec.name, spec.kind, percent, spec.kind != "open", len(records))
