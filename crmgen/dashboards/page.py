@@ -8,7 +8,7 @@ audience, so every chart here may be shown.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -151,6 +151,7 @@ class DashboardView:
     charts: tuple[ChartView, ...]
     missing: tuple[MissingView, ...]
     data: Mapping[str, Any]
+    filters_text: str = ""  # "project, list, tag and time frame": what the controls filter by
 
 
 def dashboard_page(
@@ -234,8 +235,18 @@ def dashboard_page(
         charts=tuple(figures),
         missing=_missing_dates(dataset, cubes),
         data=freeze(data),
+        filters_text=_joined(
+            "time frame" if c.name == "from" else c.label.lower()
+            for c in controls
+            if c.name != "to"
+        ),
     )
     return view, svgs
+
+
+def _joined(items: Iterable[str]) -> str:
+    found = list(items)
+    return " and ".join([", ".join(found[:-1]), found[-1]] if len(found) > 1 else found)
 
 
 def _field_filters(dataset: Dataset, spec: DashboardSpec) -> tuple[str, ...]:
