@@ -169,8 +169,8 @@ _STAT = "id => document.querySelector(`[data-stat='${id}'] .stat-value`).dataset
 
 def test_filters_live_in_the_address(sites: dict[str, tuple[Path, Dataset]], browser: Any) -> None:
     out, dataset = sites["example"]
-    owners = sorted({str(r.get("owner")) for r in dataset.projects["opportunities"].records.values()
-                     if r.get("owner")})  # fmt: skip
+    records = dataset.projects["opportunities"].records.values()
+    owners = sorted({str(r.get("owner")) for r in records if r.get("owner")})
     with serve_dir(out) as url:
         context, page, errors = _open(browser, f"{url}dashboards/sales.html", "desktop")
         try:
