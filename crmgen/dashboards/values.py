@@ -210,7 +210,10 @@ def chart_entry(
         "display": dict(chart.series[0].display),
         "fold": fold_limit(chart),
         "share": chart.kind == "pie" and all(s.measure.op in ADDITIVE for s in chart.series),
-        "keys": list(keys),
+        # a field grouping's keys are its cube's groups: not written twice
+        "keys": None
+        if list(keys) == list(cubes[cube_key(chart, chart.series[0])].groups)
+        else list(keys),
         "keyLabels": list(labels),
         "series": series,
     }

@@ -253,8 +253,14 @@ def _series_colour(index: int) -> str:
 
 
 def static_size(spec: Mapping[str, Any]) -> dict[str, Any]:
-    """The spec at a fixed width, for the static SVG (vl-convert has no container)."""
-    return {**spec, "width": _WIDTH} if spec.get("width") == "container" else dict(spec)
+    """The spec at a fixed width, for the static SVG (vl-convert has no container); a donut
+    gets its legend back (without JavaScript the page cannot colour its list of slices)."""
+    found = {**spec, "width": _WIDTH} if spec.get("width") == "container" else dict(spec)
+    color = (found.get("encoding") or {}).get("color")
+    if (found.get("mark") or {}).get("type") == "arc" and color and color.get("legend") is None:
+        legend = {"orient": "right", "labelLimit": 180}
+        found["encoding"] = {**found["encoding"], "color": {**color, "legend": legend}}
+    return found
 
 
 def render_svg(spec: Mapping[str, Any], locale: Mapping[str, Any], store: Store = NO_STORE) -> str:

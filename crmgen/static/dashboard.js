@@ -171,8 +171,9 @@
         : [];
       months.forEach(function (m, i) { labels.set(m, data.dims.monthLabels[i]); });
     } else {
-      keys = chart.keys.filter(function (key) { return present.has(key); });
-      chart.keys.forEach(function (key, i) { labels.set(key, chart.keyLabels[i]); });
+      var all = chart.keys || data.cubes[chart.series[0].cube].groups;
+      keys = all.filter(function (key) { return present.has(key); });
+      all.forEach(function (key, i) { labels.set(key, chart.keyLabels[i]); });
     }
     var others = false;
     if (chart.fold && keys.length > chart.fold) {
@@ -381,7 +382,13 @@
     });
   }
 
-  var SVG = "http://www.w3.org/2000/svg";
+  /* Swatches take their colour from data-colour: set through the CSSOM, which the page's
+   * Content-Security-Policy allows (a style attribute in the HTML it would not). */
+  function paint(scope) {
+    Array.prototype.forEach.call(scope.querySelectorAll(".swatch-colour[data-colour]"), function (el) {
+      el.style.backgroundColor = el.getAttribute("data-colour");
+    });
+  }
 
   /* A donut's slices beside it: colour, label, value and share, only those present. */
   function fillLegend(figure, rows, format, percent, colours) {
@@ -392,16 +399,11 @@
       var tr = document.createElement("tr");
       var swatch = document.createElement("td");
       swatch.className = "swatch";
-      var svg = document.createElementNS(SVG, "svg");
-      svg.setAttribute("width", "12");
-      svg.setAttribute("height", "12");
-      svg.setAttribute("aria-hidden", "true");
-      var rect = document.createElementNS(SVG, "rect");
-      ["width", "height"].forEach(function (a) { rect.setAttribute(a, "12"); });
-      rect.setAttribute("rx", "2");
-      rect.setAttribute("fill", colours[row.k] || "#bab0ac");
-      svg.appendChild(rect);
-      swatch.appendChild(svg);
+      var colour = document.createElement("span");
+      colour.className = "swatch-colour";
+      colour.setAttribute("aria-hidden", "true");
+      colour.setAttribute("data-colour", colours[row.k] || "#bab0ac");
+      swatch.appendChild(colour);
       tr.appendChild(swatch);
       var th = document.createElement("th");
       th.scope = "row";
@@ -415,6 +417,7 @@
       });
       body.appendChild(tr);
     });
+    paint(body);
   }
 
   /* The chart's spec with these rows; a scale of colours narrowed to the groups present,
