@@ -22,6 +22,7 @@ from jsonschema import Draft202012Validator
 from crmgen import messages, yamlstrict
 from crmgen.fields import FIELD_TYPES, RESULT_TYPES, infer_type
 from crmgen.fields.attachments import accept_problem
+from crmgen.fields.formatting import DISPLAY_FORMAT_TYPES, display_format
 from crmgen.model import (
     HISTORY_FIELDS,
     Config,
@@ -95,6 +96,7 @@ def _field(
         via=meta.get("field"),
         pos=doc.pos(("properties", name)),
         expression_pos=doc.value_pos((*where, written)) if written else None,
+        display=freeze(display_format(_jsonable(meta.get("format")))),
     )
 
 
@@ -486,6 +488,17 @@ def _check_project(schema: ProjectSchema, doc: yamlstrict.YamlDoc) -> list[Diagn
     for spec in schema.fields:
         ftype = FIELD_TYPES[spec.type]
         json_type = spec.schema.get("type")
+        if spec.display and spec.shown_type not in DISPLAY_FORMAT_TYPES:
+            out.append(
+                error(
+                    "schema-format",
+                    f"{spec.name}: only number, currency and percent fields take 'format' "
+                    f"(this one is shown as {spec.shown_type}); remove it",
+                    path,
+                    doc.pos(("properties", spec.name, "x-crmgen", "format")),
+                    spec.name,
+                )
+            )
         where = ("properties", spec.name, "x-crmgen", "accept")
         problem = accept_problem(spec.accept)
         if spec.accept and spec.type != "file":

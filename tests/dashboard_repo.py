@@ -52,13 +52,13 @@ SECRET_COST = 7_777_123
 OPPORTUNITIES = f"""\
 a: {{title: A, list: Lead, tags: [web], amount: 1000, created: 2025-01-10,
     expected_close: 2025-03-01, source: Referral, cost: {SECRET_COST}, discount: 10,
-    services: [design]}}
+    services: [design], owner: Ann}}
 b: {{title: B, list: Proposal, tags: [web, seo], amount: 4000, created: 2025-01-20,
     expected_close: 2025-04-15, source: Website, discount: 20, services: [design, build]}}
 c: {{title: C, list: Won, tags: [seo], amount: 3000, created: 2025-02-01, closed: 2025-03-11,
-    source: Referral}}
+    source: Referral, owner: Ann}}
 d: {{title: D, list: Won, tags: [web, seo], amount: 5000.50, created: 2025-02-15,
-    closed: 2025-04-05, source: Website}}
+    closed: 2025-04-05, source: Website, owner: Bo}}
 e: {{title: E, list: Lost, amount: 2000, created: 2025-03-01, closed: 2025-03-20,
     loss_reason: Price, source: Referral}}
 f: {{title: F, list: Proposal, amount: 6000}}

@@ -43,8 +43,8 @@ HAND_STATS = {
     # c 3000 + d 5000.50 = 8000.50, shown in whole euros (half rounds up)
     "won-value": ("€8,001", "8000.5"),
     "deals-won": ("2", "2"),
-    # won 2 / (won 2 + lost 1)
-    "win-rate": ("67%", "0.6667"),
+    # won 2 / (won 2 + lost 1), with the precision it needs
+    "win-rate": ("66.67%", "0.6667"),
     # 8000.50 / 2
     "average-deal-size": ("€4,000", "4000.25"),
     # c: 2025-02-01 -> 03-11 = 38 days; d: 02-15 -> 04-05 = 49 days; (38 + 49) / 2 = 43.5
@@ -135,15 +135,23 @@ def test_pages_files_and_the_bundle(sales: Built) -> None:
     assert len(svgs) == 11 and all(n.startswith("dashboards/sales/") for n in svgs)
     assert all(files[n].startswith(b"<svg") for n in svgs)
     assert b"window.vegaEmbed" in files[BUNDLE_PATH]
-    specs = [c["spec"] for c in context(pages[0])["data"]["charts"] if "spec" in c]
+    charts = context(pages[0])["data"]["charts"]
+    specs = [c["spec"] for c in charts if "spec" in c and not c.get("static")]
     assert len(specs) == 10 and all(s["datasets"] == {"table": []} for s in specs)
-    controls = context(pages[0])["controls"]
+    controls = {c["name"]: c for c in context(pages[0])["controls"]}
+    assert list(controls) == ["project", "list", "tag", "from", "to"]  # the default filters
     # the void invoice is in no chart, so Void is not offered
-    assert [o["label"] for o in controls["lists"]] == ["Lead", "Proposal", "Won", "Lost", "Sent",
-                                                       "Paid"]  # fmt: skip
-    assert [o["label"] for o in controls["tags"]] == ["(no tag)", "web", "seo"]
-    assert [o["label"] for o in controls["months"]] == ["Jan 2025", "Feb 2025", "Mar 2025",
-                                                        "Apr 2025"]  # fmt: skip
+    assert [o["label"] for o in controls["list"]["options"]] == [
+        "Lead", "Proposal", "Won", "Lost", "Sent", "Paid"
+    ]  # fmt: skip
+    # option values are what the address shows: names, "(none)" for records without a tag
+    assert [(o["value"], o["label"]) for o in controls["tag"]["options"]] == [
+        ("web", "web"), ("seo", "seo"), ("(none)", "(no tag)")
+    ]  # fmt: skip
+    assert [o["label"] for o in controls["from"]["options"]] == [
+        "Jan 2025", "Feb 2025", "Mar 2025", "Apr 2025"
+    ]  # fmt: skip
+    assert controls["from"]["options"][0]["value"] == "2025-01"
 
 
 def test_no_dashboard_without_a_sales_project() -> None:
@@ -190,7 +198,8 @@ def test_a_restricted_list_keeps_the_charts_that_need_no_list() -> None:
         "new-opportunities-per-month",
         "deals-by-source",
     ]
-    assert page["data"]["dims"]["lists"] == [""] and page["controls"]["lists"] == []
+    assert page["data"]["dims"]["lists"] == [""]
+    assert "list" not in [c["name"] for c in page["controls"]]
     assert "Proposal" not in json.dumps(page, default=str)
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
+from dataclasses import replace
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -23,17 +24,25 @@ from dashboard_repo import (  # noqa: F401 - bundle_once is an autouse fixture
 
 from crmgen.dashboards import metrics
 from crmgen.dashboards.cube import build_cubes, cube_key
+from crmgen.dashboards.declarations import builtin_dashboards
 from crmgen.dashboards.metrics import Dims, Fact, Selection
 from crmgen.model import Page
-from crmgen.model.dashboards import Measure
+from crmgen.model.dashboards import DashboardSpec, Measure
 
 JS = Path(__file__).parent.parent / "crmgen" / "static" / "dashboard.js"
-ALL = {"project": None, "list": None, "tag": None, "start": None, "end": None}
+ALL = {"project": None, "list": None, "tag": None, "start": None, "end": None, "fields": []}
+#: The built-in dashboard with field filters too: a select, a multi-select (a record may have
+#: several values) and a text field.
+FILTERS = ("project", "list", "tag", "month", "source", "services", "owner")
+
+
+def specs() -> tuple[DashboardSpec, ...]:
+    return tuple(replace(spec, filters=FILTERS) for spec in builtin_dashboards())
 
 
 @pytest.fixture(scope="module")
 def page() -> Page:
-    pages, _, diagnostics = build(make_dataset())
+    pages, _, diagnostics = build(make_dataset(), specs())
     assert diagnostics == []
     return pages[0]
 
@@ -44,9 +53,11 @@ def data(page: Page) -> dict[str, Any]:
 
 
 def unpack(data: dict[str, Any], cube: dict[str, Any]) -> list[list[Any]]:
-    """Rows from ``keys``/``values``: deltas of m + M*(p + P*(l + L*(t + 1 + T*g)))."""
+    """Rows from ``keys``/``values``: deltas of m + M*(p + P*(l + L*(t + 1 + T*(f1 + … g))))."""
     dims = data["dims"]
+    fields = dims.get("fields", [])
     sizes = [len(dims["months"]), len(dims["projects"]), len(dims["lists"]), len(dims["tags"]) + 1]
+    sizes += [len(f["combos"]) if f["combos"] is not None else len(f["values"]) for f in fields]
     rows, key = [], 0
     for i, delta in enumerate(cube["keys"]):
         key += delta
@@ -55,7 +66,7 @@ def unpack(data: dict[str, Any], cube: dict[str, Any]) -> list[list[Any]]:
             row.append(rest % size)
             rest //= size
         row[3] -= 1
-        rows.append([*row, rest, *(column[i] for column in cube["values"])])
+        rows.append([*row[:4], rest, *row[4:], *(column[i] for column in cube["values"])])
     return rows
 
 
@@ -70,16 +81,27 @@ def _key(chart: dict[str, Any], data: dict[str, Any], cube: dict[str, Any], row:
     return found.get(group, "")
 
 
-def _keeps(row: list[Any], sel: dict[str, Any], by_tag: bool, timed: bool) -> bool:
+def _keeps(
+    row: list[Any], sel: dict[str, Any], by_tag: bool, timed: bool, skip: set[str], data: Any
+) -> bool:
     m, p, li, t = row[:4]
-    if (sel["project"] is not None and p != sel["project"]) or (
-        sel["list"] is not None and li != sel["list"]
-    ):
+    if sel["project"] is not None and p != sel["project"]:
         return False
-    if by_tag and (t < 0 or (sel["tag"] is not None and t != sel["tag"])):
+    if sel["list"] is not None and "list" not in skip and li != sel["list"]:
+        return False
+    tag = None if "tag" in skip else sel["tag"]
+    if by_tag and (t < 0 or (tag is not None and t != tag)):
         return False
     if not by_tag and t >= 0:
         return False
+    for j, dim in enumerate(data["dims"].get("fields", [])):
+        want = (sel["fields"] or [None] * (j + 1))[j]
+        if want is None or dim["name"] in skip:
+            continue
+        found = dim["combos"][row[5 + j]] if dim["combos"] is not None else [row[5 + j]]
+        found = [v for v in found if v]  # value 0 is "not set"
+        if (want not in found) if want else found:
+            return False
     return not timed or bool(m and (sel["start"] or 0) <= m <= (sel["end"] or 10**9))
 
 
@@ -88,16 +110,18 @@ def reaggregate(data: dict[str, Any], chart: dict[str, Any], sel: dict[str, Any]
     out = {}
     for series in chart["series"]:
         cube = data["cubes"][series["cube"]]
-        by_tag = sel["tag"] is not None or chart["group"] == "tag"
+        skip = set(series["skip"])
+        by_tag = (sel["tag"] is not None and "tag" not in skip) or chart["group"] == "tag"
         timed = series["timed"] and (sel["start"] is not None or sel["end"] is not None)
+        first = 5 + len(data["dims"].get("fields", []))
         totals: dict[Any, list[Any]] = {}
         for row in unpack(data, cube):
             key = _key(chart, data, cube, row)
-            if key is None or not _keeps(row, sel, by_tag, timed):
+            if key is None or not _keeps(row, sel, by_tag, timed, skip, data):
                 continue
             acc = totals.setdefault(key, [None] * len(series["cols"]))
             for i, col in enumerate(series["cols"]):
-                value, rule = row[5 + col], cube["combine"][col]
+                value, rule = row[first + col], cube["combine"][col]
                 if value is not None and acc[i] is not None:
                     value = {"min": min, "max": max}.get(rule, lambda a, b: a + b)(acc[i], value)
                 acc[i] = acc[i] if value is None else value
@@ -125,7 +149,13 @@ def selections(data: dict[str, Any]) -> list[dict[str, Any]]:
     months = len(dims["months"])
     found += [{**ALL, "start": s, "end": e} for s in range(1, months) for e in range(s, months)]
     found += [{**ALL, "start": 3}, {**ALL, "end": 2}]
-    found.append({"project": 0, "list": 2, "tag": 2, "start": 2, "end": 3})
+    found.append({**ALL, "project": 0, "list": 2, "tag": 2, "start": 2, "end": 3})
+    fields = dims["fields"]
+    for j, dim in enumerate(fields):
+        for value in range(len(dim["values"])):
+            chosen = [value if i == j else None for i in range(len(fields))]
+            found += [{**ALL, "fields": chosen}, {**ALL, "tag": 1, "start": 2, "fields": chosen}]
+    found = [{**sel, "fields": sel["fields"] or [None] * len(fields)} for sel in found]
     return found
 
 
@@ -136,20 +166,27 @@ def python_values(data: dict[str, Any], sel: dict[str, Any]) -> dict[str, dict]:
     def pick(name: str, values: str) -> Any:
         return dims[values][sel[name]] if sel[name] is not None else None
 
+    fields = tuple(
+        (dim["name"], dim["values"][index])
+        for dim, index in zip(dims["fields"], sel["fields"], strict=True)
+        if index is not None
+    )
     selection = Selection(pick("project", "projects"), pick("list", "lists"), pick("tag", "tags"),
-                          pick("start", "months"), pick("end", "months"))  # fmt: skip
+                          pick("start", "months"), pick("end", "months"), fields)  # fmt: skip
     dataset = make_dataset()
-    dataset, found = charts_of(dataset)
-    cubes = build_cubes(dataset, found)
+    dataset, found = charts_of(dataset, specs())
+    cubes = build_cubes(dataset, found, tuple(dim["name"] for dim in dims["fields"]))
+    entries = {entry["id"]: entry for entry in data["charts"]}
     out: dict[str, dict] = {}
     for chart in found:
         if chart.kind == "stage-times":
             continue  # not from a cube
         values = out.setdefault(chart.id, {})
-        for series in chart.series:
+        for series, entry in zip(chart.series, entries[chart.id]["series"], strict=True):
             facts = cubes[cube_key(chart, series)].facts
             timed = series.date is not None
-            got = metrics.evaluate(facts, series.measure, chart.group, selection, timed)
+            skip = frozenset(entry["skip"])
+            got = metrics.evaluate(facts, series.measure, chart.group, selection, timed, skip)
             for key, value in got.items():
                 number = None if value is None else float(value * series.scale)
                 values[(key, series.label)] = number
@@ -185,6 +222,28 @@ def test_a_record_with_two_tags_counts_once(data: dict[str, Any]) -> None:
     assert reaggregate(data, by_tag, seo) == {("seo", "Sales by type"): 8000.5}
 
 
+def test_field_filters_keep_records_by_any_of_their_values(data: dict[str, Any]) -> None:
+    won_value = next(c for c in data["charts"] if c["id"] == "won-value")
+    dims = {dim["name"]: dim for dim in data["dims"]["fields"]}
+    assert list(dims) == ["source", "services", "owner"]  # the declared order
+    assert dims["services"]["combos"] is not None  # b has two services: a set dimension
+    assert dims["owner"]["combos"] is None and dims["owner"]["values"] == ["", "Ann", "Bo"]
+
+    def owner(value: int | None) -> dict[str, Any]:
+        return {**ALL, "fields": [None, None, value]}
+
+    # won: c (Ann) 3000, d (Bo) 5000.50
+    assert reaggregate(data, won_value, owner(1)) == {("", "Won value"): 3000}
+    assert reaggregate(data, won_value, owner(2)) == {("", "Won value"): 5000.5}
+    assert reaggregate(data, won_value, owner(0)) == {}  # no won deal is unowned
+    # invoices have no owner: their series ignore the filter (and the page says so)
+    cash = next(c for c in data["charts"] if c["id"] == "opportunity-to-cash")
+    assert [s["skip"] for s in cash["series"]] == [[], ["tag", *dims], ["tag", *dims]]
+    found = reaggregate(data, cash, owner(1))
+    assert found[("2025-04", "Paid")] == 1500  # every paid invoice
+    assert found[("2025-03", "Sales")] == 3000 and ("2025-04", "Sales") not in found  # Ann's
+
+
 @pytest.mark.skipif(shutil.which("node") is None, reason="Node.js is not installed")
 def test_dashboard_js_computes_what_python_computes(
     page: Page, data: dict[str, Any], tmp_path: Path
@@ -208,7 +267,10 @@ def test_dashboard_js_computes_what_python_computes(
         for chart in data["charts"]:
             if chart.get("static"):
                 continue
-            labels = dict(zip(chart["keys"], chart["keyLabels"], strict=True))
+            keys = chart["keys"]
+            if keys is None:  # a field grouping: its cube's groups
+                keys = data["cubes"][chart["series"][0]["cube"]]["groups"]
+            labels = dict(zip(keys, chart["keyLabels"], strict=True))
             if chart["group"] == "month":
                 labels = dict(
                     zip(data["dims"]["months"], data["dims"]["monthLabels"], strict=True)

@@ -63,15 +63,18 @@ def test_controls_and_missing_dates() -> None:
     dataset, found = charts_of(make_dataset(), specs)
     cubes = build_cubes(dataset, found)
     dims = page_dims(dataset, cubes)
-    found_controls = plain(_controls(dataset, dims, ["", "Jan", "Feb", "Mar"]))
-    assert found_controls["months"] == [
-        {"value": "1", "label": "Jan"},
-        {"value": "2", "label": "Feb"},
-        {"value": "3", "label": "Mar"},
+    found_controls = {
+        c["name"]: c["options"]
+        for c in plain(_controls(dataset, specs[0], dims, ["", "Jan", "Feb", "Mar"]))
+    }
+    assert found_controls["from"] == [
+        {"value": "2025-01", "label": "Jan"},
+        {"value": "2025-02", "label": "Feb"},
+        {"value": "2025-03", "label": "Mar"},
     ]
-    assert found_controls["projects"] == [
-        {"value": "0", "label": "Opportunities"},
-        {"value": "1", "label": "Invoices"},
+    assert found_controls["project"] == [
+        {"value": "opportunities", "label": "Opportunities"},
+        {"value": "invoices", "label": "Invoices"},
     ]
     assert plain(_missing_dates(dataset, cubes)) == [
         {
@@ -79,7 +82,7 @@ def test_controls_and_missing_dates() -> None:
             "label": "Created",
             "count": 1,
             "records": [{"title": "F", "href": "opportunities/f.html"}],
-            "more": 0,
+            "more": [],
         }
     ]
     secret_titles = field("title", "text", audiences=("managers",))

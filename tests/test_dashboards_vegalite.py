@@ -34,7 +34,10 @@ def test_format_locale_places_the_site_currency_as_the_locale_does(
     [
         ("1234567.5", "currency", "en_GB", "€1,234,568"),
         ("1234567.5", "currency", "de_DE", "1.234.568\xa0€"),
-        ("0.4567", "percent", "en_GB", "46%"),
+        ("0.4567", "percent", "en_GB", "45.67%"),
+        ("0.6247", "percent", "en_GB", "62.47%"),  # the precision a win rate needs
+        ("0.0118", "percent", "en_GB", "1.18%"),
+        ("0.5", "percent", "en_GB", "50%"),
         ("43.5", "days", "en_GB", "44 days"),
         ("1", "days", "en_GB", "1 day"),
         ("1234", "count", "de_DE", "1.234"),
@@ -72,18 +75,49 @@ def test_several_series_sit_side_by_side_with_fixed_colours() -> None:
     assert line["mark"] == {"type": "line", "point": True} and "xOffset" not in line["encoding"]
 
 
-def test_a_pie_keeps_each_slice_colour_whatever_the_filter() -> None:
-    spec = charts.chart_spec(
-        "pie",
-        "count",
-        ROWS,
-        title="T",
-        key_title="Source",
-        domain=["Jan 2025", "Feb 2025", "Mar 2025", "(not set)"],
-    )
+def test_a_pie_gives_each_slice_its_site_colour() -> None:
+    colours = {"Jan 2025": "#111111", "Feb 2025": "#222222", "Mar 2025": "#333333", "X": "#444"}
+    spec = charts.chart_spec("pie", "count", ROWS, title="T", key_title="Source", colours=colours)
     assert spec["mark"]["type"] == "arc" and spec["mark"]["innerRadius"] > 0  # a donut
-    assert spec["encoding"]["color"]["scale"]["domain"][-1] == "(not set)"
+    scale = spec["encoding"]["color"]["scale"]
+    # the groups present, each with its colour; the browser narrows it under a filter
+    assert scale == {"domain": ["Jan 2025", "Feb 2025", "Mar 2025"],
+                     "range": ["#111111", "#222222", "#333333"]}  # fmt: skip
+    assert spec["usermeta"]["colours"] == colours
+    assert spec["encoding"]["color"]["legend"] is None  # the page lists slices with values
     assert spec["encoding"]["order"]["field"] == "i"
+
+
+def test_categories_are_drawn_sideways_as_wide_as_the_card_with_readable_text() -> None:
+    rows = [{"k": f"Owner {n}", "s": "Deals", "v": n, "i": n} for n in range(30)]
+    spec = charts.chart_spec("bar", "count", rows, title="T", key_title="Owner", horizontal=True)
+    assert spec["width"] == "container" and spec["height"] == {"step": charts.BAND}
+    assert spec["encoding"]["y"]["field"] == "k" and spec["encoding"]["x"]["field"] == "v"
+    axis = spec["encoding"]["x"]["axis"]
+    assert (axis["format"], axis["tickMinStep"]) == (",d", 1)  # whole numbers, each once
+    assert spec["config"]["axis"]["labelFontSize"] >= 11
+    assert spec["config"]["legend"]["labelFontSize"] >= 11
+    assert charts.static_size(spec)["width"] == 460  # vl-convert has no container
+
+
+@pytest.mark.parametrize(
+    ("fmt", "display", "value", "d3", "text"),
+    [
+        ("number", {"decimals": 0, "grouping": False}, "1996", ".0f", "1996"),
+        ("number", {"decimals": 1}, "1234.56", ",.1f", "1,234.6"),
+        ("currency", {"decimals": 2}, "1234.5", "$,.2f", "€1,234.50"),
+        ("currency", {"grouping": False}, "1234.5", "$.0f", "€1235"),
+        ("count", {"grouping": False}, "12345", "d", "12345"),
+        ("number", {}, "1234.567", ",.2~f", "1,234.57"),
+    ],
+)
+def test_a_declared_display_format_shapes_axes_and_cards(
+    fmt: str, display: dict[str, object], value: str, d3: str, text: str
+) -> None:
+    assert charts.d3_format(fmt, display) == d3
+    found = charts.format_value(Decimal(value), fmt, currency="EUR", locale="en_GB",
+                                display=display)  # fmt: skip
+    assert found == text
 
 
 def test_static_svg_uses_the_site_currency_and_is_deterministic() -> None:

@@ -13,8 +13,10 @@ import pytest
 
 from crmgen.fields.formatting import (
     display,
+    display_format,
     format_value,
     locale_lang,
+    number_format,
     plain_number,
     safe_url,
     sort_value,
@@ -161,3 +163,31 @@ def test_display_kinds() -> None:
 def test_locale_lang() -> None:
     assert locale_lang("en_US") == "en-US"
     assert locale_lang("de") == "de"
+
+
+@pytest.mark.parametrize(
+    ("value", "field_type", "number", "locale", "expected"),
+    [
+        (1996, "number", (0, False), "en_GB", "1996"),  # a year, not "1,996"
+        (Decimal("1234.5"), "currency", (2, True), "en_GB", "€1,234.50"),
+        (Decimal("1234.5"), "currency", (0, True), "de_DE", "1.235\xa0€"),
+        (Decimal("1234.5"), "currency", (None, False), "de_DE", "1234,50\xa0€"),
+        (1234, "currency", (None, False), "en_GB", "€1234"),
+        (Decimal("12.345"), "percent", (1, True), "en_GB", "12.3%"),
+        (Decimal("1234567.891"), "number", (None, False), "en_GB", "1234567.891"),
+        (1234, "number", (None, True), "en_GB", "1,234"),  # the default
+        ("x", "number", (0, False), "en_GB", "x"),
+    ],
+)
+def test_a_declared_display_format(
+    value: object, field_type: str, number: tuple[int | None, bool], locale: str, expected: str
+) -> None:
+    found = format_value(value, field_type, currency="EUR", locale=locale, number=number)
+    assert found == expected
+
+
+def test_display_format_keeps_what_the_meta_schema_allows() -> None:
+    assert display_format({"decimals": 0, "grouping": False}) == {"decimals": 0, "grouping": False}
+    assert display_format({"decimals": "two", "grouping": "no"}) == {}
+    assert display_format({"decimals": True}) == {} and display_format(None) == {}
+    assert number_format({"grouping": False}) == (None, False)

@@ -8,17 +8,17 @@ for the audience: a hidden list or tags field is gone, so every record is withou
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, replace
 from decimal import Decimal
 from typing import Any
 
 from crmgen.model import Dataset, ListSpec, Project, ProjectSchema, Record
 from crmgen.model.dashboards import ChartSpec, SeriesSpec
 
-from . import metrics
+from . import labels, metrics
 from .declarations import BUILTIN_GROUPS
-from .metrics import NOT_SET, Dims, Fact
+from .metrics import NOT_SET, Dims, Fact, FieldDim
 from .resolve import project_order
 
 Filters = tuple[tuple[str, tuple[str | None, ...]], ...]
@@ -53,8 +53,11 @@ def cube_key(chart: ChartSpec, series: SeriesSpec) -> CubeKey:
     return CubeKey(series.projects, series.filters, series.date, group)
 
 
-def build_cubes(dataset: Dataset, charts: Iterable[ChartSpec]) -> dict[CubeKey, Cube]:
-    """One cube per distinct cube key, in the order the charts first use them."""
+def build_cubes(
+    dataset: Dataset, charts: Iterable[ChartSpec], fields: tuple[str, ...] = ()
+) -> dict[CubeKey, Cube]:
+    """One cube per distinct cube key, in the order the charts first use them; each fact also
+    carries the record's values of ``fields`` (the page's field filters)."""
     columns: dict[CubeKey, dict[str, None]] = {}
     for chart in charts:
         if chart.kind == "stage-times":
@@ -64,7 +67,7 @@ def build_cubes(dataset: Dataset, charts: Iterable[ChartSpec]) -> dict[CubeKey, 
             needed.update(dict.fromkeys(metrics.columns_for(series.measure)))
     names = {name for key in columns for name in key.projects}
     placed = {name: _placed(dataset.projects[name]) for name in sorted(names)}
-    return {key: _cube(dataset, placed, key, tuple(cols)) for key, cols in columns.items()}
+    return {key: _cube(dataset, placed, key, tuple(cols), fields) for key, cols in columns.items()}
 
 
 def _placed(project: Project) -> list[Placed]:
@@ -87,6 +90,7 @@ def _cube(
     placed: Mapping[str, list[Placed]],
     key: CubeKey,
     columns: tuple[str, ...],
+    fields: tuple[str, ...] = (),
 ) -> Cube:
     facts: list[Fact] = []
     missing: list[tuple[str, Record]] = []
@@ -94,11 +98,14 @@ def _cube(
         for record, list_spec, tags, reached in placed[name]:
             fact, lacking = record_fact(name, record, list_spec, tags, key, columns, reached)
             if fact is not None:
+                if fields:
+                    extra = {f: metrics.record_groups(record, f) for f in fields}
+                    fact = replace(fact, extra=extra)
                 facts.append(fact)
                 missing.extend((field, record) for field in sorted(lacking))
     groups: tuple[str, ...] = (NOT_SET,)
     if key.group:
-        options = [o for name in key.projects for o in _options(dataset.projects[name], key.group)]
+        options = _options(dataset, key.projects, key.group)
         seen = {g for fact in facts for g in fact.groups}
         ordered = [o for o in dict.fromkeys(options) if o in seen]
         groups = (*ordered, *sorted(seen - set(ordered)), NOT_SET)
@@ -124,15 +131,11 @@ def _kind(schema: ProjectSchema, name: str) -> str:
     return spec.kind if spec else ""
 
 
-def _options(project: Project, field: str) -> list[str]:
+def _options(dataset: Dataset, projects: Sequence[str], field: str) -> list[str]:
     if field == "reached":
-        return [spec.name for spec in project.schema.lists if spec.kind in ("open", "won")]
-    spec = project.schema.field(field)
-    if spec is None:
-        return []
-    if spec.type == "checkbox":
-        return ["true", "false"]
-    return [str(option) for option in spec.options]
+        schemas = [dataset.projects[p].schema for p in projects]
+        return [spec.name for s in schemas for spec in s.lists if spec.kind in ("open", "won")]
+    return labels.options(dataset, projects, field)
 
 
 def record_fact(
@@ -184,9 +187,10 @@ def _passes(
     return any(v in allowed for v in values) or (not values and None in allowed)
 
 
-def page_dims(dataset: Dataset, cubes: Mapping[CubeKey, Cube]) -> Dims:
+def page_dims(dataset: Dataset, cubes: Mapping[CubeKey, Cube], fields: Sequence[str] = ()) -> Dims:
     """The dimension dictionaries of a page: every month from the first to the last, and the
-    projects, lists and tags the facts have (a list or tag no record has is not offered)."""
+    projects, lists, tags and values of ``fields`` the facts have (a list, tag or value no
+    record has is not offered)."""
     used = {name for key in cubes for name in key.projects}
     projects = tuple(p for p in project_order(dataset) if p in used)
     months = sorted({f.month for cube in cubes.values() for f in cube.facts if f.month})
@@ -197,7 +201,25 @@ def page_dims(dataset: Dataset, cubes: Mapping[CubeKey, Cube]) -> Dims:
     declared = [tag for p in projects for tag in dataset.projects[p].schema.tags]
     seen = {tag for cube in cubes.values() for f in cube.facts for tag in f.tags}
     tags = [tag for tag in dict.fromkeys(declared) if tag in seen] + sorted(seen - set(declared))
-    return Dims(("", *all_months), projects, ("", *dict.fromkeys(lists)), ("", *tags))
+    field_dims = tuple(_field_dim(dataset, projects, cubes, name) for name in fields)
+    return Dims(("", *all_months), projects, ("", *dict.fromkeys(lists)), ("", *tags), field_dims)
+
+
+def _field_dim(
+    dataset: Dataset, projects: Sequence[str], cubes: Mapping[CubeKey, Cube], name: str
+) -> FieldDim:
+    """A field filter's values in natural order (options first), and its combinations when
+    some record has several values."""
+    found = {f.extra.get(name, ()) for cube in cubes.values() for f in cube.facts}
+    seen = {v for values in found for v in values}
+    options = _options(dataset, projects, name)
+    ordered = [o for o in dict.fromkeys(options) if o in seen]
+    values = (NOT_SET, *ordered, *sorted(seen - set(ordered)))
+    if all(len(v) <= 1 for v in found):
+        return FieldDim(name, values)
+    index = {v: i for i, v in enumerate(values)}
+    combos = sorted({tuple(sorted({index[v] for v in found_values})) for found_values in found})
+    return FieldDim(name, values, tuple([(), *(c for c in combos if c)]))
 
 
 def dims_data(dataset: Dataset, dims: Dims, locale: str) -> dict[str, Any]:
@@ -209,6 +231,14 @@ def dims_data(dataset: Dataset, dims: Dims, locale: str) -> dict[str, Any]:
         "projectLabels": [dataset.projects[p].schema.title for p in dims.projects],
         "lists": list(dims.lists),
         "tags": list(dims.tags),
+        "fields": [
+            {
+                "name": dim.name,
+                "values": list(dim.values),
+                "combos": None if dim.combos is None else [list(c) for c in dim.combos],
+            }
+            for dim in dims.fields
+        ],
     }
 
 
@@ -220,14 +250,18 @@ def month_label(month: str, locale: str) -> str:
     return str(format_date(first, "MMM yyyy", locale=locale))
 
 
-def cube_data(cube: Cube, dims: Dims) -> dict[str, Any]:
+def cube_data(cube: Cube, dims: Dims, tags: bool = True, months: bool = True) -> dict[str, Any]:
     """A cube for the browser: its columns, how they combine, group values and packed rows.
 
     ``keys`` and ``values`` are the rows of ``metrics.build_rows`` packed by
-    ``metrics.pack_rows``, with sizes (months, projects, lists, tags + 1).
+    ``metrics.pack_rows``, with sizes (months, projects, lists, tags + 1, then each field
+    filter's values or combinations). ``tags`` and ``months`` false leave out what the page
+    never asks of this cube (see ``metrics.build_rows``).
     """
-    rows = metrics.build_rows(cube.facts, cube.columns, cube.groups, dims)
-    sizes = (len(dims.months), len(dims.projects), len(dims.lists), len(dims.tags) + 1)
+    rows = metrics.build_rows(cube.facts, cube.columns, cube.groups, dims, tags, months)
+    sizes: tuple[int, ...] = (len(dims.months), len(dims.projects), len(dims.lists))
+    sizes += (len(dims.tags) + 1,)
+    sizes += tuple(len(d.combos) if d.combos is not None else len(d.values) for d in dims.fields)
     return {
         "columns": list(cube.columns),
         "combine": [metrics.combine_rule(column) for column in cube.columns],

@@ -18,7 +18,13 @@ from typing import Any
 
 from crmgen import messages, yamlstrict
 from crmgen.model import LIST_KINDS, Diagnostic, Pos, error, frozen_map
-from crmgen.model.dashboards import ChartSpec, DashboardSpec, Measure, SeriesSpec
+from crmgen.model.dashboards import (
+    DEFAULT_FILTERS,
+    ChartSpec,
+    DashboardSpec,
+    Measure,
+    SeriesSpec,
+)
 
 CHART_KINDS = ("stat", "bar", "line", "pie", "stage-times")
 #: Groupings computed from each record's history rather than read from a field.
@@ -29,7 +35,9 @@ BUILTIN_GROUPS = ("month", "list", "tag", "project")
 #: Filter keys that are not field names.
 BUILTIN_FILTERS = ("kind", "list", "tag")
 
-_DASHBOARD_KEYS = ("name", "title", "description", "projects", "charts")
+_DASHBOARD_KEYS = ("name", "title", "description", "projects", "filters", "charts")
+#: Controls that are not field names: the project, list, tag and the time frame (months).
+BUILTIN_CONTROLS = ("project", "list", "tag", "month")
 _CHART_KEYS = (
     "id",
     "title",
@@ -179,9 +187,41 @@ class _Parser:
                 charts.append(replace(chart, id=chart_id))
         if not name or not charts:
             return None
+        filters, filter_positions = self.controls(raw.get("filters"), f"{key}/filters")
         title = self.text(raw, key, "title") or name.replace("-", " ").capitalize()
         description = self.text(raw, key, "description")
-        return DashboardSpec(name, title, tuple(charts), description, self.path, self.pos(key))
+        return DashboardSpec(
+            name,
+            title,
+            tuple(charts),
+            description,
+            self.path,
+            self.pos(key),
+            filters=filters,
+            filter_positions=frozen_map(filter_positions),
+        )
+
+    def controls(self, raw: Any, key: str) -> tuple[tuple[str, ...], dict[str, Pos]]:
+        """The ``filters:`` of a dashboard: names of controls, each once, with positions."""
+        if raw is None:
+            return DEFAULT_FILTERS, {}
+        if not isinstance(raw, list | tuple):
+            message = "write a list of filters, e.g. [list, tag, owner, month]"
+            self.fail(key, f"{message}, not {_kind(raw)}", "dashboard-type")
+            return DEFAULT_FILTERS, {}
+        names: list[str] = []
+        positions: dict[str, Pos] = {}
+        for index, item in enumerate(raw):
+            sub = f"{key}/{index}"
+            if not isinstance(item, str) or not _PLAIN_FIELD.match(item):
+                message = "write month, project, list, tag or the name of a field"
+                self.fail(sub, f"{item!r} is not a filter; {message}")
+            elif item in names:
+                self.fail(sub, f"'{item}' is listed twice; remove one")
+            else:
+                names.append(item)
+                positions[item] = self.value_pos(sub)
+        return tuple(names), positions
 
     def chart(self, item: Any, key: str, projects: tuple[str, ...]) -> ChartSpec | None:
         raw = self.mapping(item, key, _CHART_KEYS, "chart")

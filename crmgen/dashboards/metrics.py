@@ -12,10 +12,11 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from dataclasses import field as _field
 from decimal import Decimal
 from typing import Any
 
-from crmgen.model import Record
+from crmgen.model import EMPTY, Record
 from crmgen.model.dashboards import Measure
 
 from .declarations import normalise
@@ -38,6 +39,8 @@ class Fact:
         month: "YYYY-MM" of the cube's date field, "" when the record lacks it or no date applies.
         groups: the values of a field grouping (several for a multi-select), () otherwise.
         columns: measure column -> value; a column is absent when the record has no value.
+        extra: the values of the page's field filters (owner, a lookup...): field -> values,
+            () when the record has none.
     """
 
     project: str
@@ -47,6 +50,7 @@ class Fact:
     month: str
     groups: tuple[str, ...]
     columns: Mapping[str, Decimal]
+    extra: Mapping[str, tuple[str, ...]] = _field(default_factory=lambda: EMPTY)
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,15 +62,22 @@ class Selection:
     tag: str | None = None
     start: str | None = None  # first month "YYYY-MM", inclusive
     end: str | None = None  # last month, inclusive
+    fields: tuple[tuple[str, str], ...] = ()  # (field, value); value NOT_SET: records without
 
-    def keeps(self, fact: Fact, timed: bool) -> bool:
-        """Whether ``fact`` passes; ``timed`` says the series has a date the time frame uses."""
+    def keeps(self, fact: Fact, timed: bool, skip: frozenset[str] = frozenset()) -> bool:
+        """Whether ``fact`` passes; ``timed`` says the series has a date the time frame uses;
+        ``skip`` names the filters that do not apply to the series (its projects lack them)."""
         if self.project is not None and fact.project != self.project:
             return False
-        if self.list is not None and fact.list != self.list:
+        if self.list is not None and "list" not in skip and fact.list != self.list:
             return False
-        if self.tag is not None and (self.tag not in fact.tags if self.tag else fact.tags):
+        tag = None if "tag" in skip else self.tag
+        if tag is not None and (tag not in fact.tags if tag else fact.tags):
             return False
+        for name, value in self.fields:
+            found = fact.extra.get(name, ())
+            if name not in skip and (value not in found if value else found):
+                return False
         if timed and (self.start or self.end):
             return bool(fact.month) and (self.start or "") <= fact.month <= (self.end or "9999")
         return True
@@ -139,20 +150,27 @@ def group_keys(fact: Fact, group: str | None) -> tuple[str, ...]:
 
 
 def evaluate(
-    facts: Iterable[Fact], measure: Measure, group: str | None, selection: Selection, timed: bool
+    facts: Iterable[Fact],
+    measure: Measure,
+    group: str | None,
+    selection: Selection,
+    timed: bool,
+    skip: frozenset[str] = frozenset(),
 ) -> dict[str, Number]:
     """Compute ``measure`` per group straight from the facts (the reference computation).
 
     A chart by tag under a tag filter shows that tag alone (not the other tags of its records).
+    ``skip`` names the filters that do not apply to the series.
     """
     columns = columns_for(measure)
     rules = _rules(columns)
     buckets: dict[str, dict[str, Decimal]] = {}
+    tag = None if "tag" in skip else selection.tag
     for fact in facts:
-        if selection.keeps(fact, timed):
+        if selection.keeps(fact, timed, skip):
             values = {c: v for c, v in fact.columns.items() if c in rules}
             for key in group_keys(fact, group):
-                if group != "tag" or selection.tag is None or key == selection.tag:
+                if group != "tag" or tag is None or key == tag:
                     merge(buckets.setdefault(key, {}), values, rules)
     return {key: finish(measure, totals) for key, totals in buckets.items()}
 
@@ -220,6 +238,24 @@ def record_groups(record: Record, field: str) -> tuple[str, ...]:
 
 
 @dataclass(frozen=True, slots=True)
+class FieldDim:
+    """A field filter's dictionary: ``values[0]`` is NOT_SET. A field that holds several values
+    (a multi-select, several references) is a *set* dimension: a row's index points into
+    ``combos``, each a sorted tuple of indexes into ``values`` (``combos[0]`` is empty)."""
+
+    name: str
+    values: tuple[str, ...]
+    combos: tuple[tuple[int, ...], ...] | None = None
+
+    def index(self, found: tuple[str, ...]) -> int:
+        """The row index of a record's values."""
+        ids = tuple(sorted({self.values.index(v) for v in found}))
+        if self.combos is None:
+            return ids[0] if ids else 0
+        return self.combos.index(ids)
+
+
+@dataclass(frozen=True, slots=True)
 class Dims:
     """Index dictionaries shared by every cube of a page (index 0 of each means "none")."""
 
@@ -227,32 +263,46 @@ class Dims:
     projects: tuple[str, ...]
     lists: tuple[str, ...]
     tags: tuple[str, ...]
+    fields: tuple[FieldDim, ...] = ()
 
 
 def build_rows(
-    facts: Iterable[Fact], columns: Sequence[str], groups: Sequence[str], dims: Dims
+    facts: Iterable[Fact],
+    columns: Sequence[str],
+    groups: Sequence[str],
+    dims: Dims,
+    tags: bool = True,
+    months: bool = True,
 ) -> list[list[int | float | None]]:
-    """Pre-aggregate facts into rows ``[month, project, list, tag, group, *columns]``.
+    """Pre-aggregate facts into rows ``[month, project, list, tag, group, *fields, *columns]``.
 
-    Dimensions are indexes into ``dims`` (and ``groups``). Each fact is added once to its total
-    row (tag -1) and once to the row of each of its tags (tag 0 when it has none), so filtering
-    by one tag, or grouping by tag, counts a record once per tag and totals count it once.
-    A column that adds up is 0 where no record has a value; a min or max column is None.
+    Dimensions are indexes into ``dims`` (and ``groups``; ``fields`` one per field filter of
+    the page). Each fact is added once to its total row (tag -1) and once to the row of each
+    of its tags (tag 0 when it has none), so filtering by one tag, or grouping by tag, counts
+    a record once per tag and totals count it once. A column that adds up is 0 where no
+    record has a value; a min or max column is None. A page that neither filters by tag nor
+    groups this cube by tag leaves out the rows per tag (``tags`` false), one that has no time
+    frame and no chart of this cube by month leaves out months (``months`` false).
     """
     index = {name: {v: i for i, v in enumerate(values)} for name, values in _dim_items(dims)}
     group_index = {g: i for i, g in enumerate(groups)}
     rules = _rules(columns)
-    cells: dict[tuple[int, int, int, int, int], dict[str, Decimal]] = {}
+    cells: dict[tuple[int, ...], dict[str, Decimal]] = {}
     for fact in facts:
-        base = (index["months"][fact.month], index["projects"][fact.project])
+        base = (index["months"][fact.month] if months else 0, index["projects"][fact.project])
         list_id = index["lists"][fact.list]
-        tag_ids = [index["tags"][t] for t in fact.tags] or [0]
+        tag_ids = ([index["tags"][t] for t in fact.tags] or [0]) if tags else []
+        extra = tuple(dim.index(fact.extra.get(dim.name, ())) for dim in dims.fields)
         for group in fact.groups or (NOT_SET,):
             for tag in (-1, *tag_ids):
-                key = (*base, list_id, tag, group_index.get(group, 0))
+                key = (*base, list_id, tag, group_index.get(group, 0), *extra)
                 merge(cells.setdefault(key, {}), fact.columns, rules)
     zero = {c: None if rules[c] in ("min", "max") else Decimal(0) for c in columns}
     return [[*key, *(_json(cells[key].get(c, zero[c])) for c in columns)] for key in sorted(cells)]
+
+
+#: Packed keys stay below this, so that JavaScript numbers hold them exactly.
+MAX_KEY = 2**53
 
 
 def pack_rows(
@@ -260,22 +310,40 @@ def pack_rows(
 ) -> dict[str, Any]:
     """Rows -> compact JSON: ``{"keys": [...], "values": [[...] per column]}``.
 
-    The five dimensions of a row pack into one number, month varying fastest:
-    ``m + M*(p + P*(l + L*(t + 1 + T*g)))`` with ``sizes`` = (M, P, L, T, G) and T counting
-    the total row; rows are sorted by it and each key is written as its difference from the
-    previous one, so a dense cube costs a few bytes a row. ``dashboard.js`` unpacks it.
+    The dimensions of a row ``[m, p, l, t, g, f1 … fk]`` pack into one number, month varying
+    fastest and the group last: ``m + M*(p + P*(l + L*(t + 1 + T*(f1 + F1*(… + Fk*g)))))``
+    with ``sizes`` = (M, P, L, T, F1 … Fk) and T counting the total row; rows are sorted by it
+    and each key is written as its difference from the previous one, so a dense cube costs a
+    few bytes a row. ``dashboard.js`` unpacks it. Should a key not fit in a JavaScript number
+    (very many field values), the rows' dimensions are written as they are (``"dims"``).
     """
-    months, projects, lists, tags = sizes[:4]
+    width = len(rows[0]) - 1 - len(sizes) if rows else 0
+    radix = [*sizes[:4], *sizes[4:]]
 
     def packed(row: Sequence[int | float | None]) -> int:
         month, project, list_id, tag, group = (int(x or 0) for x in row[:5])
-        return month + months * (project + projects * (list_id + lists * (tag + 1 + tags * group)))
+        digits = [
+            month,
+            project,
+            list_id,
+            tag + 1,
+            *(int(x or 0) for x in row[5 : len(sizes) + 1]),
+        ]
+        key = group
+        for digit, size in zip(reversed(digits), reversed(radix), strict=True):
+            key = key * size + digit
+        return key
 
     ordered = sorted((packed(row), row) for row in rows)
+    dims = len(sizes) + 1
+    values = [[row[dims + c] for _, row in ordered] for c in range(width)]
+    if ordered and ordered[-1][0] >= MAX_KEY:
+        return {
+            "dims": [[int(x or 0) for x in row[:dims]] for _, row in ordered],
+            "values": values,
+        }
     keys = [key for key, _ in ordered]
     deltas = [key - previous for key, previous in zip(keys, [0, *keys][:-1], strict=True)]
-    width = len(rows[0]) - 5 if rows else 0
-    values = [[row[5 + c] for _, row in ordered] for c in range(width)]
     return {"keys": deltas, "values": values}
 
 

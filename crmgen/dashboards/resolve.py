@@ -18,7 +18,13 @@ from crmgen.messages import did_you_mean
 from crmgen.model import Dataset, Diagnostic, FieldSpec, ProjectSchema, error, frozen_map
 from crmgen.model.dashboards import ChartSpec, DashboardSpec, SeriesSpec
 
-from .declarations import BUILTIN_FILTERS, BUILTIN_GROUPS, HISTORY_GROUPS, normalise
+from .declarations import (
+    BUILTIN_CONTROLS,
+    BUILTIN_FILTERS,
+    BUILTIN_GROUPS,
+    HISTORY_GROUPS,
+    normalise,
+)
 
 CATEGORICAL = frozenset(
     {"select", "multi-select", "text", "checkbox", "rating", "reference", "email", "list", "tags"}
@@ -35,6 +41,7 @@ _ROLE_NAMES = {
     "category": "a select, multi-select, text, checkbox or rating",
     "filter": "a select, multi-select, text, checkbox, rating or number",
 }
+_CONTROL_TYPES = "a select, multi-select, text, checkbox, rating or reference field"
 _FORMATS = {"count": "count", "win_rate": "percent", "avg_days": "days"}
 
 
@@ -66,9 +73,44 @@ def resolve_all(
     for dashboard in dashboards:
         charts, problems = resolve(dataset, dashboard)
         diagnostics.extend(problems)
+        filters, bad = _resolve_filters(dataset, dashboard, charts)
+        diagnostics.extend(bad)
         if charts:
-            resolved.append(replace(dashboard, charts=tuple(charts)))
+            resolved.append(replace(dashboard, charts=tuple(charts), filters=filters))
     return tuple(resolved), diagnostics
+
+
+def _resolve_filters(
+    dataset: Dataset, dashboard: DashboardSpec, charts: Sequence[ChartSpec]
+) -> tuple[tuple[str, ...], list[Diagnostic]]:
+    """The dashboard's filters that fit the projects its charts read, and an error for each
+    field filter that no such project has or that is not categorical."""
+    read = {p for chart in charts for series in chart.series for p in series.projects}
+    schemas = [dataset.projects[p].schema for p in project_order(dataset) if p in read]
+    kept: list[str] = []
+    diagnostics: list[Diagnostic] = []
+    for name in dashboard.filters:
+        if name in BUILTIN_CONTROLS or not schemas:
+            kept.append(name)
+            continue
+        pos = dashboard.filter_positions.get(name, dashboard.pos)
+        specs = [(s.name, spec) for s in schemas if (spec := s.field(name)) is not None]
+        if not specs:
+            fields = sorted({f.name for s in schemas for f in s.fields} | set(BUILTIN_CONTROLS))
+            hint = did_you_mean(name, fields) or "; write month, project, list, tag or a field"
+            message = f"no project it reads ({', '.join(s.name for s in schemas)}) has a field"
+            text = f"dashboard '{dashboard.name}': filter '{name}': {message} '{name}'{hint}"
+            diagnostics.append(error("dashboard-field", text, dashboard.path, pos))
+            continue
+        project, spec = specs[0]
+        kind = field_type(spec)
+        if kind is not None and kind not in CATEGORICAL:
+            message = f"'{name}' is a {kind} field in {project}; use {_CONTROL_TYPES}"
+            text = f"dashboard '{dashboard.name}': filter '{name}': {message}"
+            diagnostics.append(error("dashboard-field", text, dashboard.path, pos))
+            continue
+        kept.append(name)
+    return tuple(kept), diagnostics
 
 
 def resolve(
@@ -160,7 +202,10 @@ def _resolve_series(
     fmt, scale = _format(series, schemas[0])
     reads = frozen_map({s.name: _reads(chart, series, s) for s in schemas})
     projects = tuple(s.name for s in schemas)
-    return replace(series, projects=projects, fmt=fmt, scale=scale, reads=reads), []
+    measured = schemas[0].field(series.measure.fields[0]) if series.measure.fields else None
+    display = measured.display if measured is not None and fmt in ("currency", "number") else {}
+    resolved = replace(series, projects=projects, fmt=fmt, scale=scale, reads=reads)
+    return replace(resolved, display=frozen_map(dict(display))), []
 
 
 def _misfits(

@@ -11,15 +11,20 @@ from typing import Any
 from crmgen.model import Dataset
 from crmgen.model.dashboards import ChartSpec, SeriesSpec
 
-from . import metrics
+from . import labels, metrics
 from .cube import Cube, CubeKey, cube_key
 from .declarations import BUILTIN_GROUPS
+from .labels import NO_TAG_LABEL, NOT_SET_LABEL, OTHERS_LABEL
 from .metrics import NOT_SET, Dims, Selection
 
-NOT_SET_LABEL = "(not set)"
-NO_TAG_LABEL = "(no tag)"
 #: Measures whose value for an empty bucket is 0 (others have none).
 ADDITIVE = frozenset({"count", "sum", "weighted"})
+#: A donut shows at most this many slices, a bar chart by category this many bars: beyond, the
+#: smallest are added up as "Others" (when the measure adds up), so every label stays readable.
+PIE_SLICES = 8
+BARS = 20
+#: The group key of "Others" (no field value can be it: values are never control characters).
+OTHERS = "\x1fothers"
 _KEY_TITLES = {
     "month": "Month",
     "list": "List",
@@ -60,12 +65,23 @@ def group_keys(
         return [NOT_SET], [chart.title]
     keys = [g for s in chart.series for g in cubes[cube_key(chart, s)].groups if g != NOT_SET]
     keys = [*dict.fromkeys(keys)] + ([] if group == "reached" else [NOT_SET])
-    return keys, [group_label(k) for k in keys]
+    if group == "reached":
+        return keys, list(keys)
+    projects = [p for s in chart.series for p in s.projects]
+    return keys, labels.value_labels(dataset, list(dict.fromkeys(projects)), group, keys)
 
 
-def group_label(value: str) -> str:
-    """The label of a field group value: "(not set)", Yes/No for checkboxes, else the value."""
-    return {NOT_SET: NOT_SET_LABEL, "true": "Yes", "false": "No"}.get(value, value)
+def group_colours(chart: ChartSpec, dataset: Dataset) -> dict[str, str]:
+    """key -> site-wide colour of each group of a chart that colours its groups (a donut, or
+    bars by list or stage reached); empty for the others (months, one colour)."""
+    group = chart.group
+    if group in (None, "month") or len(chart.series) > 1:
+        return {}
+    if group in ("list", "reached"):
+        return {**labels.list_colours(dataset), NOT_SET: labels.NOT_SET_COLOUR}
+    if chart.kind != "pie":
+        return {}
+    return labels.field_colours(dataset, group)
 
 
 def key_title(chart: ChartSpec, dataset: Dataset) -> str:
@@ -92,11 +108,21 @@ def chart_rows(
         shown = metrics.month_range(months[0], months[-1]) if months else []
     else:
         shown = [key for key in keys if key in present]
+    total = {k: sum((v.get(k) or Decimal(0) for v in values), Decimal(0)) for k in shown}
+    values = list(values)
+    if (limit := fold_limit(chart)) and len(shown) > limit:
+        kept = set(sorted(shown, key=lambda k: -total[k])[: limit - 1])
+        rest = [k for k in shown if k not in kept]
+        values = [{**found, OTHERS: _sum(found, rest)} for found in values]
+        shown = [k for k in shown if k in kept]
+        label_of = {**label_of, OTHERS: OTHERS_LABEL}
+        total[OTHERS] = Decimal(0)
     if chart.order == "value":
-        total = {k: sum((v.get(k) or Decimal(0) for v in values), Decimal(0)) for k in shown}
         shown = sorted(shown, key=lambda k: -total[k])
     elif chart.order == "name":
         shown = sorted(shown, key=lambda k: label_of[k].lower())  # as dashboard.js does
+    if len(values) and any(OTHERS in found for found in values):
+        shown.append(OTHERS)  # last, whatever the order
     rows: list[dict[str, Any]] = []
     for index, key in enumerate(shown):
         for series, found in zip(chart.series, values, strict=True):
@@ -105,17 +131,60 @@ def chart_rows(
                 value = Decimal(0)
             number = None if value is None else float(value)
             row = {"k": label_of[key], "s": series.label, "v": number, "i": index}
-            rows.append({**row, "value": value})
+            rows.append({**row, "value": value, "share": None})
+    whole = sum((v for row in rows if (v := row["value"]) is not None), Decimal(0))
+    if chart.kind == "pie" and whole and all(s.measure.op in ADDITIVE for s in chart.series):
+        for row in rows:
+            row["share"] = float(round(Decimal(row["value"] or 0) / whole, 6))
     return rows
 
 
+def fold_limit(chart: ChartSpec) -> int:
+    """How many groups a chart shows before it adds up the smallest as "Others": a donut or
+    a bar chart of categories whose measure adds up; 0 for never."""
+    additive = all(s.measure.op in ADDITIVE for s in chart.series)
+    if not additive or chart.group in (None, "month", "list", "reached"):
+        return 0
+    return PIE_SLICES if chart.kind == "pie" else BARS if chart.kind == "bar" else 0
+
+
+def _sum(found: Values, keys: Sequence[str]) -> Decimal:
+    return sum((found.get(k) or Decimal(0) for k in keys), Decimal(0))
+
+
+def skipped(dataset: Dataset, series: SeriesSpec, filters: Sequence[str]) -> list[str]:
+    """The filters of a page that do not apply to a series: a field (or lists, tags) one of
+    its projects lacks, or the time frame for a series without a date."""
+    schemas = [dataset.projects[p].schema for p in series.projects]
+    found = []
+    for name in filters:
+        if name == "month":
+            missing = series.date is None
+        elif name == "list":
+            missing = any(not s.lists for s in schemas)
+        elif name == "tag":
+            missing = any(not s.tags_field for s in schemas)
+        elif name == "project":
+            missing = False
+        else:
+            missing = any(s.field(name) is None for s in schemas)
+        if missing:
+            found.append(name)
+    return found
+
+
 def chart_entry(
-    chart: ChartSpec, cubes: Mapping[CubeKey, Cube], keys: Sequence[str], labels: Sequence[str]
+    chart: ChartSpec,
+    cubes: Mapping[CubeKey, Cube],
+    keys: Sequence[str],
+    labels: Sequence[str],
+    skips: Sequence[Sequence[str]] = (),
 ) -> dict[str, Any]:
-    """What the browser needs to recompute a chart: its series' cubes, columns and keys."""
+    """What the browser needs to recompute a chart: its series' cubes, columns and keys, and
+    the filters each series ignores (``skip``)."""
     cube_keys = list(cubes)
     series = []
-    for item in chart.series:
+    for index, item in enumerate(chart.series):
         key = cube_key(chart, item)
         columns = cubes[key].columns
         series.append(
@@ -126,6 +195,7 @@ def chart_entry(
                 "cols": [columns.index(c) for c in metrics.columns_for(item.measure)],
                 "timed": item.date is not None,
                 "scale": float(item.scale),
+                "skip": list(skips[index]) if skips else [],
             }
         )
     group = chart.group
@@ -137,7 +207,13 @@ def chart_entry(
         "group": group if group is None or group in BUILTIN_GROUPS else "field",
         "order": chart.order,
         "fmt": chart.series[0].fmt,
-        "keys": list(keys),
+        "display": dict(chart.series[0].display),
+        "fold": fold_limit(chart),
+        "share": chart.kind == "pie" and all(s.measure.op in ADDITIVE for s in chart.series),
+        # a field grouping's keys are its cube's groups: not written twice
+        "keys": None
+        if list(keys) == list(cubes[cube_key(chart, chart.series[0])].groups)
+        else list(keys),
         "keyLabels": list(labels),
         "series": series,
     }

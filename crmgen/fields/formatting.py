@@ -13,7 +13,7 @@ import functools
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 from urllib.parse import quote, urlencode
 
@@ -94,7 +94,41 @@ def format_address(value: Any) -> str:
     return ", ".join(p for p in (parts["street"], town, parts["region"], parts["country"]) if p)
 
 
-def format_value(value: Any, field_type: str, *, currency: str, locale: str) -> str:
+#: The field types (or computed results) whose display a schema may shape with
+#: ``x-crmgen: {format: {decimals: N, grouping: false}}``.
+DISPLAY_FORMAT_TYPES = frozenset({"number", "currency", "percent"})
+#: A declared display format as a hashable pair: (decimals or None, grouping).
+NumberFormat = tuple[int | None, bool]
+DEFAULT_FORMAT: NumberFormat = (None, True)
+
+
+def display_format(raw: Any) -> dict[str, Any]:
+    """The usable part of an ``x-crmgen.format`` value (the meta-schema reports the rest):
+    ``decimals`` an integer from 0 to 6, ``grouping`` a boolean."""
+    if not isinstance(raw, Mapping):
+        return {}
+    found: dict[str, Any] = {}
+    decimals = raw.get("decimals")
+    if isinstance(decimals, int) and not isinstance(decimals, bool) and 0 <= decimals <= 6:
+        found["decimals"] = decimals
+    if isinstance(raw.get("grouping"), bool):
+        found["grouping"] = raw["grouping"]
+    return found
+
+
+def number_format(display: Mapping[str, Any]) -> NumberFormat:
+    """A field's ``display`` mapping as the pair ``format_value`` takes."""
+    return (display.get("decimals"), display.get("grouping") is not False)
+
+
+def format_value(
+    value: Any,
+    field_type: str,
+    *,
+    currency: str,
+    locale: str,
+    number: NumberFormat = DEFAULT_FORMAT,
+) -> str:
     """Display text of one field value, formatted by its type.
 
     Args:
@@ -102,6 +136,8 @@ def format_value(value: Any, field_type: str, *, currency: str, locale: str) -> 
         field_type: the display type (for a computed field, its result type).
         currency: the site currency, ISO 4217.
         locale: the site locale, e.g. ``en_US``.
+        number: the field's declared format, (decimals, grouping): ``(0, False)`` shows a year
+            as "1996", not "1,996"; ``(None, True)`` is the default (exact, grouped).
 
     Returns:
         The text to show. Tuples are formatted item by item and joined with ", ".
@@ -110,23 +146,70 @@ def format_value(value: Any, field_type: str, *, currency: str, locale: str) -> 
         return ""
     if isinstance(value, (tuple, list, frozenset, set)):
         items = sorted(value, key=str) if isinstance(value, (set, frozenset)) else value
-        texts = (format_value(v, field_type, currency=currency, locale=locale) for v in items)
+        texts = (
+            format_value(v, field_type, currency=currency, locale=locale, number=number)
+            for v in items
+        )
         return ", ".join(t for t in texts if t)
     if isinstance(value, str | int | Decimal | dt.date):
         # the same few values recur (dates, stages, owners, round amounts): format each once
-        return _formatted(value, str(value), type(value).__name__, field_type, currency, locale)
-    return _format(value, field_type, currency, locale)
+        kind = type(value).__name__
+        return _formatted(value, str(value), kind, field_type, currency, locale, number)
+    return _format(value, field_type, currency, locale, number)
 
 
 @functools.lru_cache(maxsize=65536)
 def _formatted(
-    value: Any, text: str, kind: str, field_type: str, currency: str, locale: str
+    value: Any,
+    text: str,
+    kind: str,
+    field_type: str,
+    currency: str,
+    locale: str,
+    number: NumberFormat = DEFAULT_FORMAT,
 ) -> str:
     """``format_value`` of a hashable scalar; ``text`` and ``kind`` keep 1, 1.0 and True apart."""
-    return _format(value, field_type, currency, locale)
+    return _format(value, field_type, currency, locale, number)
 
 
-def _format(value: Any, field_type: str, currency: str, locale: str) -> str:
+def _declared(
+    number: Decimal, field_type: str, fmt: NumberFormat, currency: str, locale: str
+) -> str:
+    """A number, currency or percent value with its field's declared decimals and grouping;
+    without declared decimals, exact (as ``format_money`` and ``format_decimal`` show it)."""
+    decimals, grouping = fmt
+    places = "." + "0" * decimals if decimals else ""
+    loc = _locale(locale)
+    if field_type == "currency":
+        pattern = loc.currency_formats["standard"].pattern.split(";")[0]
+        if decimals is not None or number == number.to_integral_value():
+            pattern = re.sub(r"0(?:\.[0#]+)?(?=[^0#.,]*$)", "0" + places, pattern)
+        if not grouping:
+            pattern = pattern.replace(",", "")
+        exact = decimals is None
+        amount = (
+            number
+            if decimals is None
+            else number.quantize(Decimal(1).scaleb(-decimals), ROUND_HALF_UP)
+        )
+        text = format_currency(
+            amount, currency, pattern, locale=loc, currency_digits=False,
+            decimal_quantization=not exact,
+        )  # fmt: skip
+        return str(text)
+    digits = ("#,##0" if grouping else "0") + (places if decimals is not None else ".######")
+    if field_type == "percent":
+        return str(format_percent(number / 100, digits + "%", locale=loc))
+    return str(format_decimal(number, digits, locale=loc))
+
+
+def _format(
+    value: Any,
+    field_type: str,
+    currency: str,
+    locale: str,
+    number_fmt: NumberFormat = DEFAULT_FORMAT,
+) -> str:
     if isinstance(value, bool):
         return "Yes" if value else "No"
     if field_type == "address":
@@ -138,6 +221,8 @@ def _format(value: Any, field_type: str, currency: str, locale: str) -> str:
     number = to_decimal(value) if not isinstance(value, str) else None
     if number is None:
         return _format_text(value, field_type, locale)
+    if number_fmt != DEFAULT_FORMAT and field_type in DISPLAY_FORMAT_TYPES:
+        return _declared(number, field_type, number_fmt, currency, locale)
     if field_type == "currency":
         return format_money(number, currency=currency, locale=locale)
     if field_type == "percent":
@@ -274,7 +359,13 @@ def items(value: Any) -> tuple[Any, ...]:
 
 
 def display(
-    value: Any, field_type: str, *, currency: str, locale: str, attachments: str
+    value: Any,
+    field_type: str,
+    *,
+    currency: str,
+    locale: str,
+    attachments: str,
+    fmt: NumberFormat = DEFAULT_FORMAT,
 ) -> Display:
     """How to show a value of a type that needs no other record (not reference types).
 
@@ -284,12 +375,13 @@ def display(
         currency: the site currency.
         locale: the site locale.
         attachments: the folder file fields must point into ("" allows any clean path).
+        fmt: the field's declared (decimals, grouping), see ``format_value``.
 
     Returns:
         Text, sort value and links, badges or stars. url, email and phone values link only
         through ``safe_url``; files only when the path is clean and inside ``attachments``.
     """
-    text = format_value(value, field_type, currency=currency, locale=locale)
+    text = format_value(value, field_type, currency=currency, locale=locale, number=fmt)
     if value is None or value == () or (text == "" and not isinstance(value, bool)):
         return EMPTY_DISPLAY
     sort = sort_value(value)

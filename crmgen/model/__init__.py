@@ -180,6 +180,8 @@ class FieldSpec:
         via: for referenced-by, the reference field in ``target`` to follow.
         pos: where the field is declared in the schema file.
         expression_pos: where its formula, rollup or lookup path is written, for errors in it.
+        display: how a number, currency or percent value is shown (``x-crmgen.format``):
+            ``decimals`` (an int) and ``grouping`` (a bool), each optional; empty: the defaults.
     """
 
     name: str
@@ -199,6 +201,7 @@ class FieldSpec:
     via: str | None = None
     pos: Pos = Pos(1, 1)
     expression_pos: Pos | None = None
+    display: Mapping[str, Any] = _field(default_factory=lambda: EMPTY)
 
     @property
     def computed(self) -> bool:

@@ -12,10 +12,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from dataclasses import field as _field
 from decimal import Decimal
+from typing import Any
 
 from crmgen.model import EMPTY, Pos
 
 _START = Pos(1, 1)
+#: The controls of a dashboard that declares no ``filters``: project, list, tag, time frame.
+DEFAULT_FILTERS = ("project", "list", "tag", "month")
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,6 +50,8 @@ class SeriesSpec:
         scale: once resolved, multiplies values for display (0.01 for percent points).
         reads: once resolved, project -> every field the series reads there (its list and tags
             fields included when it uses lists or tags).
+        display: once resolved, the display format of the measured field (``x-crmgen.format``:
+            ``decimals``, ``grouping``), empty for the defaults.
     """
 
     label: str
@@ -58,6 +63,7 @@ class SeriesSpec:
     fmt: str = ""
     scale: Decimal = Decimal(1)
     reads: Mapping[str, tuple[str, ...]] = _field(default_factory=lambda: EMPTY)
+    display: Mapping[str, Any] = _field(default_factory=lambda: EMPTY)
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,7 +87,12 @@ class ChartSpec:
 
 @dataclass(frozen=True, slots=True)
 class DashboardSpec:
-    """One dashboard page. ``builtin`` specs skip charts that do not fit the data, silently."""
+    """One dashboard page. ``builtin`` specs skip charts that do not fit the data, silently.
+
+    ``filters`` are the page's controls, in order: ``project``, ``list``, ``tag``, ``month``
+    (the time frame) or the name of a categorical field; ``filter_positions`` says where each
+    is written in ``crmgen.yml``.
+    """
 
     name: str
     title: str
@@ -90,3 +101,5 @@ class DashboardSpec:
     path: str = "crmgen.yml"
     pos: Pos = _START
     builtin: bool = False
+    filters: tuple[str, ...] = DEFAULT_FILTERS
+    filter_positions: Mapping[str, Pos] = _field(default_factory=lambda: EMPTY)

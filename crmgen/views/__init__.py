@@ -24,15 +24,18 @@ from markupsafe import Markup
 
 from crmgen.fields.attachments import IMAGE_EXTENSIONS, attachment_problem
 from crmgen.fields.formatting import (
+    DEFAULT_FORMAT,
     EMPTY_DISPLAY,
     SORTS_AS_NUMBER,
     Display,
     LinkView,
+    NumberFormat,
     display,
     format_money,
     format_value,
     items,
     locale_lang,
+    number_format,
     plain_number,
     sort_value,
     to_decimal,
@@ -690,26 +693,36 @@ def value_view(ctx: _Context, project: str, record: Record, spec: FieldSpec) -> 
         shown_as = Display("links", labels, labels.casefold(), links)
     else:
         config = ctx.dataset.config
-        shown_as, html = _shown(value, shown, config.currency, config.locale, config.attachments)
+        number = number_format(spec.display)
+        shown_as, html = _shown(
+            value, shown, config.currency, config.locale, config.attachments, number
+        )
         return ValueView(spec.name, spec.label, shown, _origin(spec), shown_as, html)
     return _value(spec.name, spec.label, shown, _origin(spec), shown_as)
 
 
-_SHOWN: dict[tuple[str, ...], tuple[Display, Markup]] = {}
+_SHOWN: dict[tuple[Any, ...], tuple[Display, Markup]] = {}
 
 
 def _shown(
-    value: Any, type_: str, currency: str, locale: str, attachments: str
+    value: Any,
+    type_: str,
+    currency: str,
+    locale: str,
+    attachments: str,
+    number: NumberFormat = DEFAULT_FORMAT,
 ) -> tuple[Display, Markup]:
     """A value as shown, and its HTML: the same for every record that has it (a list, an
     owner, a tag, a date), so each is made once. Kept by ``repr``, which tells apart what
     ``==`` does not (``Decimal("1.5")`` and ``Decimal("1.50")``, ``True`` and ``1``)."""
-    key = (repr(value), type_, currency, locale, attachments)
+    key = (repr(value), type_, currency, locale, attachments, *number)
     found = _SHOWN.get(key)
     if found is None:
         if len(_SHOWN) > 1 << 16:
             _SHOWN.clear()
-        shown = display(value, type_, currency=currency, locale=locale, attachments=attachments)
+        shown = display(
+            value, type_, currency=currency, locale=locale, attachments=attachments, fmt=number
+        )
         found = _SHOWN[key] = (shown, value_html(shown))
     return found
 
@@ -937,7 +950,12 @@ def _board_view(ctx: _Context, project: Project, values: _Values) -> BoardView:
         money = [Display("text", format_money(n, **config), plain_number(n)) for n in sums]
         percent = ""
         if group == list_field:
-            percent = format_value(probability.get(name, Decimal(0)) * 100, "percent", **config)
+            percent = format_value(
+                probability.get(name, Decimal(0)) * 100,
+                "percent",
+                currency=config["currency"],
+                locale=config["locale"],
+            )
         cards = tuple(_card(ctx, project, r, values) for r in records[:BOARD_CARDS])
         total_view, weighted_view = money or (None, None)
         collapsed = kind != "open" and has_open
