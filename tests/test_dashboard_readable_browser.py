@@ -104,6 +104,15 @@ def test_readable_at_a_glance(
         try:
             assert page.evaluate(_OVERFLOW) <= 0  # nothing scrolls sideways
             assert page.evaluate(_MIN_FONT) >= 11
+            # every drawn bar or line chart takes most of its card's width (a chart drawn
+            # while its container was hidden measured 0 and showed nothing)
+            widths = page.evaluate(
+                """() => Array.from(document.querySelectorAll(
+                     '.chart-bar.live:not(.empty), .chart-line.live:not(.empty)')).map(c =>
+                     [c.querySelector('.chart-live svg').getBoundingClientRect().width,
+                      c.getBoundingClientRect().width])"""
+            )
+            assert widths and all(svg > 0.6 * card for svg, card in widths), widths
             data = _data(page)
             for chart in data["charts"]:
                 if chart.get("fmt") != "count" or chart["kind"] not in ("bar", "line"):

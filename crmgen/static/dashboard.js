@@ -454,10 +454,10 @@
       var container = figure.querySelector(".chart-live");
       var pending = (views.get(chart.id) || Promise.resolve(null)).then(function (old) {
         if (old) old.finalize();
-        return window.vegaEmbed(container, spec, options);
-      }).then(function (result) {
+        // shown before it is drawn: a chart as wide as its card measures the card, and a
+        // hidden container measures 0
         figure.classList.add("live");
-        return result;
+        return window.vegaEmbed(container, spec, options);
       });
       views.set(chart.id, pending.catch(function (error) {
         figure.classList.remove("live");  // the static SVG shows again
