@@ -367,7 +367,7 @@ def views_of(
         sort=table_sort,
         board_sort=frozen_map(board_sort),
         group=group,
-        declared=frozenset(done),
+        declared=tuple(sorted(done)),
     )
     return views, problems
 

@@ -17,7 +17,6 @@ import contextlib
 import dataclasses
 import datetime as dt
 import functools
-import hashlib
 import tempfile
 import time
 from collections.abc import Callable, Iterator
@@ -40,7 +39,7 @@ from crmgen.compute.evaluate import compute
 from crmgen.config import load_config
 from crmgen.link import link_records
 from crmgen.model import Config, Dataset, Diagnostic, Page, PageSet, Project, error, frozen_map
-from crmgen.model.store import NO_STORE, Store, pack
+from crmgen.model.store import NO_STORE, Store, digest
 from crmgen.schema import load_schemas
 
 from . import records
@@ -420,7 +419,7 @@ def _shared_key(
         dataset.as_of,
         frame,
     )
-    return hashlib.sha256(pack(shared)).hexdigest()
+    return digest(shared)
 
 
 def _quiet(fn: Callable[..., T]) -> Callable[..., tuple[T, list[Diagnostic]]]:

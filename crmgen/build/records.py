@@ -24,7 +24,7 @@ from typing import Any
 
 from crmgen.load import Source, find_records, parse_record
 from crmgen.model import Config, Diagnostic, ProjectSchema, Record
-from crmgen.model.store import NO_STORE, Store, pack, unpack
+from crmgen.model.store import NO_STORE, Store, digest, pack, unpack
 from crmgen.validate import Checked, Checker
 from crmgen.yamlstrict import read_source
 
@@ -58,10 +58,7 @@ def read_records(
         project -> slug -> Record (slugs sorted), and the diagnostics.
     """
     sources, diags = find_records(root, config, schemas)
-    contexts = {
-        name: hashlib.sha256(code_version().encode() + pack((config, schema))).hexdigest()
-        for name, schema in schemas.items()
-    }
+    contexts = {name: digest((code_version(), config, schema)) for name, schema in schemas.items()}
     texts: dict[Source, str] = {}
     keys: dict[Source, str] = {}
     for source in sources:

@@ -254,7 +254,7 @@ class ViewsSpec:
     sort: SortSpec | None = None
     board_sort: Mapping[str, SortSpec] = _field(default_factory=lambda: EMPTY)
     group: str | None = None
-    declared: frozenset[str] = frozenset()
+    declared: tuple[str, ...] = ()  # sorted: a set would pickle in a per-process order
 
     def board_order(self, list_name: str, kind: str) -> SortSpec | None:
         return self.board_sort.get(list_name) or self.board_sort.get(kind)

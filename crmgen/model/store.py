@@ -9,6 +9,7 @@ answer; a store may also forget anything at any time.
 from __future__ import annotations
 
 import copyreg
+import hashlib
 import io
 import pickle
 import sys
@@ -65,6 +66,22 @@ def pack(value: Any) -> bytes:
     pickler.dispatch_table = _DISPATCH
     pickler.dump(value)
     return out.getvalue()
+
+
+def digest(value: Any) -> str:
+    """A hash of a value for a cache or page key: equal values give equal hashes however
+    their parts are shared (``pack`` writes a part met twice as a reference to the first, so
+    a record whose positions are shared objects and its copy would pack differently).
+
+    A set must not be part of the value: pickle writes it in its hash order, which changes
+    from process to process (``test_incremental`` makes keys in two processes with
+    different hash seeds)."""
+    out = io.BytesIO()
+    pickler = pickle.Pickler(out, protocol=5)
+    pickler.dispatch_table = _DISPATCH
+    pickler.fast = True  # no memo: every part written out in full, wherever it is shared
+    pickler.dump(value)
+    return hashlib.sha256(out.getvalue()).hexdigest()
 
 
 def unpack(data: bytes) -> Any:

@@ -10,7 +10,6 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import functools
-import hashlib
 import json
 from collections import OrderedDict
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -52,7 +51,7 @@ from crmgen.model import (
     SortSpec,
     record_page,
 )
-from crmgen.model.store import NO_STORE, Store, pack, unpack
+from crmgen.model.store import NO_STORE, Store, digest, pack, unpack
 from crmgen.views.alerts import FindingView, alerts_pages, findings_by_record
 from crmgen.views.feeds import feed_pages
 from crmgen.views.history import HistoryView, history_view
@@ -132,6 +131,15 @@ class TableView:
     sort: str = ""  # the field the rows are in order of ("": the files' order)
     descending: bool = False
     currency: str = ""  # the site's currency, for totals the script sums
+
+    @property
+    def frame_columns(self) -> tuple[tuple[str, str, str, str, bool, bool], ...]:
+        """The columns as a key of pages and rows sees them: without the totals' values (one
+        amount changed must not change the key of every row and page)."""
+        return tuple(
+            (c.name, c.label, c.type, c.sort_type, c.shown, c.total is not None)
+            for c in self.columns
+        )
 
     @property
     def shown_columns(self) -> tuple[int, ...]:
@@ -413,7 +421,7 @@ def _key(frame: object, where: object, row_keys: Sequence[str]) -> str:
     which cover everything of them it can show, and its frame; "" when a record has none."""
     if not row_keys or not all(row_keys):
         return ""
-    return hashlib.sha256(pack((frame, where, list(row_keys)))).hexdigest()
+    return digest((frame, where, list(row_keys)))
 
 
 def _table_context(
@@ -479,12 +487,22 @@ def pages(
         table = project.table
         rows = table.rows
         row_keys = [keys.get(record_page(project.name, slug), "") for slug in rows.slugs]
-        frame = (project.name, project.title, table.columns, table.lists, table.tags, table.sort)
+        # the totals of every row are on the first page only: one amount changed re-renders
+        # one table page, not all of them (the script shows the totals on every page)
+        frame = (
+            project.name,
+            project.title,
+            table.frame_columns,
+            table.lists,
+            table.tags,
+            table.sort,
+        )
+        totals = [c.total for c in table.columns]
         for number in range(1, pager(project.name, 1, len(rows)).count + 1):
             span = slice((number - 1) * PAGE_SIZE, number * PAGE_SIZE)
             paging = pager(project.name, number, len(rows), count_text=site.count_text)
             make = functools.partial(_table_context, context, rows, span, paging)
-            key = _key(frame, paging, row_keys[span])
+            key = _key(frame, (paging, totals if number == 1 else None), row_keys[span])
             result.append(Page(page_path(project.name, number), "table.html", make=make, key=key))
         if project.board is not None:
             key = _key(frame, project.board.href, row_keys)
@@ -509,7 +527,14 @@ def data_files(
         table = project.table
         slugs = table.rows.slugs
         row_keys = [keys.get(record_page(project.name, slug), "") for slug in slugs]
-        frame = (project.name, table.columns, table.lists, table.tags, table.titled, table.sort)
+        frame = (
+            project.name,
+            table.frame_columns,
+            table.lists,
+            table.tags,
+            table.titled,
+            table.sort,
+        )
         make = functools.partial(_table_json, project, frame, row_keys, store)
         yield f"{project.name}/table.json", _key(frame, "json", row_keys), make
 
@@ -518,7 +543,7 @@ def _table_json(
     project: ProjectView, frame: object, row_keys: Sequence[str], store: Store
 ) -> bytes:
     table = project.table
-    shared = hashlib.sha256(pack(frame)).hexdigest()
+    shared = digest(frame)
     wanted = {i: f"{shared}:{k}" for i, k in enumerate(row_keys) if k}
     found = dict(store.get_many("table-rows", wanted.values()))
 
@@ -582,7 +607,7 @@ def page_keys(dataset: Dataset, shared: str) -> dict[str, str]:
                 ctx.findings.get(node, ()),
                 images,
             )
-            keys[record_page(name, slug)] = hashlib.sha256(pack(inputs)).hexdigest()
+            keys[record_page(name, slug)] = digest(inputs)
     return keys
 
 

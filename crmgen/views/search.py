@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-import hashlib
 import json
 import re
 import time
@@ -41,7 +40,7 @@ from typing import Any
 from urllib.parse import quote
 
 from crmgen.model import Dataset, Page, PageSet, record_page
-from crmgen.model.store import NO_STORE, Store, pack, unpack
+from crmgen.model.store import NO_STORE, Store, digest, pack, unpack
 
 __all__ = [
     "FORMAT",
@@ -136,13 +135,10 @@ class SearchIndex:
         self.dataset, self.store, self.seconds = dataset, store, 0.0
         self.frames = [_frame(project) for project in site.projects]
         self.row_keys = [
-            [keys.get(record_page(project.name, slug), "") for slug in project.records.slugs]
+            [keys.get(record_page(project.name, slug), "") for slug in project.table.rows.slugs]
             for project in site.projects
-        ]
-        self.shared = [
-            hashlib.sha256(pack((FORMAT, number, frame))).hexdigest()
-            for number, frame in enumerate(self.frames)
-        ]
+        ]  # in the table's order: ``_watched`` and ``_rows`` number rows as the table does
+        self.shared = [digest((FORMAT, number, frame)) for number, frame in enumerate(self.frames)]
         self.lookups = [
             frozenset(
                 f.name for f in dataset.projects[project.name].schema.fields if f.type == "lookup"
@@ -152,8 +148,7 @@ class SearchIndex:
         self.made: dict[tuple[int, int], bytes] = {}
         self.key = ""
         if all(k for project_keys in self.row_keys for k in project_keys):
-            packed = pack((FORMAT, BUDGET, DOC_CHUNK, self.frames, self.row_keys))
-            self.key = hashlib.sha256(packed).hexdigest()
+            self.key = digest((FORMAT, BUDGET, DOC_CHUNK, self.frames, self.row_keys))
         found = store.get("search-files", self.key) if self.key else None
         self.paths: tuple[str, ...] = tuple(unpack(found)) if found is not None else ()
         self.source = site
@@ -207,7 +202,7 @@ class SearchIndex:
             wanted = {i: f"{self.shared[number]}:{k}" for i, k in enumerate(keys) if k}
             missing = [key for i, key in wanted.items() if (number, i) not in self.made]
             found = dict(self.store.get_many("search-rows", missing))
-            for index in range(len(project.records.slugs)):
+            for index in range(len(project.table.rows.slugs)):
                 blob = self.made.pop((number, index), None)
                 if blob is None:
                     blob = found.pop(wanted.get(index, ""), None)
@@ -233,7 +228,14 @@ def search_index(
 
 def _frame(project: Any) -> tuple[Any, ...]:
     table = project.table
-    return (project.name, project.title, table.columns, table.lists, table.tags, table.titled)
+    return (
+        project.name,
+        project.title,
+        table.frame_columns,
+        table.lists,
+        table.tags,
+        table.titled,
+    )
 
 
 def _row(
