@@ -173,6 +173,18 @@ def form_problems(schema: ProjectSchema) -> list[FormProblem]:
             out.append((f"{spec.name} cannot be on the form: {why}; remove 'form: true'", where))
     if form is None:
         return out
+    on_form = {item.name for item in form_fields(schema)}
+    for spec in schema.fields:
+        wanted = spec.required and "default" not in spec.schema and spec.name not in on_form
+        if wanted and not (spec.type == "list" and form.list):
+            out.append(
+                (
+                    f"form: {schema.name} requires {spec.name}, which the form does not ask for "
+                    "and the schema gives no default; put it on the form (form: true) or give "
+                    "it a default",
+                    (),
+                )
+            )
     lists = [item.name for item in schema.lists]
     if form.list is not None and form.list not in lists:
         hint = did_you_mean(form.list, lists) or (
