@@ -81,6 +81,8 @@ class FormField:
 def _number(value: Any) -> str:
     if isinstance(value, bool) or not isinstance(value, int | float | Decimal):
         return ""
+    if isinstance(value, int):
+        return str(value)
     return format(Decimal(repr(value)) if isinstance(value, float) else value, "f")
 
 
