@@ -116,7 +116,7 @@ def test_the_form_page_has_the_fields_types_and_required(make_repo: Any, tmp_pat
     html = (tmp_path / "site/forms/leads.html").read_text()
     assert 'data-issue-url="https://github.com/acme/crm/issues/new"' in html
     assert 'data-template="new-lead.yml"' in html
-    assert re.search(r'<input id="f-title" name="title" type="text" maxlength="200" required>', html)
+    assert re.search(r'<input id="f-title" name="record_title" type="text" maxlength="200" required>', html)
     assert re.search(r'<input id="f-email" name="email" type="email"[^>]*autocomplete="email">', html)
     assert 'name="phone" type="tel"' in html and 'name="website" type="url"' in html
     assert re.search(r'name="budget" type="number" min="0" step="any">', html)
@@ -153,13 +153,15 @@ def test_the_issue_template_mirrors_the_form() -> None:
     doc = yaml.safe_load(issue_template(schema))
     assert doc["name"] == "New lead" and doc["labels"] == ["lead"]
     body = {item["id"]: item for item in doc["body"]}
-    assert list(body) == [f.name for f in form_fields(schema)]
-    assert body["title"]["type"] == "input" and body["title"]["validations"]["required"]
+    assert list(body) == [f.key for f in form_fields(schema)]
+    assert "record_title" in body and "record_body" in body  # GitHub keeps title and body
+    assert body["record_title"]["type"] == "input"
+    assert body["record_title"]["validations"]["required"]
     assert body["size"]["type"] == "dropdown" and body["size"]["attributes"]["options"] == [
         "small", "large"]  # fmt: skip
     assert body["tags"]["attributes"]["multiple"] is True
     assert body["newsletter"]["attributes"]["options"] == ["Yes", "No"]
-    assert body["about"]["type"] == "textarea" and body["body"]["type"] == "textarea"
+    assert body["about"]["type"] == "textarea" and body["record_body"]["type"] == "textarea"
 
 
 # --- crmgen import-issue ---------------------------------------------------------------------

@@ -44,6 +44,11 @@ INPUT_KINDS = {
     "checkbox": "checkbox",
     "address": "textarea",
 }
+#: Query parameters of the forge's new-issue page that are not an issue form's fields: a field
+#: of this name goes by ``record_<name>`` in the address and the template.
+RESERVED_IDS = frozenset(
+    {"title", "body", "labels", "assignees", "milestone", "projects", "template", "type"}
+)
 #: The words a checkbox sends (the issue template offers the same two).
 YES, NO = "Yes", "No"
 
@@ -76,6 +81,12 @@ class FormField:
     max_length: int = TEXT_LENGTH
     pattern: str = ""
     description: str = ""
+
+    @property
+    def key(self) -> str:
+        """The input's name, the issue form's id and the query parameter: the field's name,
+        or ``record_<name>`` for a name the new-issue page keeps for itself (``title``)."""
+        return f"record_{self.name}" if self.name in RESERVED_IDS else self.name
 
 
 def _number(value: Any) -> str:
@@ -194,7 +205,13 @@ def form_problems(schema: ProjectSchema) -> list[FormProblem]:
         )
         out.append((f"form.list: '{form.list}' is not a list of {schema.name}{hint}", ("list",)))
     seen: dict[str, str] = {}
+    keys: dict[str, str] = {}
     for item in form_fields(schema):
+        if keys.setdefault(item.key, item.name) != item.name:
+            out.append(
+                (f"form: {item.name} and {keys[item.key]} would both be sent as {item.key}; "
+                 "rename one", ())
+            )
         key = item.label.strip().casefold()
         if key in seen:
             out.append(

@@ -43,7 +43,7 @@ def _element(item: FormField) -> dict[str, Any]:
             attributes["placeholder"] = hint[item.kind]
     return {
         "type": kind,
-        "id": item.name,
+        "id": item.key,
         "attributes": attributes,
         "validations": {"required": item.required},
     }
