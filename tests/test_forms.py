@@ -82,13 +82,14 @@ def test_form_fields_follow_the_schema() -> None:
     ("change", "message"),
     [
         (
-            ("cost: {type: number, x-crmgen: {type: currency, audiences: [managers]}}",
-             "cost: {type: number, x-crmgen: {type: currency, audiences: [managers], form: true}}"),
+            ("audiences: [managers]}}", "audiences: [managers], form: true}}"),
             "cost cannot be on the form: it is restricted to managers",
         ),
         (("list: Lead, body", "list: Leed, body"), "form.list: 'Leed' is not a list of leads; "
          "did you mean 'Lead'?"),
-        (("form: {title", "form: {titel: x, title"), "unknown key 'titel' in x-crmgen.form: remove it or declare it in the schema; did you mean 'title'?"),
+        (("form: {title", "form: {titel: x, title"),
+         "unknown key 'titel' in x-crmgen.form: remove it or declare it in the schema; "
+         "did you mean 'title'?"),
         (("notes: {type: string, x-crmgen: {type: text}}",
           "notes: {x-crmgen: {type: formula, formula: budget, form: true}}"),
          "notes cannot be on the form: it is a computed formula"),
@@ -116,14 +117,20 @@ def test_the_form_page_has_the_fields_types_and_required(make_repo: Any, tmp_pat
     html = (tmp_path / "site/forms/leads.html").read_text()
     assert 'data-issue-url="https://github.com/acme/crm/issues/new"' in html
     assert 'data-template="new-lead.yml"' in html
-    assert re.search(r'<input id="f-title" name="record_title" type="text" maxlength="200" required>', html)
-    assert re.search(r'<input id="f-email" name="email" type="email"[^>]*autocomplete="email">', html)
+    assert re.search(
+        r'<input id="f-title" name="record_title" type="text" maxlength="200" required>', html
+    )
+    assert re.search(
+        r'<input id="f-email" name="email" type="email"[^>]*autocomplete="email">', html
+    )
     assert 'name="phone" type="tel"' in html and 'name="website" type="url"' in html
     assert re.search(r'name="budget" type="number" min="0" step="any">', html)
     assert 'name="start" type="date"' in html
     assert '<select id="f-size" name="size">' in html and '<option value="large">' in html
     assert '<input type="checkbox" name="tags" value="seo">' in html
-    assert '<textarea id="f-about" name="about"' in html and 'aria-describedby="f-about-hint"' in html
+    assert (
+        '<textarea id="f-about" name="about"' in html and 'aria-describedby="f-about-hint"' in html
+    )
     assert 'data-pattern="^[A-Z]{3}$"' in html
     assert 'name="cost"' not in html and 'name="notes"' not in html
     assert '<script src="../assets/form.js" defer></script>' in html
@@ -218,7 +225,8 @@ def test_round_trip_from_the_answers_to_a_record(repo: Path) -> None:
         ("### Company\n\nAcme\n\n### Evil\n\n../../etc/passwd",
          "the issue has a section 'Evil' that the form has not"),
         ("Hello\n\n### Company\n\nAcme", "the issue has text before its first section"),
-        ("### Company\n\nAcme\n\n### Company\n\nOther", "the issue has the section 'Company' twice"),
+        ("### Company\n\nAcme\n\n### Company\n\nOther",
+         "the issue has the section 'Company' twice"),
         ("### Company\n\nAcme\nCorp", "title: the answer must be one line"),
         ("### Company\n\nAc\x00me", "title: the answer holds control characters"),
         ("### Company\n\n" + "a" * 300, "title: the answer is 300 characters long; at most 200"),

@@ -116,7 +116,7 @@ def test_the_form_opens_a_prefilled_issue_that_becomes_a_record(
     path, problems = import_issue(repo, json.dumps({"issue": issue}).encode())
     assert problems == () and path == "data/clients/no.md"
     assert (repo / path).read_text() == (
-        "---\ntitle: NO\nlist: Lead\ncontact_name: \"- Ann O'Neil\"\n"
+        '---\ntitle: NO\nlist: Lead\ncontact_name: "- Ann O\'Neil"\n'
         "email: ann@harbour.example\nwebsite: https://harbour.example\nsource: Trade show\n"
         "size: 11-50\nvat_exempt: false\n---\n\nA new shop & a logo.\n\n{a: 1}\n"
     )

@@ -537,7 +537,7 @@ def test_lead_workflow_turns_an_issue_into_a_pull_request(venv: Path, tmp_path: 
         "---",
         "title: NO",
         "list: Lead",
-        "contact_name: \"- x\"",
+        'contact_name: "- x"',
         "email: ann@example.com",
         "phone: +353 1 555 0142",
         "source: Website",

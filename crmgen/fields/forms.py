@@ -209,8 +209,11 @@ def form_problems(schema: ProjectSchema) -> list[FormProblem]:
     for item in form_fields(schema):
         if keys.setdefault(item.key, item.name) != item.name:
             out.append(
-                (f"form: {item.name} and {keys[item.key]} would both be sent as {item.key}; "
-                 "rename one", ())
+                (
+                    f"form: {item.name} and {keys[item.key]} would both be sent as {item.key}; "
+                    "rename one",
+                    (),
+                )
             )
         key = item.label.strip().casefold()
         if key in seen:

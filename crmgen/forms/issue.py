@@ -104,7 +104,9 @@ def _sections(body: str, inputs: Sequence[FormField]) -> tuple[dict[str, str], l
             problems.append(f"the issue has the section '{item.label}' twice")
         current = found[item.name] = []
     if "\n".join(preamble).strip():
-        problems.append("the issue has text before its first section; was it opened from the form?")
+        problems.append(
+            "the issue has text before its first section; was it opened from the form?"
+        )
     if not found and not problems:
         problems.append("the issue has none of the form's sections; was it opened from the form?")
     texts = {}
