@@ -612,3 +612,33 @@ def import_issue(issue: Any, project: str | None, root: Path) -> None:
         click.echo("no record was made from the issue", err=True)
         sys.exit(report.exit_code(problems) or report.EXIT_DATA)
     click.echo(path)
+
+
+# -- editors in a form (#12): Decap CMS and Front Matter CMS -------------------------------
+
+
+@main.command("cms-config")
+@ROOT
+@click.option("--check", is_flag=True, help="Write nothing; exit 1 when a file is stale.")
+def cms_config(root: Path, check: bool) -> None:
+    """Write admin/config.yml (Decap CMS, every edit a pull request) and frontmatter.json
+    (Front Matter CMS) from the schemas, so records can be edited in a form; print each path.
+
+    Example: crmgen cms-config .
+    """
+    from crmgen.build.interchange import cms_configs, write_atomically
+    from crmgen.interchange.outcome import Write
+
+    _check_root(root)
+    files, problems = cms_configs(root)
+    if problems:
+        click.echo(report.format_text(problems), nl=False, err=True)
+        sys.exit(report.exit_code(problems) or report.EXIT_DATA)
+    stale = [p for p, text in files.items() if _read_or_none(root / p) != text]
+    if check:
+        for path in stale:
+            click.echo(f"{path} differs from what the schemas make; run crmgen cms-config")
+        sys.exit(report.EXIT_DATA if stale else report.EXIT_OK)
+    write_atomically(root, [Write(p, files[p], not (root / p).exists()) for p in stale])
+    for path in files:
+        click.echo(path)

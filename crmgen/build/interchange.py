@@ -441,3 +441,18 @@ def issue_templates(
             error("usage-form", f"{which} has no form; declare x-crmgen.form in its schema"),
         )
     return dict(sorted(files.items())), ()
+
+
+def cms_configs(root: Path) -> tuple[dict[str, str], tuple[Diagnostic, ...]]:
+    """``crmgen cms-config``: ``admin/config.yml`` (Decap CMS) and ``frontmatter.json`` (Front
+    Matter CMS) made from the schemas, as repo-relative path -> text."""
+    from crmgen.cms.decap import decap_yaml
+    from crmgen.cms.frontmatter import frontmatter_json
+
+    config, schemas, problems = _setup(root)
+    if problems:
+        return {}, tuple(problems)
+    return {
+        "admin/config.yml": decap_yaml(config, schemas),
+        "frontmatter.json": frontmatter_json(config, schemas),
+    }, ()
