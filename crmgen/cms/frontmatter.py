@@ -78,7 +78,7 @@ def frontmatter_config(config: Config, schemas: Mapping[str, ProjectSchema]) -> 
                 "contentTypes": [name],
             }
             for name in order
-        ],  # fmt: skip
+        ],
         "frontMatter.taxonomy.contentTypes": [
             {
                 "name": name,
