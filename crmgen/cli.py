@@ -538,3 +538,107 @@ def new(project: str, title: str, sets: tuple[str, ...], root: Path) -> None:
         click.echo(report.format_text(problems), nl=False, err=True)
         sys.exit(report.exit_code(problems) or report.EXIT_DATA)
     click.echo(path)
+
+
+# -- the lead form (#12): issue templates and issues into records ----------------------------
+
+
+@main.command("issue-template")
+@click.argument("project", required=False)
+@click.option(
+    "--root",
+    "root",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("."),
+    help="The data repo (default: the current folder).",
+)
+@click.option("--check", is_flag=True, help="Write nothing; exit 1 when a template is stale.")
+def issue_template(project: str | None, root: Path, check: bool) -> None:
+    """Write the GitHub issue template of each project's lead form (or of PROJECT):
+    .github/ISSUE_TEMPLATE/new-<label>.yml, made from the schema; print each path.
+
+    Example: crmgen issue-template clients
+    """
+    from crmgen.build.interchange import issue_templates, write_atomically
+    from crmgen.interchange.outcome import Write
+
+    _check_root(root)
+    files, problems = issue_templates(root, project)
+    if problems:
+        click.echo(report.format_text(problems), nl=False, err=True)
+        sys.exit(report.exit_code(problems) or report.EXIT_DATA)
+    stale = [p for p, text in files.items() if _read_or_none(root / p) != text]
+    if check:
+        for path in stale:
+            click.echo(f"{path} differs from the form in the schema; run crmgen issue-template")
+        sys.exit(report.EXIT_DATA if stale else report.EXIT_OK)
+    write_atomically(root, [Write(p, files[p], not (root / p).exists()) for p in stale])
+    for path in files:
+        click.echo(path)
+
+
+def _read_or_none(path: Path) -> str | None:
+    try:
+        return path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return None
+
+
+@main.command("import-issue")
+@click.argument("issue", type=click.File("rb"))
+@click.option("--project", "-p", default=None, help="The project whose form it comes from.")
+@click.option(
+    "--root",
+    "root",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("."),
+    help="The data repo (default: the current folder).",
+)
+def import_issue(issue: Any, project: str | None, root: Path) -> None:
+    """Create a record from an issue opened from a lead form: ISSUE is its JSON (the
+    github.event.issue of a workflow, or the whole event; - for standard input). The record is
+    validated like any other; prints its path.
+
+    Example: crmgen import-issue "$GITHUB_EVENT_PATH"
+    """
+    from crmgen.build.interchange import import_issue as create
+    from crmgen.forms.issue import MAX_ISSUE_BYTES
+
+    _check_root(root)
+    data = issue.read(MAX_ISSUE_BYTES + 1)
+    path, problems = create(root, data, project=project)
+    if path is None:
+        click.echo(report.format_text(problems), nl=False, err=True)
+        click.echo("no record was made from the issue", err=True)
+        sys.exit(report.exit_code(problems) or report.EXIT_DATA)
+    click.echo(path)
+
+
+# -- editors in a form (#12): Decap CMS and Front Matter CMS -------------------------------
+
+
+@main.command("cms-config")
+@ROOT
+@click.option("--check", is_flag=True, help="Write nothing; exit 1 when a file is stale.")
+def cms_config(root: Path, check: bool) -> None:
+    """Write admin/config.yml (Decap CMS, every edit a pull request) and frontmatter.json
+    (Front Matter CMS) from the schemas, so records can be edited in a form; print each path.
+
+    Example: crmgen cms-config .
+    """
+    from crmgen.build.interchange import cms_configs, write_atomically
+    from crmgen.interchange.outcome import Write
+
+    _check_root(root)
+    files, problems = cms_configs(root)
+    if problems:
+        click.echo(report.format_text(problems), nl=False, err=True)
+        sys.exit(report.exit_code(problems) or report.EXIT_DATA)
+    stale = [p for p, text in files.items() if _read_or_none(root / p) != text]
+    if check:
+        for path in stale:
+            click.echo(f"{path} differs from what the schemas make; run crmgen cms-config")
+        sys.exit(report.EXIT_DATA if stale else report.EXIT_OK)
+    write_atomically(root, [Write(p, files[p], not (root / p).exists()) for p in stale])
+    for path in files:
+        click.echo(path)

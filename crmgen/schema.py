@@ -23,11 +23,13 @@ from crmgen import messages, yamlstrict
 from crmgen.fields import FIELD_TYPES, RESULT_TYPES, infer_type
 from crmgen.fields.attachments import accept_problem
 from crmgen.fields.formatting import DISPLAY_FORMAT_TYPES, display_format
+from crmgen.fields.forms import form_problems
 from crmgen.model import (
     HISTORY_FIELDS,
     Config,
     Diagnostic,
     FieldSpec,
+    FormSpec,
     ListSpec,
     Pos,
     ProjectSchema,
@@ -97,6 +99,7 @@ def _field(
         pos=doc.pos(("properties", name)),
         expression_pos=doc.value_pos((*where, written)) if written else None,
         display=freeze(display_format(_jsonable(meta.get("format")))),
+        form=meta.get("form") is True,
     )
 
 
@@ -169,12 +172,29 @@ def parse_schema(
     schema = dataclasses.replace(schema, roles=frozen_map(roles))
     diags.extend(problems)
     views, problems = views_of(schema, meta.get("views") or {}, doc)
-    schema = dataclasses.replace(schema, views=views)
+    schema = dataclasses.replace(schema, views=views, form=_form(meta.get("form"), doc))
     diags.extend(problems)
+    for message, where in form_problems(schema):
+        at = ("x-crmgen", "form", *where) if where[:1] != ("properties",) else where
+        diags.append(error("schema-form", message, path, doc.value_pos(at)))
     diags.extend(_check_project(schema, doc))
     if audiences is not None:
         diags.extend(_check_audiences(schema, doc, audiences))
     return schema, diags
+
+
+def _form(declared: Any, doc: yamlstrict.YamlDoc) -> FormSpec | None:
+    """``x-crmgen.form`` (the meta-schema checked its shape), or None."""
+    if not isinstance(declared, Mapping):
+        return None
+    return FormSpec(
+        title=str(declared["title"]),
+        description=str(declared.get("description") or ""),
+        list=declared.get("list"),
+        label=str(declared.get("label") or "lead"),
+        body=str(declared.get("body") or ""),
+        pos=doc.pos(("x-crmgen", "form")),
+    )
 
 
 #: The field types that may play each role.
@@ -589,7 +609,20 @@ def check_links(
     its own errors, so a reference to it says so instead of "does not exist".
     """
     out: list[Diagnostic] = []
+    labels: dict[str, str] = {}
     for schema in schemas.values():
+        form = schema.form
+        if form is not None and labels.setdefault(form.label, schema.name) != schema.name:
+            out.append(
+                error(
+                    "schema-form",
+                    f"form: the label '{form.label}' is the form of {labels[form.label]} too; "
+                    f"give this form another (label: {schema.name}), so that each form has its "
+                    "own issue template and its issues go to the right project",
+                    schema.path,
+                    form.pos,
+                )
+            )
         for spec in schema.fields:
             if spec.type not in ("reference", "referenced-by") or spec.target is None:
                 continue

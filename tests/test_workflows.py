@@ -37,7 +37,7 @@ import yaml
 from crmgen.scaffold import scaffold_files, write_scaffold
 
 REPO = Path(__file__).parent.parent
-DATA_WORKFLOWS = ("pull-request.yml", "publish.yml")
+DATA_WORKFLOWS = ("pull-request.yml", "publish.yml", "lead-from-issue.yml")
 BASE_URL = "https://example.github.io/acme-crm"
 GIT_DATES = ("2026-10-05T09:00:00+02:00", "2026-10-20T15:30:00+02:00", "2026-10-21T10:00:00+02:00")
 EXPRESSION = re.compile(r"\$\{\{\s*(.*?)\s*\}\}")
@@ -194,7 +194,7 @@ Action = Callable[[Path, Mapping[str, str], Path], None]
 
 
 def checkout(root: Path, inputs: Mapping[str, str], outputs: Path) -> None:
-    assert inputs.get("fetch-depth") == "0", "history needs the whole log"
+    # the whole history where dates matter: test_only_the_deploy_job_may_write checks it
     assert inputs.get("persist-credentials") == "false"
 
 
@@ -237,9 +237,16 @@ def run_job(
     context: Mapping[str, str],
     event: str,
     workspace_tmp: Path,
+    extra_env: Mapping[str, str] | None = None,
 ) -> Iterator[StepRun]:
-    """Run ``job``'s steps in ``root``; yields each step's result and stops after a failure."""
-    assert "if" not in job and "env" not in job and "defaults" not in job, "teach the test"
+    """Run ``job``'s steps in ``root``; yields each step's result and stops after a failure.
+
+    A job's ``if:`` is looked up in ``context`` like any expression ("true" runs the job);
+    ``extra_env`` is added to every step's environment (``GITHUB_EVENT_PATH``, a ``PATH`` with
+    stand-ins first)."""
+    assert "env" not in job and "defaults" not in job, "teach the test"
+    if "if" in job and substitute("${{ " + job["if"] + " }}", context) != "true":
+        return
     context = dict(context)
     base_env = {
         k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV", "CI")
@@ -255,6 +262,7 @@ def run_job(
         PIP_NO_INDEX="1",  # the install step must find crmgen installed, never download it
         PIP_DISABLE_PIP_VERSION_CHECK="1",
     )
+    base_env.update(extra_env or {})
     for index, step in enumerate(job["steps"]):
         assert set(step) <= STEP_KEYS, f"step {index} has {set(step) - STEP_KEYS}: teach the test"
         name = step.get("name") or step.get("uses") or step["run"]
@@ -417,3 +425,175 @@ def test_this_repository_runs_the_scaffold_workflows() -> None:
             f"crmgen/scaffold/repo/dot-github/{name} (a Dependabot update too), then "
             "pytest tests/test_scaffold.py --snapshot-update"
         )
+
+
+# --- the lead form's workflow: an issue becomes a pull request -----------------------------
+
+GH_STAND_IN = """#!/usr/bin/env bash
+# gh, played: records its arguments (one JSON array a line) and answers like gh
+set -eu
+python3 -c 'import json, sys; print(json.dumps(sys.argv[1:]))' "$@" >> "$GH_LOG"
+if [ "${1:-}" = pr ] && [ "${2:-}" = create ]; then
+  echo "https://github.com/acme/crm/pull/43"
+fi
+"""
+LEAD = "contains(github.event.issue.labels.*.name, 'lead')"
+
+
+@dataclass
+class LeadRun:
+    runs: list[StepRun]
+    gh: list[list[str]]
+    origin: Path
+
+
+def run_lead_workflow(
+    venv: Path, tmp_path: Path, answers: Mapping[str, str], labels: tuple[str, ...] = ("lead",)
+) -> LeadRun:
+    """A scaffolded repo on main with a bare ``origin``; an issue opened from the form with
+    ``answers`` (field -> text, in the body GitHub writes); the job run as Actions would, with
+    ``gh`` a stand-in that records its arguments."""
+    import json
+
+    from crmgen.forms.issue import issue_body
+    from crmgen.schema import parse_schema
+
+    root = tmp_path / "repo"
+    write_scaffold(root, scaffold_files())
+    git(root, "init", "-q")
+    git(root, "add", "-A")
+    git(root, "commit", "-q", "-m", "Start the CRM")
+    origin = tmp_path / "origin.git"
+    git(tmp_path, "init", "-q", "--bare", str(origin))
+    git(root, "remote", "add", "origin", str(origin))
+    git(root, "push", "-q", "origin", "main")
+    schema_text = (root / "schema/clients.schema.yaml").read_text()
+    schema, _ = parse_schema("clients", schema_text, "schema/clients.schema.yaml")
+    assert schema is not None
+    runner = tmp_path / "runner"
+    bin_dir = runner / "bin"
+    bin_dir.mkdir(parents=True)
+    (bin_dir / "gh").write_text(GH_STAND_IN)
+    (bin_dir / "gh").chmod(0o755)
+    event = {
+        "action": "opened",
+        "issue": {
+            "number": 42,
+            "title": f"New lead: {answers.get('title', '')}",
+            "body": issue_body(schema, answers),
+            "labels": [{"name": name} for name in labels],
+        },
+        "repository": {"default_branch": "main"},
+    }
+    (runner / "event.json").write_text(json.dumps(event))
+    gh_log = runner / "gh.log"
+    gh_log.write_text("")
+    flow = workflow("lead-from-issue.yml")
+    context = {
+        LEAD: "true" if "lead" in labels else "false",
+        "github.token": "ghs_not_a_real_token",
+        "github.event.issue.number": "42",
+        "github.event.repository.default_branch": "main",
+    }
+    extra = {
+        "PATH": f"{bin_dir}{os.pathsep}{venv / 'bin'}{os.pathsep}{os.environ['PATH']}",
+        "GITHUB_EVENT_PATH": str(runner / "event.json"),
+        "GH_LOG": str(gh_log),
+        "GIT_CONFIG_NOSYSTEM": "1",
+        "GIT_CONFIG_GLOBAL": os.devnull,
+    }
+    runs = run_all(flow["jobs"]["propose"], root, venv, context, "issues", runner, extra)
+    calls = [json.loads(line) for line in gh_log.read_text().splitlines()]
+    return LeadRun(runs, calls, origin)
+
+
+def test_lead_workflow_turns_an_issue_into_a_pull_request(venv: Path, tmp_path: Path) -> None:
+    flow = workflow("lead-from-issue.yml")
+    assert flow["on"] == {"issues": {"types": ["opened"]}}
+    answers = {
+        "title": "NO",  # YAML-special strings stay exactly as typed
+        "contact_name": "- x",
+        "email": "ann@example.com",
+        "phone": "+353 1 555 0142",
+        "source": "Website",
+        "industry": "Retail",
+        "size": "11-50",
+        "body": "A new website.\n\n{a: 1}",
+    }
+    lead = run_lead_workflow(venv, tmp_path, answers)
+    _assert_ok(lead.runs)
+    assert len(lead.runs) == len(flow["jobs"]["propose"]["steps"])
+    made = lead.runs[3]
+    assert made.outputs["path"] == "data/clients/no.md"
+    assert "data/clients/no.md" in made.summary
+    assert lead.gh[0] == ["auth", "setup-git"]
+    assert lead.gh[1] == [
+        "pr", "create", "--base", "main", "--head", "lead/issue-42",
+        "--title", "New lead from issue #42",
+        "--body", "Adds `data/clients/no.md`, made by crmgen import-issue from #42. Closes #42.",
+    ]  # fmt: skip
+    text = git(lead.origin, "show", "lead/issue-42:data/clients/no.md")
+    assert text.splitlines()[:9] == [
+        "---",
+        "title: NO",
+        "list: Lead",
+        'contact_name: "- x"',
+        "email: ann@example.com",
+        "phone: +353 1 555 0142",
+        "source: Website",
+        "industry: Retail",
+        "size: 11-50",
+    ]
+    assert text.endswith("A new website.\n\n{a: 1}")
+    changed = git(lead.origin, "diff", "--name-only", "main", "lead/issue-42")
+    assert changed == "data/clients/no.md"  # nothing else in the pull request
+
+
+def test_lead_workflow_stops_at_a_wrong_answer(venv: Path, tmp_path: Path) -> None:
+    lead = run_lead_workflow(venv, tmp_path, {"title": "Acme", "email": "not an address"})
+    assert lead.runs[-1].name == "Make the record from the issue"
+    assert lead.runs[-1].returncode == 1
+    assert "email must be an email address" in lead.runs[-1].stderr
+    assert lead.gh == []  # no branch, no pull request
+    assert "lead/issue-42" not in git(lead.origin, "branch", "--list")
+
+
+def test_lead_workflow_ignores_issues_without_the_label(venv: Path, tmp_path: Path) -> None:
+    lead = run_lead_workflow(venv, tmp_path, {"title": "Acme"}, labels=("bug",))
+    assert lead.runs == [] and lead.gh == []
+
+
+def test_lead_workflow_permissions() -> None:
+    flow = workflow("lead-from-issue.yml")
+    assert flow["permissions"] == {}
+    job = flow["jobs"]["propose"]
+    assert job["permissions"] == {"contents": "write", "pull-requests": "write"}
+    assert job["if"] == LEAD
+    for step in job["steps"]:
+        if step.get("uses", "").startswith("actions/checkout@"):
+            assert step["with"] == {"persist-credentials": False}
+        assert "${{" not in step.get("run", ""), "pass expressions through env:"
+
+
+def test_issue_templates_are_made_from_the_schemas() -> None:
+    """This repository's and the scaffold's templates are what ``crmgen issue-template``
+    makes of their schemas."""
+    from crmgen.forms.template import issue_template
+    from crmgen.schema import parse_schema
+
+    files = scaffold_files()
+    for label, schema_text, ours in (
+        (
+            "scaffold",
+            files["schema/clients.schema.yaml"].decode(),
+            files[".github/ISSUE_TEMPLATE/new-lead.yml"].decode(),
+        ),
+        (
+            "example",
+            (REPO / "schema/clients.schema.yaml").read_text(),
+            (REPO / ".github/ISSUE_TEMPLATE/new-lead.yml").read_text(),
+        ),
+    ):
+        schema, _ = parse_schema("clients", schema_text, "schema/clients.schema.yaml")
+        assert schema is not None
+        assert ours == issue_template(schema), f"the {label}'s template: crmgen issue-template"

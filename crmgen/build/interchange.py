@@ -21,6 +21,8 @@ from typing import Any
 
 from crmgen import cache, edit, redaction, report
 from crmgen.config import load_config
+from crmgen.forms.issue import read_issue
+from crmgen.forms.template import issue_template, template_path
 from crmgen.interchange import export
 from crmgen.interchange.csvfile import CsvError, read_table
 from crmgen.interchange.mapping import FileSpec, MappingFile, parse_mapping
@@ -333,6 +335,24 @@ def new_record(
     given, found = parse_sets(sets, schema)
     if found:
         return None, tuple(error("usage-set", p) for p in found)
+    return _create(root, config, schemas, schema, title, given, ask=ask, body=body)
+
+
+def _create(
+    root: Path,
+    config: Config,
+    schemas: Mapping[str, ProjectSchema],
+    schema: ProjectSchema,
+    title: str,
+    given: dict[str, str],
+    *,
+    ask: Ask | None = None,
+    body: str = "",
+) -> tuple[str | None, tuple[Diagnostic, ...]]:
+    """A new record of ``schema`` from its defaults, the title and field -> text answers,
+    validated like ``crmgen validate`` and written atomically (``crmgen new``, ``crmgen
+    import-issue``)."""
+    project = schema.name
     values, missing = new_values(schema, title, given)
     if missing and ask is not None:
         for name in missing:
@@ -369,3 +389,70 @@ def new_record(
         return None, tuple(errors)
     write_atomically(root, [Write(path, text, True)])
     return path, ()
+
+
+def import_issue(
+    root: Path, data: bytes, *, project: str | None = None
+) -> tuple[str | None, tuple[Diagnostic, ...]]:
+    """``crmgen import-issue``: a new record from an issue opened from a project's form (the
+    JSON of ``github.event.issue``, or the whole event), in the form's list, validated and
+    written like ``crmgen new``.
+
+    Returns:
+        The new file's repo-relative path (None when nothing was written) and the problems,
+        each naming its field.
+    """
+    config, schemas, problems = _setup(root)
+    if problems:
+        return None, tuple(problems)
+    answers, found = read_issue(data, schemas, project)
+    if answers is None:
+        return None, tuple(error("issue", p) for p in found)
+    schema = schemas[answers.project]
+    given = dict(answers.texts)
+    form = schema.form
+    if form is not None and form.list and schema.list_field:
+        given[schema.list_field] = form.list
+    body = f"\n{answers.body}\n" if answers.body else ""
+    return _create(root, config, schemas, schema, answers.title, given, body=body)
+
+
+def issue_templates(
+    root: Path, project: str | None = None
+) -> tuple[dict[str, str], tuple[Diagnostic, ...]]:
+    """``crmgen issue-template``: repo-relative path -> text of the issue template of each
+    project with a form (or of ``project``), and the problems (a broken schema, a project
+    without a form)."""
+    _, schemas, problems = _setup(root)
+    if problems:
+        return {}, tuple(problems)
+    if project is not None and project not in schemas:
+        hint = report_hint(project, sorted(schemas))
+        return {}, (error("usage-project", f"there is no project '{project}'{hint}"),)
+    chosen = [schemas[project]] if project else list(schemas.values())
+    files = {}
+    for schema in chosen:
+        path = template_path(schema)
+        if path is not None:
+            files[path] = issue_template(schema)
+    if not files:
+        which = project or "any project"
+        return {}, (
+            error("usage-form", f"{which} has no form; declare x-crmgen.form in its schema"),
+        )
+    return dict(sorted(files.items())), ()
+
+
+def cms_configs(root: Path) -> tuple[dict[str, str], tuple[Diagnostic, ...]]:
+    """``crmgen cms-config``: ``admin/config.yml`` (Decap CMS) and ``frontmatter.json`` (Front
+    Matter CMS) made from the schemas, as repo-relative path -> text."""
+    from crmgen.cms.decap import decap_yaml
+    from crmgen.cms.frontmatter import frontmatter_json
+
+    config, schemas, problems = _setup(root)
+    if problems:
+        return {}, tuple(problems)
+    return {
+        "admin/config.yml": decap_yaml(config, schemas),
+        "frontmatter.json": frontmatter_json(config, schemas),
+    }, ()

@@ -368,7 +368,7 @@ def _views(
     record page with its key (see ``views.page_keys``) unless templates it uses are
     overridden (a template of the repo may show anything of the site on a record page)."""
     feeds, links = views.feed_pages(dataset)
-    extras = [charts, feeds]
+    extras = [charts, feeds, views.form_pages(dataset)]
     if dataset.automations is not None and dataset.config.automations is not None:
         extras.append(views.alerts_pages(dataset, links))
     site = views.build_site_views(dataset)

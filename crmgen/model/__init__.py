@@ -182,6 +182,7 @@ class FieldSpec:
         expression_pos: where its formula, rollup or lookup path is written, for errors in it.
         display: how a number, currency or percent value is shown (``x-crmgen.format``):
             ``decimals`` (an int) and ``grouping`` (a bool), each optional; empty: the defaults.
+        form: marked for the project's lead-capture form (``x-crmgen: {form: true}``).
     """
 
     name: str
@@ -202,6 +203,7 @@ class FieldSpec:
     pos: Pos = Pos(1, 1)
     expression_pos: Pos | None = None
     display: Mapping[str, Any] = _field(default_factory=lambda: EMPTY)
+    form: bool = False
 
     @property
     def computed(self) -> bool:
@@ -261,6 +263,35 @@ class ViewsSpec:
 
 
 @dataclass(frozen=True, slots=True)
+class FormSpec:
+    """A project's lead-capture form (``x-crmgen.form``): the page ``forms/<project>.html``,
+    the issue template ``.github/ISSUE_TEMPLATE/new-<label>.yml`` and ``crmgen import-issue``.
+
+    Attributes:
+        title: the form's heading and the issue template's name ("New lead").
+        description: a paragraph under the heading ("" for none).
+        list: the list a record made from the form starts in (None: the list field's default).
+        label: the issue label the template applies and the workflow waits for; it also names
+            the template file (``new-<label>.yml``).
+        body: the label of a text box whose text becomes the record's Markdown notes ("" for
+            none).
+        pos: where ``form`` is declared in the schema file.
+    """
+
+    title: str
+    description: str = ""
+    list: str | None = None
+    label: str = "lead"
+    body: str = ""
+    pos: Pos = Pos(1, 1)
+
+    @property
+    def template(self) -> str:
+        """The issue template's file name."""
+        return f"new-{self.label}.yml"
+
+
+@dataclass(frozen=True, slots=True)
 class ProjectSchema:
     """What a project's schema file says, parsed and checked.
 
@@ -280,6 +311,7 @@ class ProjectSchema:
     json_schema: Mapping[str, Any] = _field(default_factory=lambda: EMPTY)
     roles: Mapping[str, str] = _field(default_factory=lambda: EMPTY)
     views: ViewsSpec = ViewsSpec()
+    form: FormSpec | None = None
 
     def role(self, name: str) -> FieldSpec | None:
         """The field that plays ``name`` (amount, close, owner, parent), or None."""

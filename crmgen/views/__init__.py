@@ -54,6 +54,7 @@ from crmgen.model import (
 from crmgen.model.store import NO_STORE, Store, digest, pack, unpack
 from crmgen.views.alerts import FindingView, alerts_pages, findings_by_record
 from crmgen.views.feeds import feed_pages
+from crmgen.views.forms import form_href, form_pages
 from crmgen.views.history import HistoryView, history_view
 from crmgen.views.html import value_html
 from crmgen.views.search import SearchIndex, search_index, search_pages
@@ -66,6 +67,7 @@ __all__ = [
     "build_site_views",
     "data_files",
     "feed_pages",
+    "form_pages",
     "page_keys",
     "pages",
     "search_index",
@@ -357,6 +359,7 @@ class ProjectView:
     board: BoardView | None
     records: RecordViews
     count_text: str = ""  # ``count`` in the site's locale
+    form_href: str = ""  # the project's lead form, from the site root ("" when none is linked)
 
 
 @dataclass(frozen=True, slots=True)
@@ -670,6 +673,7 @@ def _project_view(ctx: _Context, project: Project) -> ProjectView:
             tuple(project.records),
             lambda slug: _record_view(ctx, project, project.records[slug], values[slug]),
         ),
+        form_href=form_href(ctx.dataset.config, schema),
     )
 
 
