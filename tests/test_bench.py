@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from bench import compare, compare_report
+from bench import compare, compare_report, dashboard_size
 from bench.children import Run, run
 from bench.generate import TODAY, generate, scalar
 from bench.pages import site_weights
@@ -92,6 +92,27 @@ def test_site_sizes_finds_the_dashboard_data_and_bundle(tmp_path: Path) -> None:
     assert sizes["vega-bundle.js"] == 100
     assert sizes["files"] == 2
     assert sizes["site"] == len(page) + 100
+
+
+def test_dashboard_size_splits_each_dashboard_into_its_parts(tmp_path: Path) -> None:
+    (tmp_path / "dashboards").mkdir()
+    (tmp_path / "assets").mkdir()
+    data = b'{"cubes":[]}'
+    page = b'<p>x</p><script type="application/json" id="dashboard-data">' + data + b"</script>"
+    for name in ("index", "sales", "team"):
+        (tmp_path / "dashboards" / f"{name}.html").write_bytes(page)
+    (tmp_path / "assets" / "vega-bundle.js").write_bytes(b"v" * 1_499_900)
+    (tmp_path / "assets" / "dashboard.js").write_bytes(b"j" * 100)
+    sizes = dashboard_size.dashboard_sizes(tmp_path)
+    assert [s.name for s in sizes] == ["sales", "team"]  # index.html is the first one again
+    assert sizes[0].data == len(data) and sizes[0].html == len(page) - len(data)
+    assert dict(sizes[0].assets) == {"vega-bundle.js": 1_499_900, "dashboard.js": 100}
+    assert sizes[0].total == len(page) + 1_500_000
+    printed: list[str] = []
+    assert dashboard_size.main([str(tmp_path)], out=printed.append) == 0
+    rows = [line for line in printed[0].splitlines() if line.startswith("| sales")]
+    assert rows == [f"| sales | {len(page) - len(data)} | 12 | 1,499,900 | 100 | "
+                    f"{len(page) + 1_500_000:,} | {sizes[0].gzipped:,} | NO |"]  # fmt: skip
 
 
 # --- bench.compare: crmgen side by side with Hugo --------------------------------------------

@@ -4,7 +4,8 @@ On the example and on a generated repo, at a desktop and a phone size: no sidewa
 no chart text under 11 px, count axes in whole numbers each shown once, every donut slice
 with its value and share, references grouped by the referenced record's title, one colour per
 category across charts, the filters in the address (restored from a link, and by the back
-button) and a note where a filter cannot apply to a series.
+button), a note where a filter cannot apply to a series, and one where a filter may change the
+top groups of a chart of many clients.
 """
 
 from __future__ import annotations
@@ -38,7 +39,7 @@ def _build(root: Path, out: Path) -> tuple[Path, Dataset]:
 def sites(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[Path, Dataset]]:
     base = tmp_path_factory.mktemp("readable")
     generated = base / "generated"
-    generate(generated, 300, seed=3)
+    generate(generated, 1000, seed=3)  # 100 clients: "Won value by client" keeps its top 50
     return {
         "example": _build(REPO, base / "example-site"),
         "generated": _build(generated, base / "generated-site"),
@@ -214,6 +215,36 @@ def test_filters_live_in_the_address(sites: dict[str, tuple[Path, Dataset]], bro
             assert page.input_value("#dash-owner") == owners[0]
             assert page.evaluate(_STAT, "deals-won") == first
             assert owners[0] in page.text_content("#dashboard-status")
+            assert errors == []
+        finally:
+            context.close()
+
+
+_BARS = """id => [...document.querySelectorAll(`#chart-${id} .chart-data tbody th`)]
+  .map(th => th.textContent)"""
+
+
+def test_a_chart_of_many_clients_says_when_a_filter_may_change_its_top(
+    sites: dict[str, tuple[Path, Dataset]], browser: Any
+) -> None:
+    out, dataset = sites["generated"]
+    records = dataset.projects["opportunities"].records.values()
+    owners = sorted({str(r.get("owner")) for r in records if r.get("owner")})
+    chart = "#chart-won-value-by-client"
+    with serve_dir(out) as url:
+        context, page, errors = _open(browser, f"{url}dashboards/team.html", "desktop")
+        try:
+            entry = next(c for c in _data(page)["charts"] if c["id"] == "won-value-by-client")
+            assert entry["top"].startswith("Client: top 50 of ")
+            assert not page.is_visible(f"{chart} .filter-note")  # nothing filtered: exact
+            bars = page.evaluate(_BARS, "won-value-by-client")
+            assert len(bars) == 20 and bars[-1] == "Others"
+            page.select_option("#dash-owner", owners[0])
+            page.wait_for_function("() => location.search.includes('owner=')")
+            assert page.is_visible(f"{chart} .filter-note")
+            assert entry["top"] in page.text_content(f"{chart} .filter-note")
+            bars = page.evaluate(_BARS, "won-value-by-client")
+            assert len(bars) <= 20 and bars[-1] == "Others"
             assert errors == []
         finally:
             context.close()

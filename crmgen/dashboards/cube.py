@@ -16,7 +16,7 @@ from typing import Any
 from crmgen.model import Dataset, ListSpec, Project, ProjectSchema, Record
 from crmgen.model.dashboards import ChartSpec, SeriesSpec
 
-from . import labels, metrics
+from . import labels, metrics, top
 from .declarations import BUILTIN_GROUPS
 from .metrics import NOT_SET, Dims, Fact, FieldDim
 from .resolve import project_order
@@ -45,6 +45,7 @@ class Cube:
     facts: tuple[Fact, ...]
     missing: tuple[tuple[str, Record], ...]  # (date field, record without it)
     groups: tuple[str, ...]  # natural order, NOT_SET last; (NOT_SET,) without a field grouping
+    folded: int = 0  # how many values of the grouping are added up as OTHERS (``top``)
 
 
 def cube_key(chart: ChartSpec, series: SeriesSpec) -> CubeKey:
@@ -59,7 +60,8 @@ def build_cubes(
     """One cube per distinct cube key, in the order the charts first use them; each fact also
     carries the record's values of ``fields`` (the page's field filters)."""
     columns: dict[CubeKey, dict[str, None]] = {}
-    for chart in charts:
+    read = tuple(charts)
+    for chart in read:
         if chart.kind == "stage-times":
             continue  # computed from histories, not from a cube
         for series in chart.series:
@@ -67,7 +69,36 @@ def build_cubes(
             needed.update(dict.fromkeys(metrics.columns_for(series.measure)))
     names = {name for key in columns for name in key.projects}
     placed = {name: _placed(dataset.projects[name]) for name in sorted(names)}
-    return {key: _cube(dataset, placed, key, tuple(cols), fields) for key, cols in columns.items()}
+    cubes = {key: _cube(dataset, placed, key, tuple(c), fields) for key, c in columns.items()}
+    return _keep_top(cubes, read)
+
+
+def _keep_top(cubes: dict[CubeKey, Cube], charts: Iterable[ChartSpec]) -> dict[CubeKey, Cube]:
+    """Cubes grouped by a field of more than ``top.TOP`` values keep the top groups of each
+    chart that reads them, and add up the rest as ``OTHERS`` (see ``top``)."""
+    kept: dict[CubeKey, set[str]] = {}
+    for chart in charts:
+        keys = [cube_key(chart, series) for series in chart.series]
+        if chart.kind == "stage-times" or not any(
+            key.group not in (None, "reached") and top.too_many(cubes[key].groups) for key in keys
+        ):
+            continue
+        natural = [g for key in keys for g in cubes[key].groups if g != NOT_SET]
+        natural = [*dict.fromkeys(natural), NOT_SET]
+        series = [
+            (cubes[key].facts, item.measure, item.scale)
+            for key, item in zip(keys, chart.series, strict=True)
+        ]
+        largest = top.ranked(series, chart.group or "", natural)[: top.TOP]
+        for key in keys:
+            kept.setdefault(key, set()).update(largest)
+    for key, keep in kept.items():
+        cube = cubes[key]
+        if key.group not in (None, "reached") and top.too_many(cube.groups):
+            facts, groups = top.fold(cube.facts, cube.groups, frozenset(keep))
+            folded = top.distinct(cube.groups) - top.distinct(groups)
+            cubes[key] = replace(cube, facts=facts, groups=groups, folded=folded)
+    return cubes
 
 
 def _placed(project: Project) -> list[Placed]:

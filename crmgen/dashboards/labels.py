@@ -14,7 +14,7 @@ from collections.abc import Iterable, Sequence
 
 from crmgen.model import Dataset, FieldSpec
 
-from .metrics import NOT_SET, record_groups
+from .metrics import NOT_SET, OTHERS, record_groups
 
 NOT_SET_LABEL = "(not set)"
 NO_TAG_LABEL = "(no tag)"
@@ -98,6 +98,8 @@ def value_labels(
 def _label(dataset: Dataset, targets: Sequence[str], value: str) -> str:
     if value == NOT_SET:
         return NOT_SET_LABEL
+    if value == OTHERS:
+        return OTHERS_LABEL
     for target in targets:
         project = dataset.projects.get(target)
         record = project.records.get(value) if project else None

@@ -25,6 +25,10 @@ Number = Decimal | None
 
 #: Group key of a record with no value for the grouping (shown as "(not set)").
 NOT_SET = ""
+#: The group key of "Others" (no field value can be it: values are never control characters).
+OTHERS = "\x1fothers"
+#: Measures whose value for an empty bucket is 0 (others have none), and that add up.
+ADDITIVE = frozenset({"count", "sum", "weighted"})
 
 
 @dataclass(frozen=True, slots=True)

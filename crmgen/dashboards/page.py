@@ -31,10 +31,9 @@ from .cube import (
 )
 from .declarations import BUILTIN_CONTROLS
 from .labels import NO_TAG_LABEL
-from .metrics import NOT_SET, Dims
+from .metrics import ADDITIVE, NOT_SET, Dims
 from .stages import stage_times
 from .values import (
-    ADDITIVE,
     chart_entry,
     chart_rows,
     group_colours,
@@ -42,6 +41,7 @@ from .values import (
     key_title,
     series_values,
     skipped,
+    top_note,
 )
 
 #: Records listed by name under "Records without dates", per date field; the rest are reached
@@ -182,7 +182,8 @@ def dashboard_page(
         keys, names = group_keys(chart, cubes, dims, dataset, month_labels)
         values = [series_values(chart, series, cubes) for series in chart.series]
         skips = [skipped(dataset, series, filters) for series in chart.series]
-        entry = chart_entry(chart, cubes, keys, names, skips)
+        note = top_note(chart, cubes, keys, key_title(chart, dataset), locale)
+        entry = chart_entry(chart, cubes, keys, names, skips, note)
         if chart.kind == "stat":
             value = values[0].get(NOT_SET)
             if value is None and chart.series[0].measure.op in ADDITIVE:

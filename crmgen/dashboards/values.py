@@ -11,20 +11,16 @@ from typing import Any
 from crmgen.model import Dataset
 from crmgen.model.dashboards import ChartSpec, SeriesSpec
 
-from . import labels, metrics
+from . import labels, metrics, top
 from .cube import Cube, CubeKey, cube_key
 from .declarations import BUILTIN_GROUPS
 from .labels import NO_TAG_LABEL, NOT_SET_LABEL, OTHERS_LABEL
-from .metrics import NOT_SET, Dims, Selection
+from .metrics import ADDITIVE, NOT_SET, OTHERS, Dims, Selection
 
-#: Measures whose value for an empty bucket is 0 (others have none).
-ADDITIVE = frozenset({"count", "sum", "weighted"})
 #: A donut shows at most this many slices, a bar chart by category this many bars: beyond, the
 #: smallest are added up as "Others" (when the measure adds up), so every label stays readable.
 PIE_SLICES = 8
 BARS = 20
-#: The group key of "Others" (no field value can be it: values are never control characters).
-OTHERS = "\x1fothers"
 _KEY_TITLES = {
     "month": "Month",
     "list": "List",
@@ -71,6 +67,24 @@ def group_keys(
     return keys, labels.value_labels(dataset, list(dict.fromkeys(projects)), group, keys)
 
 
+def top_note(
+    chart: ChartSpec, cubes: Mapping[CubeKey, Cube], keys: Sequence[str], title: str, locale: str
+) -> str:
+    """What a chart whose cube kept only its top groups (``top``) says when a filter is set:
+    the groups it ranks are those largest over all records; "" for a chart with every group."""
+    folded = max(cubes[cube_key(chart, s)].folded for s in chart.series)
+    if not folded:
+        return ""
+    from babel.numbers import format_decimal
+
+    kept = top.distinct(keys)
+    total = format_decimal(kept + folded, locale=locale)
+    return (
+        f"{title}: top {kept} of {total} over all records; the others are grouped as Others, so "
+        "with these filters one of them may be larger than one shown."
+    )
+
+
 def group_colours(chart: ChartSpec, dataset: Dataset) -> dict[str, str]:
     """key -> site-wide colour of each group of a chart that colours its groups (a donut, or
     bars by list or stage reached); empty for the others (months, one colour)."""
@@ -108,11 +122,14 @@ def chart_rows(
         shown = metrics.month_range(months[0], months[-1]) if months else []
     else:
         shown = [key for key in keys if key in present]
+    # the groups the cube added up as Others (``top``) stay Others: never ranked, always last
+    folded = [OTHERS] if OTHERS in shown else []
+    shown = [key for key in shown if key != OTHERS]
     total = {k: sum((v.get(k) or Decimal(0) for v in values), Decimal(0)) for k in shown}
     values = list(values)
-    if (limit := fold_limit(chart)) and len(shown) > limit:
+    if (limit := fold_limit(chart)) and len(shown) + len(folded) > limit:
         kept = set(sorted(shown, key=lambda k: -total[k])[: limit - 1])
-        rest = [k for k in shown if k not in kept]
+        rest = [k for k in shown if k not in kept] + folded
         values = [{**found, OTHERS: _sum(found, rest)} for found in values]
         shown = [k for k in shown if k in kept]
         label_of = {**label_of, OTHERS: OTHERS_LABEL}
@@ -179,9 +196,10 @@ def chart_entry(
     keys: Sequence[str],
     labels: Sequence[str],
     skips: Sequence[Sequence[str]] = (),
+    note: str = "",
 ) -> dict[str, Any]:
-    """What the browser needs to recompute a chart: its series' cubes, columns and keys, and
-    the filters each series ignores (``skip``)."""
+    """What the browser needs to recompute a chart: its series' cubes, columns and keys, the
+    filters each series ignores (``skip``), and the ``top_note`` of a chart of top groups."""
     cube_keys = list(cubes)
     series = []
     for index, item in enumerate(chart.series):
@@ -216,4 +234,5 @@ def chart_entry(
         else list(keys),
         "keyLabels": list(labels),
         "series": series,
+        **({"top": note} if note else {}),
     }

@@ -175,12 +175,16 @@
       keys = all.filter(function (key) { return present.has(key); });
       all.forEach(function (key, i) { labels.set(key, chart.keyLabels[i]); });
     }
-    var others = false;
-    if (chart.fold && keys.length > chart.fold) {
+    // the groups the cube added up as Others (crmgen/dashboards/top.py) stay Others: never
+    // ranked, always last
+    var folded = keys.indexOf(OTHERS) >= 0 ? [OTHERS] : [];
+    keys = keys.filter(function (key) { return key !== OTHERS; });
+    var others = folded.length > 0;
+    if (chart.fold && keys.length + folded.length > chart.fold) {
       var biggest = keys.slice().sort(function (a, b) {
         return totalOf(values, b) - totalOf(values, a);
       }).slice(0, chart.fold - 1);
-      var rest = keys.filter(function (key) { return biggest.indexOf(key) < 0; });
+      var rest = keys.filter(function (key) { return biggest.indexOf(key) < 0; }).concat(folded);
       values.forEach(function (found) {
         found.set(OTHERS, rest.reduce(function (sum, key) { return sum + (found.get(key) || 0); }, 0));
       });
@@ -264,17 +268,33 @@
     };
   }
 
-  /* The filters set in a selection that some series of a chart ignores: [[name, [labels]]]. */
-  function ignoredFilters(data, chart, sel) {
+  /* The names of the controls a selection sets. */
+  function activeFilters(data, sel) {
     var active = [];
+    if (sel.project !== null) active.push("project");
     if (sel.list !== null) active.push("list");
     if (sel.tag !== null) active.push("tag");
     if (sel.start !== null || sel.end !== null) active.push("month");
     fieldsOf(data.dims).forEach(function (field, j) {
       if (sel.fields && sel.fields[j] !== null && sel.fields[j] !== undefined) active.push(field.name);
     });
+    return active;
+  }
+
+  /* What a chart of top groups (crmgen/dashboards/top.py) says when a set filter applies to
+   * it: another group may now be larger than one it shows. */
+  function topNote(data, chart, sel) {
+    if (!chart.top) return "";
+    var applies = activeFilters(data, sel).some(function (name) {
+      return chart.series.some(function (s) { return (s.skip || []).indexOf(name) < 0; });
+    });
+    return applies ? chart.top : "";
+  }
+
+  /* The filters set in a selection that some series of a chart ignores: [[name, [labels]]]. */
+  function ignoredFilters(data, chart, sel) {
     var found = [];
-    active.forEach(function (name) {
+    activeFilters(data, sel).forEach(function (name) {
       var series = chart.series.filter(function (s) { return (s.skip || []).indexOf(name) >= 0; });
       if (series.length) found.push([name, series.map(function (s) { return s.label; })]);
     });
@@ -283,7 +303,7 @@
 
   var api = {
     finish: finish, seriesValues: seriesValues, chartRows: chartRows, formatter: formatter,
-    selectionOf: selectionOf, ignoredFilters: ignoredFilters
+    selectionOf: selectionOf, ignoredFilters: ignoredFilters, topNote: topNote
   };
   if (typeof module === "object" && module.exports) {
     module.exports = api;
@@ -472,7 +492,9 @@
       var format = formatter(data, chart.fmt, chart.display);
       fillTable(figure, rows, format);
       fillLegend(figure, rows, format, percent, (chart.spec.usermeta || {}).colours || {});
-      setNote(figure.querySelector(".filter-note"), noteText(form, chart, ignoredFilters(data, chart, sel), "chart"));
+      var note = noteText(form, chart, ignoredFilters(data, chart, sel), "chart");
+      var top = topNote(data, chart, sel);
+      setNote(figure.querySelector(".filter-note"), note && top ? note + " " + top : note || top);
       figure.classList.toggle("empty", rows.length === 0);
       figure.querySelector(".chart-empty").hidden = rows.length > 0;
       embed(chart, specFor(chart, rows));
