@@ -11,10 +11,11 @@ written are they renamed into place.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import multiprocessing
 import os
 import shutil
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -31,7 +32,8 @@ from crmgen.interchange.outcome import ImportResult, Write
 from crmgen.interchange.plan import Input, Options, RowProblem, Tools, in_spans, plan_import
 from crmgen.interchange.slugs import unique_slug
 from crmgen.load import find_records, parse_record, slug_problem
-from crmgen.model import Config, Diagnostic, ProjectSchema, Record, error
+from crmgen.model import Config, Diagnostic, ProjectSchema, Record, error, record_page
+from crmgen.model.store import digest
 from crmgen.schema import load_schemas
 from crmgen.validate import Checker
 from crmgen.write import sync_tree
@@ -299,10 +301,19 @@ def report_hint(name: str, choices: list[str]) -> str:
     return did_you_mean(name, choices) or (f"; projects: {', '.join(choices)}" if choices else "")
 
 
-def site_csv_files(dataset: Any) -> dict[str, bytes]:
-    """The CSV of each project for the site, as ``<project>/<project>.csv`` (the dataset is
-    already cut for the site's audience)."""
-    return {f"{name}/{name}.csv": export.to_csv(dataset, name) for name in dataset.projects}
+def site_csv_files(
+    dataset: Any, page_keys: Mapping[str, str]
+) -> Iterator[tuple[str, str, Callable[[], bytes]]]:
+    """The CSV of each project for the site, as (``<project>/<project>.csv``, key, a function
+    that makes it); the dataset is already cut for the site's audience. The key is made of
+    the keys of the project's record pages (which cover each record's values, computed
+    values and the settings), "" when one has none: a project none of whose records changed
+    keeps its CSV."""
+    for name in sorted(dataset.projects):
+        slugs = sorted(dataset.projects[name].records)
+        keys = [page_keys.get(record_page(name, slug), "") for slug in slugs]
+        key = digest(("csv", name, keys)) if all(keys) else ""
+        yield f"{name}/{name}.csv", key, functools.partial(export.to_csv, dataset, name)
 
 
 #: ``ask(field label, field name) -> text``: asks for a required value on a terminal.

@@ -311,8 +311,9 @@ def _build_with(
             for path, content in render.other_files(site, read):
                 writer.put(path, content)
                 count += 1
-            for path, content in sorted(site_csv_files(cut).items()):
-                writer.put(path, content)  # each table's CSV, as this audience sees it
+            for path, key, make in site_csv_files(cut, page_keys):
+                if not writer.keep(path, key):  # each table's CSV, as this audience sees it
+                    writer.put(path, make(), key)
                 count += 1
             for path, content in sorted(charts.files.items()):
                 writer.put(path, content)
