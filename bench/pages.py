@@ -16,10 +16,11 @@ from pathlib import Path, PurePosixPath
 MB = 1024 * 1024
 #: What the dashboards budget counts besides the page and its data.
 DASHBOARD_ASSETS = ("assets/vega-bundle.js", "assets/dashboard.js", "assets/dashboard.css")
-#: Attribute values and quoted strings that may name a file the page loads.
+#: Attribute values and quoted strings that may name a file the page loads (not an ``href``:
+#: a link or a download, such as a table's CSV, is not loaded with the page).
 _REFERENCE = re.compile(
     rb"""(?:\bsrc|\bdata-[a-z-]+)\s*=\s*["']([^"'<>]+)["']"""
-    rb"""|["']([^"'<>\s]+\.(?:json|csv|js))["']"""
+    rb"""|(?<!href=)["']([^"'<>\s]+\.(?:json|js))["']"""
 )
 _IMAGES = frozenset({".svg", ".png", ".jpg", ".jpeg", ".gif", ".webp"})
 _NOT_DATA = _IMAGES | {".html", ".htm"}
