@@ -425,7 +425,7 @@ def import_(
     """
     from crmgen.build.interchange import import_files
     from crmgen.interchange.outcome import json_report, text_report
-    from crmgen.interchange.plan import Options
+    from crmgen.interchange.rows import Options
 
     _check_root(root)
     options = Options(update=update, all_or_nothing=all_or_nothing, dry_run=dry_run)

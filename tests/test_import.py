@@ -15,7 +15,7 @@ from conftest import OPPS_SCHEMA, MakeRepo, record
 from crmgen.build import load_dataset
 from crmgen.build.interchange import import_files
 from crmgen.cli import main
-from crmgen.interchange.plan import Options
+from crmgen.interchange.rows import Options
 
 HERE = Path(__file__).parent / "interchange"
 REPO = Path(__file__).parent.parent

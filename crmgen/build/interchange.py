@@ -29,7 +29,8 @@ from crmgen.interchange.csvfile import CsvError, read_table
 from crmgen.interchange.mapping import FileSpec, MappingFile, parse_mapping
 from crmgen.interchange.newrecord import new_values, parse_sets
 from crmgen.interchange.outcome import ImportResult, Write
-from crmgen.interchange.plan import Input, Options, RowProblem, Tools, in_spans, plan_import
+from crmgen.interchange.plan import plan_import
+from crmgen.interchange.rows import Input, Options, RowProblem, Tools, in_spans
 from crmgen.interchange.slugs import unique_slug
 from crmgen.load import find_records, parse_record, slug_problem
 from crmgen.model import Config, Diagnostic, ProjectSchema, Record, error, record_page
