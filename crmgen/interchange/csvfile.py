@@ -143,9 +143,13 @@ def read_table(name: str, data: bytes, delimiter: str | None = None) -> Table:
 def write_csv(header: Sequence[str], rows: Iterable[Sequence[str]], *, bom: bool = False) -> bytes:
     """RFC 4180 CSV: CRLF line ends, a cell quoted only when it holds a comma, a quote or a
     line break; UTF-8, with a BOM when ``bom``."""
-    out = io.StringIO(newline="")
-    writer = csv.writer(out, lineterminator="\r\n", quoting=csv.QUOTE_MINIMAL)
+    out = io.BytesIO()
+    out.write(codecs.BOM_UTF8 if bom else b"")
+    text = io.TextIOWrapper(out, encoding="utf-8", newline="", write_through=True)
+    writer = csv.writer(text, lineterminator="\r\n", quoting=csv.QUOTE_MINIMAL)
     writer.writerow(header)
-    writer.writerows(rows)
-    text = out.getvalue()
-    return (codecs.BOM_UTF8 if bom else b"") + text.encode("utf-8")
+    writer.writerows(rows)  # encoded as written: never the whole text and its bytes at once
+    text.flush()
+    data = out.getvalue()
+    text.detach()
+    return data

@@ -90,9 +90,15 @@ def rows(
 
 
 def to_csv(dataset: Dataset, project: str, *, titles: bool = False, bom: bool = False) -> bytes:
-    """The project as spreadsheet-safe RFC 4180 CSV."""
-    header, table = rows(dataset, project, titles)
-    return write_csv(header, ([csv_cell(v) for v in row] for row in table), bom=bom)
+    """The project as spreadsheet-safe RFC 4180 CSV, made one row at a time (a project of
+    50,000 records never has all its values in lists at once)."""
+    cols = columns(dataset, project, titles)
+    records = dataset.projects[project].records
+    cells = (
+        [csv_cell(_value(dataset, records[slug], how)) for _, how in cols]
+        for slug in sorted(records)
+    )
+    return write_csv([header for header, _ in cols], cells, bom=bom)
 
 
 def to_json(dataset: Dataset, project: str, *, titles: bool = False) -> bytes:

@@ -747,7 +747,7 @@ def _shown(
     key = (repr(value), type_, currency, locale, attachments, *number)
     found = _SHOWN.get(key)
     if found is None:
-        if len(_SHOWN) > 1 << 16:
+        if len(_SHOWN) > 1 << 14:  # repeated values are what it is for; a unique one passes
             _SHOWN.clear()
         shown = display(
             value, type_, currency=currency, locale=locale, attachments=attachments, fmt=number

@@ -31,6 +31,7 @@ when row *n* has cell *n*).
 from __future__ import annotations
 
 import json
+from array import array
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -162,7 +163,7 @@ class _Dictionary:
 
     def __init__(self) -> None:
         self.values: list[Any] = []
-        self.index: list[int] = []
+        self.index = array("l")  # 8 bytes a row, not a list's pointer and int object
         self._seen: dict[str, int] = {}
 
     def add(self, value: Any) -> None:
@@ -174,7 +175,7 @@ class _Dictionary:
         self.index.append(found)
 
     def encoded(self) -> dict[str, Any]:
-        if self.index == list(range(len(self.index))):
+        if all(i == n for n, i in enumerate(self.index)):
             return {"values": self.values, "index": None, "width": 0}
         width = 1
         while 36**width < len(self.values):
