@@ -88,7 +88,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     args = parser.parse_args(argv)
 
     from crmgen.build.interchange import export_project, import_files
-    from crmgen.interchange.plan import Options
+    from crmgen.interchange.rows import Options
 
     root = args.out / "repo"
     empty_repo(root)
