@@ -1,9 +1,10 @@
 """What a run reads, as one hash: when it is the same as last time, so is the result.
 
 ``crmgen validate`` and ``crmgen build`` look their result up by this hash before doing any
-work (a pre-commit hook, a rebuild with nothing changed). It covers every file of the data repo
+work (a pre-commit hook, a rebuild with nothing changed). It covers every file a run reads
 (path, size, modification and change times, inode: a file edited, replaced, renamed, added or
-removed changes it) except git's own folder, the cache and the sites crmgen wrote; the git
+removed changes it): the files at the top of the repo and the folders ``data/``, ``schema/``,
+``templates/`` and the attachments folder, except the cache and the sites crmgen wrote; the git
 commit, index and shallowness (the history); crmgen itself (``records.code_version``); the
 day (``today()``); and whatever the caller adds (audience, output folder, options).
 
@@ -19,6 +20,7 @@ import datetime as dt
 import functools
 import hashlib
 import os
+import re
 import sys
 from collections.abc import Iterable
 from importlib import metadata
@@ -70,25 +72,49 @@ def code_version() -> str:
     return digest.hexdigest()
 
 
+#: The folders of a data repo a run reads, besides the attachments folder.
+INPUT_FOLDERS = ("data", "schema", "templates")
+_ATTACHMENTS = re.compile(r"""^attachments:[ \t]*["']?([^\s"'#]+)""", re.M)
+
+
 def fingerprint(root: Path, code: str, extra: Iterable[str] = ()) -> str:
     """The hash of everything a run of ``root`` reads, with crmgen's ``code`` version and the
-    caller's ``extra`` parts (today's date, options)."""
+    caller's ``extra`` parts (today's date, options): the files at the top of the repo
+    (``crmgen.yml``), the folders a run reads (``INPUT_FOLDERS`` and the attachments folder
+    that ``crmgen.yml`` names), and git's state. Other folders (docs, tests, CI) are not
+    input: editing them does not make a build run again."""
     digest = hashlib.sha256()
     digest.update(code.encode())
     for part in extra:
         digest.update(b"\0" + part.encode("utf-8", "surrogatepass"))
     digest.update(b"\0git\0" + _git(root).encode())
-    _tree(root, "", digest)
+    _tree(root, "", digest, _input_folders(root))
     return digest.hexdigest()
 
 
-def _tree(folder: Path, prefix: str, digest: hashlib._Hash) -> None:
+def _input_folders(root: Path) -> frozenset[str] | None:
+    """The top-level folders a run reads; None (every folder) when ``crmgen.yml`` cannot be
+    read (the run will say why)."""
+    try:
+        text = (root / "crmgen.yml").read_text("utf-8")
+    except (OSError, UnicodeDecodeError):
+        return None
+    found = _ATTACHMENTS.search(text)
+    attachments = found.group(1) if found else "files"
+    return frozenset({*INPUT_FOLDERS, attachments.strip("/").split("/")[0]})
+
+
+def _tree(
+    folder: Path, prefix: str, digest: hashlib._Hash, top: frozenset[str] | None = None
+) -> None:
     parts: list[str] = []
-    _walk(folder, prefix, parts)
+    _walk(folder, prefix, parts, top)
     digest.update("\0".join(parts).encode("utf-8", "surrogatepass"))
 
 
-def _walk(folder: Path, prefix: str, parts: list[str]) -> None:
+def _walk(folder: Path, prefix: str, parts: list[str], top: frozenset[str] | None = None) -> None:
+    """``parts`` gets a line per folder and file under ``folder``; at the top, only the
+    folders in ``top`` are walked (all when None)."""
     try:
         entries = sorted(os.scandir(folder), key=lambda e: e.name)
     except OSError as exc:
@@ -100,7 +126,7 @@ def _walk(folder: Path, prefix: str, parts: list[str]) -> None:
         name = prefix + entry.name
         try:
             if entry.is_dir(follow_symlinks=False):
-                if entry.name not in _SKIPPED:
+                if entry.name not in _SKIPPED and (top is None or entry.name in top):
                     parts.append(f"d{name}")
                     _walk(Path(entry.path), name + "/", parts)
                 continue
