@@ -229,6 +229,7 @@ def assign(root: Path, dry_run: bool) -> None:
     help="Build the data as it stood on a date (YYYY-MM-DD) or at a git revision.",
 )
 @FORMAT
+@NO_CACHE
 def build(
     root: Path,
     out: Path | None,
@@ -237,6 +238,7 @@ def build(
     strict: bool,
     as_of: str | None,
     fmt: str | None,
+    no_cache: bool,
 ) -> None:
     """Validate and build the static site; on errors nothing is written.
 
@@ -256,6 +258,7 @@ def build(
         strict=strict,
         progress=terminal_progress(),
         as_of=as_of,
+        cache=not no_cache,
     )
     clear_line()
     _emit(result.diagnostics, fmt)

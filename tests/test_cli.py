@@ -148,3 +148,19 @@ def test_check_fails_on_findings_only_when_asked(make_repo: MakeRepo) -> None:
     assert _run("check", str(root), "--fail-on", "error")[0] == 0
     data = json.loads(_run("check", str(root), "--format", "json")[1])
     assert data["findings"][0]["proposal"] == {"owner": "Anna"}
+
+
+def test_build_no_cache_builds_again_what_is_up_to_date(
+    make_repo: MakeRepo, tmp_path: Path
+) -> None:
+    root = make_repo({"data/clients/acme.md": record("title: Acme")})
+    out = tmp_path / "site"
+    code, text = _run("build", str(root), "--out", str(out))
+    assert code == 0 and "built" in text
+    before = {p.relative_to(out): p.read_bytes() for p in out.rglob("*") if p.is_file()}
+    code, text = _run("build", str(root), "--out", str(out))
+    assert code == 0 and "nothing changed since the last build" in text
+    code, text = _run("build", str(root), "--out", str(out), "--no-cache")
+    assert code == 0 and "nothing changed" not in text and "built" in text
+    after = {p.relative_to(out): p.read_bytes() for p in out.rglob("*") if p.is_file()}
+    assert after == before  # everything computed again, the same bytes

@@ -93,11 +93,14 @@ def build_site(
     today: dt.date | None = None,
     progress: Progress | None = None,
     as_of: str | None = None,
+    cache: bool = True,
 ) -> BuildResult:
     """Build the site of ``root`` into ``out`` (see ``pipeline.build_site``).
 
     When nothing the build reads changed since the last build of ``out``, and that site is as
     it left it, nothing is done (``BuildResult.kept``); that answer needs no stage at all.
+    ``cache=False`` reads and writes no cache: every file is parsed, checked and computed
+    again (a page whose key is unchanged is still linked from the last site: same bytes).
     """
     if as_of is not None:
         from .pipeline import build_site as build
@@ -109,7 +112,7 @@ def build_site(
     from crmgen.cache import opened
 
     day = today or build_date()
-    with opened(root) as store:
+    with opened(root if cache else None) as store:
         key = run_key(root, out, audience, base_url, strict, day)
         found = unchanged(key, root, out, store, lambda: _reload(root, day))
         if found is not None:
