@@ -145,3 +145,34 @@ def test_base_url_adds_a_sitemap_and_links_stay_relative(
     assert "owner.github.io" not in (out / "clients/acme.html").read_text()
     assert build_site(root, tmp_path / "plain", today=TODAY).written
     assert not (tmp_path / "plain/sitemap.xml").exists()
+
+
+def test_a_failure_while_workers_render_stops_them_and_keeps_the_old_site(
+    make_repo: MakeRepo, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Pages are rendered by forked workers while the build makes the tables' data: when that
+    fails, no worker is left writing, and the site built before is whole."""
+    from crmgen.build import pages as page_stage
+    from crmgen.build import pipeline
+
+    deals = {
+        f"data/opportunities/deal-{n}.md": record(f"title: Deal {n}\nlist: Lead\namount: {n}")
+        for n in range(page_stage.PARALLEL_FROM + 10)
+    }
+    root = make_repo(deals)
+    out = tmp_path / "site"
+    first = build_site(root, out)
+    assert first.written and not first.problems
+    before = {p.relative_to(out): p.read_bytes() for p in out.rglob("*") if p.is_file()}
+
+    def broken(*args: object) -> None:
+        raise ValueError("the tables' data failed")
+
+    monkeypatch.setattr(pipeline, "_other_files", broken)
+    (root / "data/opportunities/deal-1.md").write_text(record("title: Renamed\nlist: Lead"))
+    failed = build_site(root, out)
+    assert any("the tables' data failed" in d.message for d in failed.diagnostics)
+    assert page_stage._WORK is None  # the workers were stopped
+    after = {p.relative_to(out): p.read_bytes() for p in out.rglob("*") if p.is_file()}
+    assert after == before
+    assert not list(tmp_path.glob(".site-staging-*")) and not list(out.parent.glob(".site*"))

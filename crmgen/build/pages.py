@@ -13,7 +13,7 @@ from __future__ import annotations
 import gc
 import multiprocessing
 from collections.abc import Sequence
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -40,6 +40,60 @@ def write_pages(
 ) -> int:
     """Put every page into ``writer`` (kept, or rendered); returns how many pages there are in
     the new site. Template failures go to ``problems``, each once."""
+    return start_pages(writer, pages, site, templates, root, problems).finish()
+
+
+class Rendering:
+    """Pages being rendered: by forked workers while the caller does other work, or already
+    done in this process. ``finish()`` waits for them and returns how many pages the new site
+    has."""
+
+    def __init__(
+        self,
+        writer: write.SiteWriter,
+        seen: set[str],
+        problems: list[Diagnostic],
+        pool: ProcessPoolExecutor | None = None,
+        futures: Sequence[Future[tuple[list[_Written], int, list[Diagnostic]]]] = (),
+    ) -> None:
+        self.writer, self.seen, self.problems = writer, seen, problems
+        self.pool, self.futures = pool, futures
+
+    def finish(self) -> int:
+        if self.pool is not None:
+            try:
+                for future in self.futures:
+                    written, count_written, found = future.result()
+                    self.writer.adopt(written, count_written)
+                    for problem in found:
+                        if problem not in self.problems:  # one per template, whichever worker
+                            self.problems.append(problem)
+            finally:
+                self.close()
+        return sum(1 for path in self.seen if path in self.writer.new)
+
+    def close(self) -> None:
+        """Stop the workers (after ``finish``, or when the caller failed meanwhile: none is
+        left writing into a staging folder that is being removed)."""
+        global _WORK
+        if self.pool is not None:
+            self.pool.shutdown(wait=True, cancel_futures=True)
+            self.pool = None
+        _WORK = None
+
+
+def start_pages(
+    writer: write.SiteWriter,
+    pages: Sequence[Page],
+    site: render.SiteInfo,
+    templates: Sequence[Path],
+    root: Path,
+    problems: list[Diagnostic],
+) -> Rendering:
+    """Start putting every page into ``writer``: the pages whose key is unchanged are kept at
+    once; the others are rendered by workers forked now (so the caller can make the tables'
+    data meanwhile, on the other core), or here when there are few of them."""
+    global _WORK
     seen: set[str] = set()
     for page in pages:
         if page.path in seen:
@@ -50,24 +104,21 @@ def write_pages(
     if len(todo) < PARALLEL_FROM or cores < 2 or not _can_fork():
         for path, content, key in _rendered(todo, site, templates, root, problems):
             writer.put(path, content, key)
-        return sum(1 for path in seen if path in writer.new)
-    global _WORK
+        return Rendering(writer, seen, problems)
     _WORK = (writer, todo, site, templates, root)
     gc.collect()
     gc.freeze()  # the workers' collector leaves the shared objects alone (fewer copied pages)
     try:
         size = -(-len(todo) // (cores * 4))
         spans = [(start, min(len(todo), start + size)) for start in range(0, len(todo), size)]
-        with ProcessPoolExecutor(cores, mp_context=multiprocessing.get_context("fork")) as pool:
-            for written, count_written, found in pool.map(_work, spans):
-                writer.adopt(written, count_written)
-                for problem in found:
-                    if problem not in problems:  # one per template, whichever worker met it
-                        problems.append(problem)
-    finally:
+        pool = ProcessPoolExecutor(cores, mp_context=multiprocessing.get_context("fork"))
+        futures = [pool.submit(_work, span) for span in spans]  # the workers fork here
+    except BaseException:
         _WORK = None
+        raise
+    finally:
         gc.unfreeze()
-    return sum(1 for path in seen if path in writer.new)
+    return Rendering(writer, seen, problems, pool, futures)
 
 
 def _rendered(

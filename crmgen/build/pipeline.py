@@ -45,7 +45,7 @@ from crmgen.schema import load_schemas
 from . import records
 from .inputs import RUNS, build_date, code_version
 from .interchange import site_csv_files
-from .pages import write_pages
+from .pages import start_pages
 from .records import read_records
 from .result import BuildResult, manifest_path, remembered, run_key, unchanged
 
@@ -299,28 +299,18 @@ def _build_with(
             problems: list[Diagnostic] = []
             read = lambda rel: (root / rel).read_bytes()  # noqa: E731
             count = 0
-            # the tables' data first: the values it formats are then there for every page,
-            # in this process and in the workers forked to render them
             page_keys = {p.path: p.key for p in pages}
-            index = views.search_index(cut, site, page_keys, store)  # rows as tables pass
-            for path, key, make in views.data_files(index.site, page_keys, store):
-                if not writer.keep(path, key):
-                    writer.put(path, make(), key)
-                count += 1
-            count += write_pages(writer, pages, site, templates, root, problems)
-            for path, content in render.other_files(site, read):
-                writer.put(path, content)
-                count += 1
-            for path, key, make in site_csv_files(cut, page_keys):
-                if not writer.keep(path, key):  # each table's CSV, as this audience sees it
-                    writer.put(path, make(), key)
-                count += 1
-            for path, content in sorted(charts.files.items()):
-                writer.put(path, content)
-                count += 1
-            if public.startswith(("https://", "http://")):
-                writer.put("sitemap.xml", render.sitemap([p.path for p in pages], public))
-                count += 1
+            # the pages are rendered by workers on the other cores while this process makes
+            # the tables' data, the CSV files and the search index
+            rendering = start_pages(writer, pages, site, templates, root, problems)
+            try:
+                index, made = _other_files(writer, cut, site, page_keys, store, charts, read)
+                if public.startswith(("https://", "http://")):
+                    writer.put("sitemap.xml", render.sitemap([p.path for p in pages], public))
+                    made += 1
+                count += made + rendering.finish()
+            finally:
+                rendering.close()
             run.diagnostics.extend(problems)
             progress("render", time.perf_counter() - start)
             start = time.perf_counter()
@@ -336,6 +326,37 @@ def _build_with(
         run.diagnostics.append(error("usage-output", f"cannot write the site to {out}: {exc}"))
         return done()
     return BuildResult(dataset, tuple(report.ordered(run.diagnostics)), count)
+
+
+def _other_files(
+    writer: write.SiteWriter,
+    cut: Dataset,
+    site: views.SiteView,
+    page_keys: dict[str, str],
+    store: Store,
+    charts: PageSet,
+    read: Callable[[str], bytes],
+) -> tuple[views.SearchIndex, int]:
+    """Every file of the site that is not a page: the tables' data (each row turned into the
+    record's search row as it passes), the assets, each table's CSV and the charts' images.
+    Returns the search index and how many files there are."""
+    count = 0
+    index = views.search_index(cut, site, page_keys, store)  # rows as tables pass
+    for path, key, make in views.data_files(index.site, page_keys, store):
+        if not writer.keep(path, key):
+            writer.put(path, make(), key)
+        count += 1
+    for path, content in render.other_files(site, read):
+        writer.put(path, content)
+        count += 1
+    for path, key, make in site_csv_files(cut, page_keys):
+        if not writer.keep(path, key):  # each table's CSV, as this audience sees it
+            writer.put(path, make(), key)
+        count += 1
+    for path, content in sorted(charts.files.items()):
+        writer.put(path, content)
+        count += 1
+    return index, count
 
 
 def _write_search(writer: write.SiteWriter, index: views.SearchIndex) -> int:
