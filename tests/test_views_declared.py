@@ -175,3 +175,23 @@ def test_too_many_card_fields_is_an_error(make_repo: MakeRepo) -> None:
     root = make_repo({"schema/opportunities.schema.yaml": schema_with(views)})
     errors = [d for d in load_dataset(root).diagnostics if d.line == 15]
     assert errors and "4" in errors[0].message
+
+
+def test_a_board_grouped_by_a_field_of_many_values_stays_a_few_columns(
+    make_repo: MakeRepo,
+) -> None:
+    """Grouped by a text field (here the title: one value per record), a board shows the
+    largest values and one column of all the others, never a column per record."""
+    from crmgen.views import BOARD_GROUPS, OTHER_VALUES
+
+    views = "  views:\n    board: {group: title}\n"
+    deals = {
+        f"data/opportunities/d{n}.md": record(f"title: Deal {n:02}\nlist: Lead\namount: {n}")
+        for n in range(BOARD_GROUPS + 6)
+    }
+    root = make_repo({"schema/opportunities.schema.yaml": schema_with(views), **deals})
+    board = project(site(root), "opportunities").board
+    assert len(board.columns) == BOARD_GROUPS
+    other = board.columns[-1]
+    assert other.name == OTHER_VALUES and other.count == 7
+    assert sum(c.count for c in board.columns) == BOARD_GROUPS + 6  # every record, once

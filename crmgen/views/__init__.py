@@ -956,7 +956,14 @@ def _board_view(ctx: _Context, project: Project, values: _Values) -> BoardView:
     if group == list_field:
         heads = [(spec.name, spec.kind) for spec in schema.lists]
     else:
-        heads = [(name, "open") for name in _group_names(project, group, by_group)]
+        names = _group_names(project, group, by_group)
+        if len(names) > BOARD_GROUPS:  # a board of a field with many values: the largest
+            kept = set(sorted(names, key=lambda n: -len(by_group[n]))[: BOARD_GROUPS - 1])
+            others = [r for n in names if n not in kept for r in by_group[n]]
+            names = [n for n in names if n in kept]
+            by_group[OTHER_VALUES] = others
+            names.append(OTHER_VALUES)
+        heads = [(name, "open") for name in names]
     columns = []
     for name, kind in heads:
         records = by_group.get(name, [])
@@ -991,7 +998,9 @@ def _board_view(ctx: _Context, project: Project, values: _Values) -> BoardView:
         head = (name, kind, percent, collapsed, len(records))
         more = len(records) - len(cards)
         href = ""
-        if more:
+        if more and name == OTHER_VALUES:
+            href = filtered_table(project.name)  # many values: the whole table
+        elif more:
             href = (
                 filtered_table(project.name, list_=name)
                 if group == list_field
@@ -1014,6 +1023,10 @@ def count_text(ctx: _Context, number: int) -> str:
 
 #: The column of a board grouped by a field other than the list, for records without a value.
 NO_VALUE = "(none)"
+#: Columns of a board grouped by another field than the list: the largest values, then one
+#: column of the records of every other value (a text field can have a value per record).
+BOARD_GROUPS = 24
+OTHER_VALUES = "(other values)"
 
 
 def _group_value(ctx: _Context, project: Project, group: str, record: Record) -> str:
@@ -1082,7 +1095,7 @@ def filtered_table(
     table's script reads the query."""
     pairs = (("list", list_), ("ref", ref), ("field", field), ("value", value))
     query = urlencode({k: v for k, v in pairs if v})
-    return f"{quote(project)}/index.html?{query}"
+    return f"{quote(project)}/index.html" + (f"?{query}" if query else "")
 
 
 def _backlinks(dataset: Dataset) -> dict[_Node, frozenset[_Node]]:
