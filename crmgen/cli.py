@@ -7,8 +7,9 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import click
 
@@ -538,8 +539,7 @@ def new(project: str, title: str, sets: tuple[str, ...], root: Path) -> None:
 
     path, problems = new_record(root, project, title, sets, ask=ask)
     if path is None:
-        click.echo(report.format_text(problems), nl=False, err=True)
-        sys.exit(report.exit_code(problems) or report.EXIT_DATA)
+        _fail_with(problems)
     click.echo(path)
 
 
@@ -562,20 +562,44 @@ def issue_template(project: str | None, root: Path, check: bool) -> None:
 
     Example: crmgen issue-template clients
     """
-    from crmgen.build.interchange import issue_templates, write_atomically
-    from crmgen.interchange.outcome import Write
+    from crmgen.build.interchange import issue_templates
 
     _check_root(root)
     files, problems = issue_templates(root, project)
+    _write_generated(
+        root,
+        files,
+        problems,
+        check,
+        "differs from the form in the schema; run crmgen issue-template",
+    )
+
+
+def _fail_with(problems: Sequence[Diagnostic], *notes: str) -> NoReturn:
+    """Report ``problems`` (and ``notes``) on standard error and exit with their code."""
+    click.echo(report.format_text(problems), nl=False, err=True)
+    for note in notes:
+        click.echo(note, err=True)
+    sys.exit(report.exit_code(problems) or report.EXIT_DATA)
+
+
+def _write_generated(
+    root: Path, files: Mapping[str, str], problems: Sequence[Diagnostic], check: bool, stale: str
+) -> None:
+    """Write the files a command generates from the schemas (only those that differ, at once),
+    printing each path; with ``check``, write nothing and exit 1 naming each file that
+    differs (``stale`` says why)."""
+    from crmgen.build.interchange import write_atomically
+    from crmgen.interchange.outcome import Write
+
     if problems:
-        click.echo(report.format_text(problems), nl=False, err=True)
-        sys.exit(report.exit_code(problems) or report.EXIT_DATA)
-    stale = [p for p, text in files.items() if _read_or_none(root / p) != text]
+        _fail_with(problems)
+    differ = [p for p, text in files.items() if _read_or_none(root / p) != text]
     if check:
-        for path in stale:
-            click.echo(f"{path} differs from the form in the schema; run crmgen issue-template")
-        sys.exit(report.EXIT_DATA if stale else report.EXIT_OK)
-    write_atomically(root, [Write(p, files[p], not (root / p).exists()) for p in stale])
+        for path in differ:
+            click.echo(f"{path} {stale}")
+        sys.exit(report.EXIT_DATA if differ else report.EXIT_OK)
+    write_atomically(root, [Write(p, files[p], not (root / p).exists()) for p in differ])
     for path in files:
         click.echo(path)
 
@@ -611,9 +635,7 @@ def import_issue(issue: Any, project: str | None, root: Path) -> None:
     data = issue.read(MAX_ISSUE_BYTES + 1)
     path, problems = create(root, data, project=project)
     if path is None:
-        click.echo(report.format_text(problems), nl=False, err=True)
-        click.echo("no record was made from the issue", err=True)
-        sys.exit(report.exit_code(problems) or report.EXIT_DATA)
+        _fail_with(problems, "no record was made from the issue")
     click.echo(path)
 
 
@@ -629,19 +651,10 @@ def cms_config(root: Path, check: bool) -> None:
 
     Example: crmgen cms-config .
     """
-    from crmgen.build.interchange import cms_configs, write_atomically
-    from crmgen.interchange.outcome import Write
+    from crmgen.build.interchange import cms_configs
 
     _check_root(root)
     files, problems = cms_configs(root)
-    if problems:
-        click.echo(report.format_text(problems), nl=False, err=True)
-        sys.exit(report.exit_code(problems) or report.EXIT_DATA)
-    stale = [p for p, text in files.items() if _read_or_none(root / p) != text]
-    if check:
-        for path in stale:
-            click.echo(f"{path} differs from what the schemas make; run crmgen cms-config")
-        sys.exit(report.EXIT_DATA if stale else report.EXIT_OK)
-    write_atomically(root, [Write(p, files[p], not (root / p).exists()) for p in stale])
-    for path in files:
-        click.echo(path)
+    _write_generated(
+        root, files, problems, check, "differs from what the schemas make; run crmgen cms-config"
+    )
