@@ -858,15 +858,8 @@ def _table_view(ctx: _Context, project: Project, values: _Values, board: bool) -
     extra = [DAYS_IN_STAGE] if known else []
     used_tags = {str(t) for r in records.values() for t in items(r.get(tags_field or ""))}
     titled = bool(columns) and columns[0].name == schema.title_field
-    order = schema.views.sort
-    slugs = list(records)
-    if order is not None and (order.field in visible or schema.field(order.field) is None):
-        keyed = [(order_key(records[slug], order.field, today), slug) for slug in slugs]
-        present = [item for item in keyed if item[0][0] == 0]
-        present.sort(key=lambda item: item[0][1], reverse=order.descending)
-        slugs = [slug for _, slug in present] + [slug for key, slug in keyed if key[0] == 1]
-    else:
-        order = None
+    order = _visible_order(ctx, project, schema.views.sort)
+    slugs = [r.slug for r in _ordered(list(records.values()), order, today)]
 
     def row(slug: str) -> RowView:
         record = records[slug]
@@ -967,14 +960,8 @@ def _board_view(ctx: _Context, project: Project, values: _Values) -> BoardView:
     columns = []
     for name, kind in heads:
         records = by_group.get(name, [])
-        order = schema.views.board_order(name, kind)
-        if (
-            order is not None
-            and schema.field(order.field)
-            and not ctx.field(project.name, order.field)
-        ):
-            order = None  # never ordered by a field this audience cannot see
-        _sort_cards(ctx, project, order, records)
+        order = _visible_order(ctx, project, schema.views.board_order(name, kind))
+        records = _ordered(sorted(records, key=lambda r: r.slug), order, ctx.dataset.today)
         sums: list[Decimal] = []
         if currency and amount is not None:
             total = weighted = Decimal(0)
@@ -1073,18 +1060,23 @@ def order_key(record: Record, name: str, today: dt.date) -> tuple[int, Any]:
     return (0, (1, Decimal(0), sort_value(value).casefold()))
 
 
-def _sort_cards(
-    ctx: _Context, project: Project, order: SortSpec | None, records: list[Record]
-) -> None:
-    """Order a board column's cards by ``order`` (records without a value last), then by id."""
-    records.sort(key=lambda r: r.slug)
+def _visible_order(ctx: _Context, project: Project, order: SortSpec | None) -> SortSpec | None:
+    """``order``, unless it sorts by a field this audience cannot see (a history date, which
+    is no field, is always seen)."""
+    if order is None or project.schema.field(order.field) is None:
+        return order
+    return order if ctx.field(project.name, order.field) else None
+
+
+def _ordered(records: list[Record], order: SortSpec | None, today: dt.date) -> list[Record]:
+    """``records`` by ``order`` (records without a value last, in either direction), else as
+    they are; the order is stable."""
     if order is None:
-        return
-    today = ctx.dataset.today
+        return records
     keyed = [(order_key(r, order.field, today), r) for r in records]
     present = [item for item in keyed if item[0][0] == 0]
-    present.sort(key=lambda item: item[0][1], reverse=order.descending)  # stable
-    records[:] = [r for _, r in present] + [r for key, r in keyed if key[0] == 1]
+    present.sort(key=lambda item: item[0][1], reverse=order.descending)
+    return [r for _, r in present] + [r for key, r in keyed if key[0] == 1]
 
 
 def filtered_table(
