@@ -122,16 +122,13 @@ def rename_deal(n: int) -> Edit:
 
 
 def change_schema(n: int) -> Edit:
+    """The project's title changes (every page that names it shows the new one)."""
+
     def edit(root: Path) -> None:
         schema = root / "schema" / "opportunities.schema.yaml"
-        text = schema.read_text(encoding="utf-8")
-        label = "label: Amount"
-        if label in text:
-            _replace(schema, label, f"label: Deal value {n}")
-        else:
-            import re
-
-            schema.write_text(re.sub(r"label: Deal value \d+", label, text), encoding="utf-8")
+        lines = schema.read_text(encoding="utf-8").splitlines()
+        lines = [f"title: Deals {n}" if x.startswith("title:") else x for x in lines]
+        schema.write_text("\n".join(lines) + "\n", encoding="utf-8")
 
     return edit
 
