@@ -54,6 +54,7 @@ class Cache:
         self._used: dict[str, set[str]] = {}
         self._forget: set[str] = set()
         self._pending_bytes = 0
+        self._inherited: set[tuple[str, str]] = set()  # put by the parent (``for_child``)
         self._key = b""
         if path is not None:
             self._open(path)
@@ -158,6 +159,36 @@ class Cache:
         self._pending.clear()
         self._pending_bytes = 0
 
+    def for_child(self) -> Cache:
+        """A cache for a forked process to use instead of this one: it reads through its own
+        connection (a connection must never cross a fork), sees what this one has put and not
+        yet written, and keeps what it puts until the parent takes it (``adopt``)."""
+        child = Cache(None, now=self._now / 1000)
+        child.path, child.problem, child._key = self.path, self.problem, self._key
+        child._pending = dict(self._pending)
+        child._pending_bytes = -(1 << 62)  # never flushed: the parent writes it all
+        if self._db is not None and self.path is not None:
+            _INHERITED.append(self._db)  # never closed in the child (see ``_INHERITED``)
+            try:
+                child._db = sqlite3.connect(self.path, timeout=5, isolation_level=None)
+            except sqlite3.Error as exc:
+                child._off(f"cannot open {self.path}: {exc}")
+        child._inherited = set(self._pending)
+        return child
+
+    def handed_back(self) -> tuple[dict[tuple[str, str], bytes], dict[str, set[str]]]:
+        """What a child cache (``for_child``) put and used, for its parent's ``adopt``."""
+        puts = {k: v for k, v in self._pending.items() if k not in self._inherited}
+        return puts, self._used
+
+    def adopt(self, found: tuple[dict[tuple[str, str], bytes], dict[str, set[str]]]) -> None:
+        """Take what a child cache put and used, as if this cache had done it."""
+        puts, used = found
+        for (space, key), value in puts.items():
+            self.put(space, key, value)
+        for space, keys in used.items():
+            self._used.setdefault(space, set()).update(keys)
+
     def forget_unused(self, space: str) -> None:
         """Drop the entries of ``space`` this run did not use (at ``close``)."""
         self._forget.add(space)
@@ -191,6 +222,11 @@ class Cache:
             self._pending.clear()
             with contextlib.suppress(sqlite3.Error):
                 db.close()
+
+
+#: Connections a forked child inherited: kept, never closed or used there (closing one in the
+#: child could touch the parent's locks); the child ends with ``os._exit``, running no finalizer.
+_INHERITED: list[sqlite3.Connection] = []
 
 
 def signing_key() -> bytes:

@@ -52,11 +52,13 @@ class Rendering:
         self,
         writer: write.SiteWriter,
         seen: set[str],
+        drawing: tuple[render.SiteInfo, Sequence[Path], Path],
         problems: list[Diagnostic],
         pool: ProcessPoolExecutor | None = None,
         futures: Sequence[Future[tuple[list[_Written], int, list[Diagnostic]]]] = (),
     ) -> None:
         self.writer, self.seen, self.problems = writer, seen, problems
+        self.site, self.templates, self.root = drawing
         self.pool, self.futures = pool, futures
 
     def finish(self) -> int:
@@ -71,6 +73,19 @@ class Rendering:
             finally:
                 self.close()
         return sum(1 for path in self.seen if path in self.writer.new)
+
+    def render_here(self, pages: Sequence[Page]) -> None:
+        """Render more pages in this process (the pages made once the others were started)."""
+        for page in pages:
+            if page.path in self.seen:
+                raise ValueError(
+                    f"two files of the site would be written to {page.path}; rename one"
+                )
+            self.seen.add(page.path)
+        for path, content, key in _rendered(
+            pages, self.site, self.templates, self.root, self.problems
+        ):
+            self.writer.put(path, content, key)
 
     def close(self) -> None:
         """Stop the workers (after ``finish``, or when the caller failed meanwhile: none is
@@ -104,7 +119,7 @@ def start_pages(
     if len(todo) < PARALLEL_FROM or cores < 2 or not _can_fork():
         for path, content, key in _rendered(todo, site, templates, root, problems):
             writer.put(path, content, key)
-        return Rendering(writer, seen, problems)
+        return Rendering(writer, seen, (site, templates, root), problems)
     _WORK = (writer, todo, site, templates, root)
     gc.collect()
     gc.freeze()  # the workers' collector leaves the shared objects alone (fewer copied pages)
@@ -118,7 +133,7 @@ def start_pages(
         raise
     finally:
         gc.unfreeze()
-    return Rendering(writer, seen, problems, pool, futures)
+    return Rendering(writer, seen, (site, templates, root), problems, pool, futures)
 
 
 def _rendered(

@@ -43,11 +43,15 @@ from crmgen.model.store import NO_STORE, Store, digest
 from crmgen.schema import load_schemas
 
 from . import records
+from .charts import Charting, start_charts
 from .inputs import RUNS, build_date, code_version
 from .interchange import site_csv_files
 from .pages import start_pages
 from .records import read_records
 from .result import BuildResult, manifest_path, remembered, run_key, unchanged
+
+#: The home page: rendered last, with the first dashboard.
+HOME_PAGE = "index.html"
 
 #: ``progress(step, seconds)``: a step of the pipeline finished, taking ``seconds``.
 Progress = Callable[[str, float], None]
@@ -289,26 +293,63 @@ def _build_with(
     cut = run("redact", redaction.redact, dataset, audience)
     if run.failed(strict):
         return done()
-    charts = run("charts", _quiet(dashboards.pages), cut, store)
+    # the dashboards are made in a child on the other core while the views and pages are
+    charting = start_charts(cut, store)
+    try:
+        count = _site(root, out, cut, charting, base_url, strict, progress, store, run)
+    finally:
+        charting.close()
+    if count is None:
+        return done()
+    return BuildResult(dataset, tuple(report.ordered(run.diagnostics)), count)
+
+
+def _site(
+    root: Path,
+    out: Path,
+    cut: Dataset,
+    charting: Charting,
+    base_url: str | None,
+    strict: bool,
+    progress: Progress,
+    store: cache.Cache,
+    run: _Run,
+) -> int | None:
+    """Render and write the site of a dataset cut for its audience; returns how many files it
+    has, or None when it failed (the problems are in ``run.diagnostics``)."""
     templates = [root / "templates"] if (root / "templates").is_dir() else []
-    site, pages = run("views", _quiet(_views), cut, charts, templates)
-    public = base_url or dataset.config.base_url
+    site, pages = run("views", _quiet(_views), cut, charting.frame, templates)
+    public = base_url or cut.config.base_url
     try:
         with write.SiteWriter(out, manifest_path(root, out)) as writer:
             start = time.perf_counter()
             problems: list[Diagnostic] = []
             read = lambda rel: (root / rel).read_bytes()  # noqa: E731
-            count = 0
             page_keys = {p.path: p.key for p in pages}
+            # the home page shows the first dashboard: it is rendered with them, last
+            home = [p for p in pages if p.path == HOME_PAGE]
             # the pages are rendered by workers on the other cores while this process makes
             # the tables' data, the CSV files and the search index
-            rendering = start_pages(writer, pages, site, templates, root, problems)
+            rendering = start_pages(
+                writer, [p for p in pages if p.path != HOME_PAGE], site, templates, root, problems
+            )
             try:
-                index, made = _other_files(writer, cut, site, page_keys, store, charts, read)
+                index, count = _other_files(writer, cut, site, page_keys, store, read)
+                charts = charting.result()
+                progress("charts", charting.seconds)
+                late = [
+                    dataclasses.replace(page, context={**charts.home, **page.context})
+                    for page in home
+                ]
+                rendering.render_here([*late, *charts.pages])
+                for path, content in sorted(charts.files.items()):
+                    writer.put(path, content)
+                    count += 1
                 if public.startswith(("https://", "http://")):
-                    writer.put("sitemap.xml", render.sitemap([p.path for p in pages], public))
-                    made += 1
-                count += made + rendering.finish()
+                    paths = sorted([*(p.path for p in pages), *(p.path for p in charts.pages)])
+                    writer.put("sitemap.xml", render.sitemap(paths, public))
+                    count += 1
+                count += rendering.finish()
             finally:
                 rendering.close()
             run.diagnostics.extend(problems)
@@ -317,15 +358,15 @@ def _build_with(
             count += _write_search(writer, index)
             progress("search", time.perf_counter() - start + index.seconds)
             if run.failed(strict):
-                return done()
+                return None
             run("write", _quiet(writer.commit))
     except ValueError as exc:
         run.diagnostics.append(error("usage-output", f"cannot build the site: {exc}"))
-        return done()
+        return None
     except OSError as exc:
         run.diagnostics.append(error("usage-output", f"cannot write the site to {out}: {exc}"))
-        return done()
-    return BuildResult(dataset, tuple(report.ordered(run.diagnostics)), count)
+        return None
+    return count
 
 
 def _other_files(
@@ -334,11 +375,10 @@ def _other_files(
     site: views.SiteView,
     page_keys: dict[str, str],
     store: Store,
-    charts: PageSet,
     read: Callable[[str], bytes],
 ) -> tuple[views.SearchIndex, int]:
-    """Every file of the site that is not a page: the tables' data (each row turned into the
-    record's search row as it passes), the assets, each table's CSV and the charts' images.
+    """Every file of the site that is neither a page nor the charts': the tables' data (each
+    row turned into the record's search row as it passes), the assets and each table's CSV.
     Returns the search index and how many files there are."""
     count = 0
     index = views.search_index(cut, site, page_keys, store)  # rows as tables pass
@@ -349,12 +389,9 @@ def _other_files(
     for path, content in render.other_files(site, read):
         writer.put(path, content)
         count += 1
-    for path, key, make in site_csv_files(cut, page_keys):
+    for path, key, make in site_csv_files(cut, page_keys, store):
         if not writer.keep(path, key):  # each table's CSV, as this audience sees it
             writer.put(path, make(), key)
-        count += 1
-    for path, content in sorted(charts.files.items()):
-        writer.put(path, content)
         count += 1
     return index, count
 

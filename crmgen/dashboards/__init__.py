@@ -19,7 +19,7 @@ from .declarations import parse_dashboards
 from .page import TabView, dashboard_page
 from .resolve import resolve_all
 
-__all__ = ["BUNDLE_PATH", "check", "pages"]
+__all__ = ["BUNDLE_PATH", "check", "frame", "pages"]
 
 #: Where the Vega / Vega-Lite / vega-embed bundle is written, once per site.
 BUNDLE_PATH = "assets/vega-bundle.js"
@@ -40,6 +40,20 @@ def check(dataset: Dataset) -> tuple[tuple[DashboardSpec, ...], list[Diagnostic]
     return resolved, diagnostics + more
 
 
+#: The navigation entry of the dashboards.
+NAV = (("Dashboards", "dashboards/index.html"),)
+
+
+def frame(dataset: Dataset) -> PageSet:
+    """What the rest of the site needs of the dashboards before they are made: the navigation
+    entry (no pages, files or home page yet; ``pages`` gives them all)."""
+    return PageSet(nav=NAV) if _specs(dataset) else PageSet()
+
+
+def _specs(dataset: Dataset) -> list[DashboardSpec]:
+    return [spec for spec in dataset.dashboards if isinstance(spec, DashboardSpec)]
+
+
 def pages(dataset: Dataset, store: Store = NO_STORE) -> PageSet:
     """Every dashboard page of a dataset cut for its audience, plus their SVGs and the bundle
     (both cached in ``store``).
@@ -48,7 +62,7 @@ def pages(dataset: Dataset, store: Store = NO_STORE) -> PageSet:
     """
     from . import vegalite
 
-    specs = [spec for spec in dataset.dashboards if isinstance(spec, DashboardSpec)]
+    specs = _specs(dataset)
     if not specs:
         return PageSet()
     result: list[Page] = []
@@ -65,6 +79,6 @@ def pages(dataset: Dataset, store: Store = NO_STORE) -> PageSet:
     return PageSet(
         pages=tuple(result),
         files=frozen_map(files),
-        nav=(("Dashboards", "dashboards/index.html"),),
+        nav=NAV,
         home=frozen_map({"dashboard": first}),
     )

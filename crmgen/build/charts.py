@@ -1,0 +1,126 @@
+"""The dashboards made beside the rest of the build: in a forked process, on the other core.
+
+The charts stage (``dashboards.pages``: cubes of every record, metrics, Vega-Lite specs and
+static SVGs) needs nothing the views or the pages make, and nothing of it but the navigation
+entry is needed before the dashboard pages and the home page are rendered, last. So it runs in
+a child forked once the dataset is cut for the audience; the parent builds the views, starts
+the page workers and makes the tables' data meanwhile, and takes the charts when it needs
+them. The child reads the cache through its own connection and hands back what it put, which
+the parent writes as if it had made it (``cache.Cache.for_child``).
+
+Where forking is not possible (one core, no ``fork``, or vl-convert already loaded in this
+process: see ``_vega_started``) the charts are made in this process, when asked for: the
+result is the same either way.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import sys
+import time
+import traceback
+from multiprocessing.connection import Connection
+from typing import Any
+
+from crmgen import cache, dashboards
+from crmgen.model import Dataset, PageSet
+from crmgen.model.store import pack, unpack
+
+from .records import workers
+
+__all__ = ["Charting", "start_charts"]
+
+
+class Charting:
+    """The dashboards being made: ``frame`` (their navigation) at once, ``result()`` when done.
+
+    ``close()`` stops a child that is still working (the build failed meanwhile)."""
+
+    def __init__(self, dataset: Dataset, store: cache.Cache) -> None:
+        self.dataset, self.store = dataset, store
+        self.frame = dashboards.frame(dataset)
+        self.seconds = 0.0  # how long the charts took to make (in the child, when forked)
+        self._process: Any = None
+        self._conn: Connection | None = None
+        self._done: PageSet | None = None
+
+    def _fork(self) -> None:
+        context = multiprocessing.get_context("fork")
+        receive, send = context.Pipe(duplex=False)
+        child_store = self.store.for_child
+        dataset = self.dataset
+
+        def make() -> None:  # in the child
+            receive.close()
+            try:
+                start = time.perf_counter()
+                store = child_store()
+                made = dashboards.pages(dataset, store)
+                payload = pack(("ok", made, store.handed_back(), time.perf_counter() - start))
+            except BaseException as exc:  # everything goes back to the parent
+                payload = pack(("failed", f"{type(exc).__name__}: {exc}", traceback.format_exc()))
+            send.send_bytes(payload)
+            send.close()
+
+        self._process = context.Process(target=make, name="crmgen-charts", daemon=True)
+        self._process.start()
+        send.close()
+        self._conn = receive
+
+    def result(self) -> PageSet:
+        """The dashboards' pages and files (waits for the child; made here if not forked)."""
+        if self._done is not None:
+            return self._done
+        if self._conn is None:
+            start = time.perf_counter()
+            self._done = dashboards.pages(self.dataset, self.store)
+            self.seconds = time.perf_counter() - start
+            return self._done
+        try:
+            payload = unpack(self._conn.recv_bytes())
+        except EOFError:
+            code = self._process.exitcode if self._process is not None else None
+            raise RuntimeError(
+                f"the charts process ended without a result (exit {code})"
+            ) from None
+        finally:
+            self.close()
+        if payload[0] != "ok":
+            raise RuntimeError(f"making the dashboards failed: {payload[1]}\n{payload[2]}")
+        made: PageSet
+        _, made, handed, self.seconds = payload
+        self.store.adopt(handed)
+        self._done = made
+        return self._done
+
+    def close(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
+        if self._process is not None:
+            if self._process.is_alive():
+                self._process.join(timeout=0.5)
+            if self._process.is_alive():
+                self._process.terminate()
+                self._process.join()
+            self._process = None
+
+
+def start_charts(dataset: Dataset, store: cache.Cache) -> Charting:
+    """Start making the dashboards of ``dataset`` (cut for its audience): in a forked child
+    when there is more than one core and something to chart, else on ``result()``."""
+    charting = Charting(dataset, store)
+    if charting.frame.nav and workers() > 1 and _can_fork() and not _vega_started():
+        charting._fork()
+    return charting
+
+
+def _vega_started() -> bool:
+    """Whether this process has loaded vl-convert (which draws the SVGs): its engine runs on
+    threads a forked child would not have, so a child calling it would wait forever. A build
+    never loads it in its own process; a long-lived one that did (a test run) charts here."""
+    return "vl_convert" in sys.modules
+
+
+def _can_fork() -> bool:
+    return "fork" in multiprocessing.get_all_start_methods()
