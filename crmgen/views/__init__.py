@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any, overload
 from urllib.parse import quote, unquote, urlencode
 
-from markupsafe import Markup
+from markupsafe import Markup, escape
 
 from crmgen.fields.attachments import IMAGE_EXTENSIONS, attachment_problem
 from crmgen.fields.formatting import (
@@ -86,7 +86,6 @@ BACKLINKS = 20
 CELL_BACKLINKS = 3
 _LINKING = ("reference", "referenced-by")
 _Node = tuple[str, str]  # (project, slug)
-_Row = dict[str, "ValueView"]  # field -> its view
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,7 +119,7 @@ class RowView:
     slug: str
     list: str  # "" when the project has no visible list field
     tags_json: str  # JSON array, for the tag filter
-    cells: tuple[ValueView, ...]
+    cells: Sequence[ValueView]  # made when read (a table page shows only some columns)
 
 
 @dataclass(frozen=True, slots=True)
@@ -252,29 +251,99 @@ class BacklinkView:
 
 class _Values:
     """Each record's visible values as ``ValueView``, made when asked for. Only the last few
-    hundred are kept: holding every value of a 50,000-record site would double the memory a
-    build needs, and a value shown by many records is formatted once anyway (``_shown``)."""
+    hundred records are kept: holding every value of a 50,000-record site would double the
+    memory a build needs, and a value shown by many records is formatted once anyway
+    (``_shown``)."""
 
     KEEP = 512
 
     def __init__(self, ctx: _Context, project: Project, board: bool) -> None:
         self.ctx, self.project, self.board = ctx, project, board
         self._rows: OrderedDict[str, _Row] = OrderedDict()
+        self.names = tuple(f.name for f in ctx.visible[project.name])
+        self.specs = {f.name: f for f in ctx.visible[project.name]}
 
     def __getitem__(self, slug: str) -> _Row:
         row = self._rows.get(slug)
         if row is None:
-            ctx, project = self.ctx, self.project
-            record = project.records[slug]
-            row = {
-                f.name: value_view(ctx, project.name, record, f) for f in ctx.visible[project.name]
-            }
-            if self.board:  # days in the current list, from the history (or stage_since)
-                row[DAYS_IN_STAGE] = _days_in_stage(ctx, record)
-            self._rows[slug] = row
+            row = self._rows[slug] = _Row(self, self.project.records[slug])
             if len(self._rows) > self.KEEP:
                 self._rows.popitem(last=False)
         return row
+
+
+class _Row(Mapping[str, "ValueView"]):
+    """One record's visible values (and, on a board, its days in the current list), each
+    made when first read: a table page shows a few of them, a record page all."""
+
+    __slots__ = ("_made", "_record", "_values")
+
+    def __init__(self, values: _Values, record: Record) -> None:
+        self._values, self._record = values, record
+        self._made: dict[str, ValueView] = {}
+
+    def _names(self) -> tuple[str, ...]:
+        names = self._values.names
+        return (*names, DAYS_IN_STAGE) if self._values.board else names
+
+    def __getitem__(self, name: str) -> ValueView:
+        found = self._made.get(name)
+        if found is None:
+            values = self._values
+            spec = values.specs.get(name)
+            if spec is not None:
+                found = value_view(values.ctx, values.project.name, self._record, spec)
+            elif name == DAYS_IN_STAGE and values.board:  # from the history (or stage_since)
+                found = _days_in_stage(values.ctx, self._record)
+            else:
+                raise KeyError(name)
+            self._made[name] = found
+        return found
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._values.specs or (name == DAYS_IN_STAGE and self._values.board)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._names())
+
+    def __len__(self) -> int:
+        return len(self._names())
+
+
+class _Cells(Sequence["ValueView"]):
+    """A table row's cells, column by column, each made when first read (``_Row``); the
+    first is replaced by ``first`` when given (the title as a link to the record)."""
+
+    __slots__ = ("_first", "_names", "_row")
+
+    def __init__(self, row: _Row, names: tuple[str, ...], first: ValueView | None) -> None:
+        self._row, self._names, self._first = row, names, first
+
+    @overload
+    def __getitem__(self, index: int) -> ValueView: ...
+    @overload
+    def __getitem__(self, index: slice) -> tuple[ValueView, ...]: ...
+    def __getitem__(self, index: int | slice) -> ValueView | tuple[ValueView, ...]:
+        if isinstance(index, slice):
+            return tuple(self[i] for i in range(len(self._names))[index])
+        if index < 0:
+            index += len(self._names)
+        if index == 0 and self._first is not None:
+            return self._first
+        return self._row[self._names[index]]
+
+    def __len__(self) -> int:
+        return len(self._names)
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, Sequence):
+            return tuple(self) == tuple(other)
+        return NotImplemented
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"_Cells({tuple(self)!r})"
 
 
 class TableRows(Sequence["RowView"]):
@@ -430,7 +499,35 @@ def _key(frame: object, where: object, row_keys: Sequence[str]) -> str:
 def _table_context(
     context: Mapping[str, object], rows: Sequence[RowView], span: slice, paging: PagerView
 ) -> Mapping[str, object]:
-    return {**context, "rows": rows[span], "pager": paging}
+    project = context["project"]
+    assert isinstance(project, ProjectView)
+    shown = rows[span]
+    html = rows_html(shown, project.table.shown_columns)
+    return {**context, "rows": shown, "rows_html": html, "pager": paging}
+
+
+def rows_html(rows: Sequence[RowView], shown: Sequence[int]) -> Markup:
+    """The body rows of a table page as HTML, built here in one pass instead of a template
+    loop over every cell (``table.html`` prints it; an overriding template may still loop over
+    ``rows``): the first shown column is the row's header cell. Every attribute is escaped;
+    each cell's HTML is the value's own (``views.html``)."""
+    out: list[str] = []
+    for row in rows:
+        out.append(
+            f'<tr data-slug="{escape(row.slug)}" data-list="{escape(row.list)}" '
+            f'data-tags="{escape(row.tags_json)}">\n'
+        )
+        tag = "th"
+        for index in shown:
+            cell = row.cells[index]
+            scope = ' scope="row"' if tag == "th" else ""
+            out.append(
+                f'<{tag}{scope} class="type-{escape(cell.type)}" data-field="{escape(cell.name)}" '
+                f'data-sort="{escape(cell.shown.sort)}">{cell.html}</{tag}>\n'
+            )
+            tag = "td"
+        out.append("</tr>\n")
+    return Markup("".join(out))
 
 
 def _record_context(
@@ -861,17 +958,19 @@ def _table_view(ctx: _Context, project: Project, values: _Values, board: bool) -
     order = _visible_order(ctx, project, schema.views.sort)
     slugs = [r.slug for r in _ordered(list(records.values()), order, today)]
 
+    names = (*(spec.name for spec in columns), *extra)
+
     def row(slug: str) -> RowView:
         record = records[slug]
-        cells = [values[slug][spec.name] for spec in columns]
-        cells += [values[slug][name] for name in extra]
+        first = None
         if titled:  # the title links to the record
             link = ctx.record_link(project.name, slug)
             shown = Display("links", link.label, link.label.casefold(), (link,))
-            cells[0] = _value(cells[0].name, cells[0].label, "text", "", shown)
+            spec = columns[0]
+            first = _value(spec.name, spec.label, "text", "", shown)
         tags = sorted(str(t) for t in items(record.get(tags_field))) if tags_field else []
         listed = str(record.get(list_field) or "") if list_field else ""
-        return RowView(slug, listed, json.dumps(tags), tuple(cells))
+        return RowView(slug, listed, json.dumps(tags), _Cells(values[slug], names, first))
 
     config = ctx.dataset.config
     views = []
@@ -918,7 +1017,7 @@ def _card(ctx: _Context, project: Project, record: Record, values: _Values) -> C
         tags = tuple(str(t) for t in items(record.get(tags_field)))
     link = ctx.record_link(project.name, record.slug)
     amount_field = schema.roles.get("amount")
-    amount = row[amount_field].shown.sort if amount_field in row else ""
+    amount = row[amount_field].shown.sort if amount_field and amount_field in row else ""
     findings = ctx.findings.get((project.name, record.slug), ())
     return CardView(
         record.slug,
