@@ -196,3 +196,41 @@ def test_the_site_offers_each_table_as_csv(tmp_path: Path) -> None:
     assert (out / "opportunities/opportunities.csv").read_bytes() == expected
     assert b'href="opportunities.csv"' in (out / "opportunities/index.html").read_bytes()
     assert b"cost" not in (out / "opportunities/opportunities.csv").read_bytes().split(b"\r\n")[0]
+
+
+def test_the_site_csv_makes_only_the_rows_whose_record_changed(tmp_path: Path) -> None:
+    from crmgen import cache
+    from crmgen.build import build_site
+    from crmgen.build.interchange import CSV_ROWS
+
+    root = _example(tmp_path)
+    out = tmp_path / "site"
+    assert build_site(root, out).written
+    with cache.opened(root) as store:  # every row of the first build is in the cache
+        before = store._db.execute(  # type: ignore[union-attr]
+            "SELECT count(*) FROM entries WHERE space = ?", (CSV_ROWS,)
+        ).fetchone()[0]
+    deals = sorted((root / "data/opportunities").rglob("*.md"))
+    assert before >= len(deals)
+    text = deals[0].read_text()
+    deals[0].write_text(text.replace("\ntitle: ", "\ntitle: Renamed ", 1))
+    assert build_site(root, out).written
+    expected, _ = export_project(root, "opportunities")
+    assert b"Renamed " in expected
+    assert (out / "opportunities/opportunities.csv").read_bytes() == expected
+    # a row kept in the cache is used as it is: a planted one shows in the next build
+    with cache.opened(root) as store:
+        keys = [
+            k
+            for (k,) in store._db.execute(  # type: ignore[union-attr]
+                "SELECT key FROM entries WHERE space = ? AND key LIKE 'opportunities:%'",
+                (CSV_ROWS,),
+            )
+        ]
+        for key in keys:
+            store.put(CSV_ROWS, key, b"planted\r\n")
+    text = deals[1].read_text()  # another row changes: the CSV is made again, from the cache
+    deals[1].write_text(text.replace("\ntitle: ", "\ntitle: Also renamed ", 1))
+    assert build_site(root, out).written
+    made = (out / "opportunities/opportunities.csv").read_bytes()
+    assert made.count(b"planted\r\n") == len(deals) - 1 and b"Also renamed " in made

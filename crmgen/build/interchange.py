@@ -34,7 +34,7 @@ from crmgen.interchange.rows import Input, Options, RowProblem, Tools, in_spans
 from crmgen.interchange.slugs import unique_slug
 from crmgen.load import find_records, parse_record, slug_problem
 from crmgen.model import Config, Diagnostic, ProjectSchema, Record, error, record_page
-from crmgen.model.store import digest
+from crmgen.model.store import NO_STORE, Store, digest
 from crmgen.schema import load_schemas
 from crmgen.validate import Checker
 from crmgen.write import sync_tree
@@ -303,18 +303,35 @@ def report_hint(name: str, choices: list[str]) -> str:
 
 
 def site_csv_files(
-    dataset: Any, page_keys: Mapping[str, str]
+    dataset: Any, page_keys: Mapping[str, str], store: Store = NO_STORE
 ) -> Iterator[tuple[str, str, Callable[[], bytes]]]:
     """The CSV of each project for the site, as (``<project>/<project>.csv``, key, a function
     that makes it); the dataset is already cut for the site's audience. The key is made of
     the keys of the project's record pages (which cover each record's values, computed
     values and the settings), "" when one has none: a project none of whose records changed
-    keeps its CSV."""
+    keeps its CSV. Each row is kept encoded in ``store`` under its record page's key, so a
+    CSV of which one row changed makes that row only."""
     for name in sorted(dataset.projects):
         slugs = sorted(dataset.projects[name].records)
-        keys = [page_keys.get(record_page(name, slug), "") for slug in slugs]
-        key = digest(("csv", name, keys)) if all(keys) else ""
-        yield f"{name}/{name}.csv", key, functools.partial(export.to_csv, dataset, name)
+        keys = {slug: page_keys.get(record_page(name, slug), "") for slug in slugs}
+        key = digest(("csv", name, list(keys.values()))) if all(keys.values()) else ""
+        yield f"{name}/{name}.csv", key, functools.partial(_site_csv, dataset, name, keys, store)
+
+
+#: The store's space for the site CSV's rows, by record page key.
+CSV_ROWS = "csv-rows"
+
+
+def _site_csv(dataset: Any, name: str, keys: Mapping[str, str], store: Store) -> bytes:
+    wanted = {slug: f"{name}:{key}" for slug, key in keys.items() if key}
+    found = store.get_many(CSV_ROWS, wanted.values())
+    made = {slug: found[k] for slug, k in wanted.items() if k in found}
+
+    def keep(slug: str, line: bytes) -> None:
+        if slug in wanted:
+            store.put(CSV_ROWS, wanted[slug], line)
+
+    return export.to_csv(dataset, name, made=made, keep=keep)
 
 
 #: ``ask(field label, field name) -> text``: asks for a required value on a terminal.

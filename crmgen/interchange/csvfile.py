@@ -140,16 +140,24 @@ def read_table(name: str, data: bytes, delimiter: str | None = None) -> Table:
     return Table(name, header, tuple(rows), tuple(problems))
 
 
+class _Line:
+    """A file object that keeps the one line a ``csv.writer`` writes into it."""
+
+    text = ""
+
+    def write(self, text: str) -> None:
+        self.text = text
+
+
+def csv_line(cells: Sequence[str]) -> bytes:
+    """One row of RFC 4180 CSV: a cell quoted only when it holds a comma, a quote or a line
+    break; CRLF; UTF-8."""
+    line = _Line()
+    csv.writer(line, lineterminator="\r\n", quoting=csv.QUOTE_MINIMAL).writerow(cells)
+    return line.text.encode("utf-8")
+
+
 def write_csv(header: Sequence[str], rows: Iterable[Sequence[str]], *, bom: bool = False) -> bytes:
-    """RFC 4180 CSV: CRLF line ends, a cell quoted only when it holds a comma, a quote or a
-    line break; UTF-8, with a BOM when ``bom``."""
-    out = io.BytesIO()
-    out.write(codecs.BOM_UTF8 if bom else b"")
-    text = io.TextIOWrapper(out, encoding="utf-8", newline="", write_through=True)
-    writer = csv.writer(text, lineterminator="\r\n", quoting=csv.QUOTE_MINIMAL)
-    writer.writerow(header)
-    writer.writerows(rows)  # encoded as written: never the whole text and its bytes at once
-    text.flush()
-    data = out.getvalue()
-    text.detach()
-    return data
+    """RFC 4180 CSV (see ``csv_line``), with a UTF-8 BOM when ``bom``."""
+    lines = (csv_line(row) for row in (header, *rows))
+    return (codecs.BOM_UTF8 if bom else b"") + b"".join(lines)

@@ -10,9 +10,10 @@ What an export writes, ``crmgen import`` reads back to the same stored values.
 
 from __future__ import annotations
 
+import codecs
 import datetime as dt
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -20,7 +21,7 @@ from crmgen.fields.formatting import ADDRESS_PARTS
 from crmgen.model import Dataset, FieldSpec, Project
 
 from .cells import csv_cell, export_text
-from .csvfile import write_csv
+from .csvfile import csv_line
 
 
 def _column_name(name: str, schema_names: set[str]) -> str:
@@ -89,16 +90,36 @@ def rows(
     return [header for header, _ in cols], table
 
 
-def to_csv(dataset: Dataset, project: str, *, titles: bool = False, bom: bool = False) -> bytes:
+def to_csv(
+    dataset: Dataset,
+    project: str,
+    *,
+    titles: bool = False,
+    bom: bool = False,
+    made: Mapping[str, bytes] | None = None,
+    keep: Callable[[str, bytes], None] | None = None,
+) -> bytes:
     """The project as spreadsheet-safe RFC 4180 CSV, made one row at a time (a project of
-    50,000 records never has all its values in lists at once)."""
+    50,000 records never has all its values in lists at once).
+
+    ``made`` gives rows already encoded (slug -> the row's bytes, as ``keep`` was given them
+    by an earlier call with the same columns): those are not made again; ``keep(slug, row)``
+    is told each row made here."""
     cols = columns(dataset, project, titles)
     records = dataset.projects[project].records
-    cells = (
-        [csv_cell(_value(dataset, records[slug], how)) for _, how in cols]
-        for slug in sorted(records)
-    )
-    return write_csv([header for header, _ in cols], cells, bom=bom)
+    made = made or {}
+
+    def lines() -> Iterator[bytes]:
+        yield (codecs.BOM_UTF8 if bom else b"") + csv_line([header for header, _ in cols])
+        for slug in sorted(records):
+            line = made.get(slug)
+            if line is None:
+                line = csv_line([csv_cell(_value(dataset, records[slug], how)) for _, how in cols])
+                if keep is not None:
+                    keep(slug, line)
+            yield line
+
+    return b"".join(lines())
 
 
 def to_json(dataset: Dataset, project: str, *, titles: bool = False) -> bytes:
