@@ -35,6 +35,9 @@ __all__ = ["CACHE_FILE", "KEEP_DAYS", "Cache", "opened"]
 CACHE_FILE = ".crmgen-cache/cache-v1.sqlite"
 #: Entries unused for this many days are dropped.
 KEEP_DAYS = 30
+#: An entry's "used" stamp is renewed when it is older than this (it only decides when an
+#: entry unused for ``KEEP_DAYS`` is dropped): most runs write no stamp at all.
+REFRESH_MS = 86_400_000
 _BATCH = 500  # keys per SELECT ... IN (...)
 _MAC = 32  # bytes of signature before each value
 #: What is put is written once this much is waiting.
@@ -205,13 +208,24 @@ class Cache:
                 "INSERT OR REPLACE INTO entries (space, key, value, used) VALUES (?, ?, ?, ?)",
                 ((s, k, self._sign(s, k, v), self._now) for (s, k), v in self._pending.items()),
             )
-            for space, keys in self._used.items():
+            for space in sorted(set(self._used) | forget):
+                used = self._used.get(space, set())
+                stamps = db.execute("SELECT key, used FROM entries WHERE space = ?", (space,))
+                stale, unused = [], []
+                for key, stamp in stamps:  # one scan, instead of a lookup per key used
+                    if key in used:
+                        if stamp < self._now - REFRESH_MS:
+                            stale.append(key)
+                    elif space in forget:
+                        unused.append(key)
                 db.executemany(
-                    "UPDATE entries SET used = ? WHERE space = ? AND key = ? AND used < ?",
-                    ((self._now, space, key, self._now) for key in keys),
+                    "UPDATE entries SET used = ? WHERE space = ? AND key = ?",
+                    ((self._now, space, key) for key in stale),
                 )
-            for space in forget:
-                db.execute("DELETE FROM entries WHERE space = ? AND used < ?", (space, self._now))
+                db.executemany(
+                    "DELETE FROM entries WHERE space = ? AND key = ?",
+                    ((space, key) for key in unused),
+                )
             db.execute("DELETE FROM entries WHERE used < ?", (self._now - KEEP_DAYS * 86_400_000,))
             db.execute("COMMIT")
         except sqlite3.Error as exc:

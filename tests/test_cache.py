@@ -79,6 +79,28 @@ def test_entries_unused_for_weeks_are_dropped(tmp_path: Path) -> None:
     cache.close()
 
 
+def test_a_used_stamp_is_written_at_most_once_a_day(tmp_path: Path) -> None:
+    path = tmp_path / "c.sqlite"
+    start = 1_700_000_000.0
+
+    def stamp() -> int:
+        with sqlite3.connect(path) as db:
+            return int(db.execute("SELECT used FROM entries WHERE key = 'a'").fetchone()[0])
+
+    for now, expected in (
+        (start, start),
+        (start + 3_600, start),
+        (start + DAY + 1, start + DAY + 1),
+    ):
+        cache = Cache(path, now=now)
+        if now == start:
+            cache.put("svg", "a", b"x")
+        else:
+            assert cache.get("svg", "a") == b"x"
+        cache.close()
+        assert stamp() == int(expected * 1000), now
+
+
 def test_a_corrupt_cache_file_turns_the_cache_off_and_is_started_afresh(tmp_path: Path) -> None:
     path = tmp_path / CACHE_FILE
     path.parent.mkdir(parents=True)

@@ -81,7 +81,8 @@ def test_the_child_reads_the_cache_and_the_parent_writes_what_it_put(
     first = Cache(path, now=1_000.0)
     first.put("svg", "a", b"in the file")
     first.close()
-    second = Cache(path, now=2_000.0)
+    later = 1_000.0 + 2 * 86_400  # two days on: a stamp is renewed once a day at most
+    second = Cache(path, now=later)
     second.put("svg", "b", b"put, not yet written")
     made = _forked(example, second).result()
     assert made.files["dashboards/a.svg"] == b"in the file"  # through its own connection
@@ -90,7 +91,8 @@ def test_the_child_reads_the_cache_and_the_parent_writes_what_it_put(
     second.close()
     with sqlite3.connect(path) as db:
         used = dict(db.execute("SELECT key, used FROM entries WHERE space = 'svg'").fetchall())
-    assert used == {"a": 2_000_000, "b": 2_000_000, "c": 2_000_000}  # all used by this run
+    stamp = int(later * 1000)
+    assert used == {"a": stamp, "b": stamp, "c": stamp}  # all used by this run
 
 
 @pytest.mark.usefixtures("forking")
