@@ -32,6 +32,7 @@ from markupsafe import Markup
 
 from crmgen.fields.rules import inside
 from crmgen.model import Diagnostic, Page, Pos, error
+from crmgen.model.store import Store
 
 #: The Content-Security-Policy of every page: no inline script or style, no foreign origin.
 CSP = (
@@ -150,7 +151,32 @@ class _Sandbox(ImmutableSandboxedEnvironment):
         return super().getattr(obj, attribute)
 
 
-def make_environment(template_dirs: Sequence[Path]) -> ImmutableSandboxedEnvironment:
+class _StoredBytecode(jinja2.BytecodeCache):
+    """Compiled templates kept in the build's store (signed, like every entry), by template,
+    source checksum and crmgen's version (which covers the environment's settings)."""
+
+    def __init__(self, store: Store, version: str) -> None:
+        self.store, self.version = store, version
+
+    def _key(self, bucket: jinja2.bccache.Bucket) -> str:
+        return f"{self.version}:{bucket.key}:{bucket.checksum}"
+
+    def load_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+        found = self.store.get(TEMPLATE_SPACE, self._key(bucket))
+        if found is not None:
+            bucket.bytecode_from_string(found)
+
+    def dump_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+        self.store.put(TEMPLATE_SPACE, self._key(bucket), bucket.bytecode_to_string())
+
+
+#: The store's space for compiled templates.
+TEMPLATE_SPACE = "templates"
+
+
+def make_environment(
+    template_dirs: Sequence[Path], store: Store | None = None, version: str = ""
+) -> ImmutableSandboxedEnvironment:
     """The Jinja environment: override folders first, then the packaged templates.
 
     Every template runs in Jinja's immutable sandbox: no attribute starting with ``_``, no
@@ -158,6 +184,8 @@ def make_environment(template_dirs: Sequence[Path]) -> ImmutableSandboxedEnviron
 
     Args:
         template_dirs: folders whose templates replace packaged ones of the same name.
+        store: where compiled templates are kept between runs (with ``version``, crmgen's),
+            so a build compiles only the templates that changed.
     """
     loaders: list[Any] = [_RepoLoader(str(d)) for d in template_dirs]
     loaders.append(PackageLoader("crmgen", "templates"))
@@ -169,6 +197,7 @@ def make_environment(template_dirs: Sequence[Path]) -> ImmutableSandboxedEnviron
         trim_blocks=True,
         lstrip_blocks=True,
         auto_reload=False,
+        bytecode_cache=_StoredBytecode(store, version) if store is not None and version else None,
     )
     env.filters["tojson_script"] = tojson_script
     env.policies["json.dumps_kwargs"] = {"sort_keys": True}
@@ -231,6 +260,7 @@ def render_pages(
     template_dirs: Sequence[Path],
     problems: list[Diagnostic],
     root: Path | None = None,
+    env: jinja2.Environment | None = None,
 ) -> Iterator[tuple[str, bytes]]:
     """Every page, rendered, one at a time (so the build never holds the whole site).
 
@@ -242,11 +272,13 @@ def render_pages(
             sandbox violation, ...), at its line; a template that fails is reported once, and
             its pages are left out.
         root: the data repo, to name override templates by their repo path in diagnostics.
+        env: the environment of ``template_dirs`` (``make_environment``), when the caller
+            keeps one for several calls: its templates are compiled once.
 
     Yields:
         (site-relative POSIX path, content) of each page.
     """
-    env = make_environment(template_dirs)
+    env = env or make_environment(template_dirs)
     failed: dict[str, Diagnostic] = {}
     for page in pages:
         if page.template in failed:

@@ -288,3 +288,48 @@ def test_output_is_byte_identical_across_processes(tmp_path: Path) -> None:
         )  # fmt: skip
         digests.add(result.stdout.strip())
     assert len(digests) == 1
+
+
+class _DictStore:
+    """A store in a dict that counts what it was asked for and what it found."""
+
+    def __init__(self) -> None:
+        self.entries: dict[tuple[str, str], bytes] = {}
+        self.hits = 0
+
+    def get(self, space: str, key: str) -> bytes | None:
+        found = self.entries.get((space, key))
+        self.hits += found is not None
+        return found
+
+    def get_many(self, space: str, keys: Any) -> dict[str, bytes]:
+        return {k: v for k in keys if (v := self.get(space, k)) is not None}
+
+    def put(self, space: str, key: str, value: bytes) -> None:
+        self.entries[(space, key)] = value
+
+
+def test_compiled_templates_are_kept_by_source_and_version(tmp_path: Path) -> None:
+    from crmgen.render import TEMPLATE_SPACE, make_environment
+
+    store = _DictStore()
+    override = tmp_path / "templates"
+    override.mkdir()
+    (override / "hello.html").write_text("Hello {{ name }}!")
+    first = make_environment([override], store, "v1")
+    assert first.get_template("hello.html").render(name="<b>") == "Hello &lt;b&gt;!"
+    kept = {key for space, key in store.entries if space == TEMPLATE_SPACE}
+    assert len(kept) == 1 and store.hits == 0
+    # a new environment (the next run) loads it compiled and renders the same
+    again = make_environment([override], store, "v1")
+    assert again.get_template("hello.html").render(name="<b>") == "Hello &lt;b&gt;!"
+    assert store.hits == 1
+    # another source, or another crmgen, compiles again
+    (override / "hello.html").write_text("Bye {{ name }}!")
+    changed = make_environment([override], store, "v1")
+    assert changed.get_template("hello.html").render(name="x") == "Bye x!"
+    assert (
+        make_environment([override], store, "v2").get_template("hello.html").render(name="x")
+        == "Bye x!"
+    )
+    assert store.hits == 1 and len(store.entries) == 3

@@ -10,6 +10,7 @@ without copying them; only the list of files written comes back.
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import multiprocessing
 from collections.abc import Sequence
@@ -17,9 +18,14 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
 
+import jinja2
+from jinja2.exceptions import SecurityError
+
 from crmgen import render, write
 from crmgen.model import Diagnostic, Page
+from crmgen.model.store import NO_STORE, Store
 
+from .inputs import code_version
 from .records import workers
 
 __all__ = ["write_pages"]
@@ -52,13 +58,13 @@ class Rendering:
         self,
         writer: write.SiteWriter,
         seen: set[str],
-        drawing: tuple[render.SiteInfo, Sequence[Path], Path],
+        drawing: _Drawing,
         problems: list[Diagnostic],
         pool: ProcessPoolExecutor | None = None,
         futures: Sequence[Future[tuple[list[_Written], int, list[Diagnostic]]]] = (),
     ) -> None:
         self.writer, self.seen, self.problems = writer, seen, problems
-        self.site, self.templates, self.root = drawing
+        self.drawing = drawing
         self.pool, self.futures = pool, futures
 
     def finish(self) -> int:
@@ -82,9 +88,7 @@ class Rendering:
                     f"two files of the site would be written to {page.path}; rename one"
                 )
             self.seen.add(page.path)
-        for path, content, key in _rendered(
-            pages, self.site, self.templates, self.root, self.problems
-        ):
+        for path, content, key in _rendered(pages, self.drawing, self.problems):
             self.writer.put(path, content, key)
 
     def close(self) -> None:
@@ -104,10 +108,14 @@ def start_pages(
     templates: Sequence[Path],
     root: Path,
     problems: list[Diagnostic],
+    store: Store = NO_STORE,
 ) -> Rendering:
     """Start putting every page into ``writer``: the pages whose key is unchanged are kept at
     once; the others are rendered by workers forked now (so the caller can make the tables'
-    data meanwhile, on the other core), or here when there are few of them."""
+    data meanwhile, on the other core), or here when there are few of them.
+
+    The templates are compiled once, here, before any worker forks (kept compiled in
+    ``store`` between runs): each worker starts with them."""
     global _WORK
     seen: set[str] = set()
     for page in pages:
@@ -115,12 +123,17 @@ def start_pages(
             raise ValueError(f"two files of the site would be written to {page.path}; rename one")
         seen.add(page.path)
     todo = [page for page in pages if not writer.keep(page.path, page.key)]
+    env = render.make_environment(templates, store, code_version())
+    for name in sorted({page.template for page in todo} | set(_FRAME)):
+        with contextlib.suppress(jinja2.TemplateError, SecurityError):  # reported when rendered
+            env.get_template(name)
+    drawing: _Drawing = (site, templates, root, env)
     cores = workers()
     if len(todo) < PARALLEL_FROM or cores < 2 or not _can_fork():
-        for path, content, key in _rendered(todo, site, templates, root, problems):
+        for path, content, key in _rendered(todo, drawing, problems):
             writer.put(path, content, key)
-        return Rendering(writer, seen, (site, templates, root), problems)
-    _WORK = (writer, todo, site, templates, root)
+        return Rendering(writer, seen, drawing, problems)
+    _WORK = (writer, todo, drawing)
     gc.collect()
     gc.freeze()  # the workers' collector leaves the shared objects alone (fewer copied pages)
     try:
@@ -133,20 +146,20 @@ def start_pages(
         raise
     finally:
         gc.unfreeze()
-    return Rendering(writer, seen, (site, templates, root), problems, pool, futures)
+    return Rendering(writer, seen, drawing, problems, pool, futures)
 
 
-def _rendered(
-    pages: Sequence[Page],
-    site: render.SiteInfo,
-    templates: Sequence[Path],
-    root: Path,
-    problems: list[Diagnostic],
-) -> Any:
+def _rendered(pages: Sequence[Page], drawing: _Drawing, problems: list[Diagnostic]) -> Any:
     keys = {page.path: page.key for page in pages}
-    for path, content in render.render_pages(pages, site, templates, problems, root):
+    site, templates, root, env = drawing
+    for path, content in render.render_pages(pages, site, templates, problems, root, env):
         yield path, content, keys[path]
 
+
+#: The templates every page template draws on: compiled before the workers fork.
+_FRAME = ("base.html", "_macros.html")
+
+_Drawing = tuple[render.SiteInfo, Sequence[Path], Path, jinja2.Environment]
 
 _WORK: tuple[Any, ...] | None = None
 
@@ -158,11 +171,14 @@ def _can_fork() -> bool:
 def _work(span: tuple[int, int]) -> tuple[list[_Written], int, list[Diagnostic]]:
     """In a worker: render a share of the pages into the staging folder."""
     assert _WORK is not None
-    writer, todo, site, templates, root = _WORK
+    writer, todo, drawing = _WORK
+    # a template compiled here is not kept: the store is the parent's (its connection must
+    # not be used in a fork), and every template a page names was compiled before the fork
+    drawing[3].bytecode_cache = None
     before = set(writer.new)
     written_before = writer.written
     problems: list[Diagnostic] = []
-    for path, content, key in _rendered(todo[span[0] : span[1]], site, templates, root, problems):
+    for path, content, key in _rendered(todo[span[0] : span[1]], drawing, problems):
         writer.put(path, content, key)
     done = [
         (path, writer.new[path], writer.new_keys.get(path, ""))

@@ -330,9 +330,8 @@ def _site(
             home = [p for p in pages if p.path == HOME_PAGE]
             # the pages are rendered by workers on the other cores while this process makes
             # the tables' data, the CSV files and the search index
-            rendering = start_pages(
-                writer, [p for p in pages if p.path != HOME_PAGE], site, templates, root, problems
-            )
+            early = [p for p in pages if p.path != HOME_PAGE]
+            rendering = start_pages(writer, early, site, templates, root, problems, store)
             try:
                 index, count = _other_files(writer, cut, site, page_keys, store, read)
                 charts = charting.result()
