@@ -34,6 +34,9 @@ from crmgen.model import (
 )
 
 
+_MISSING = object()
+
+
 class _State:
     """Computed values gathered during the stage (local, discarded after)."""
 
@@ -54,8 +57,9 @@ class _State:
         return self.records.get(project, {}).get(slug)
 
     def value_of(self, record: Record, name: str) -> Any:
-        if name in record.values:
-            return record.values[name]
+        value = record.values.get(name, _MISSING)
+        if value is not _MISSING:
+            return value
         return self.computed[(record.project, record.slug)].get(name)
 
     def resolver(self, record: Record) -> Any:

@@ -317,7 +317,7 @@ def evaluate(
     Raises:
         ExprError: type mismatch, division by zero, unknown field or function, a limit.
     """
-    with decimal.localcontext(syntax.decimal_context()):
+    with decimal.localcontext(syntax.DECIMAL_CONTEXT):
         try:
             return _Evaluator(resolve, today, history).eval(expr)
         except decimal.DecimalException as exc:
@@ -336,7 +336,7 @@ def aggregate(kind: str, values: Sequence[Value]) -> Value:
     name = kind.lower()
     if name not in syntax.AGGREGATES:
         raise ExprError(f"unknown aggregate '{kind}'; use one of " + ", ".join(syntax.AGGREGATES))
-    with decimal.localcontext(syntax.decimal_context()):
+    with decimal.localcontext(syntax.DECIMAL_CONTEXT):
         try:
             return _reduce(name, _flatten(_value(list(values), "a rollup")))
         except decimal.DecimalException as exc:

@@ -158,10 +158,19 @@ _HINTS = {
 }
 
 
+#: The decimal context of formulas: exact enough for currency, bounded, trapping bad
+#: results. Never used itself: ``decimal.localcontext`` and ``decimal_context`` copy it.
+DECIMAL_CONTEXT = decimal.Context(
+    prec=28,
+    Emax=EMAX,
+    Emin=-EMAX,
+    traps=[decimal.InvalidOperation, decimal.DivisionByZero, decimal.Overflow],
+)
+
+
 def decimal_context() -> decimal.Context:
-    """A fresh decimal context: exact enough for currency, bounded, trapping bad results."""
-    traps = [decimal.InvalidOperation, decimal.DivisionByZero, decimal.Overflow]
-    return decimal.Context(prec=28, Emax=EMAX, Emin=-EMAX, traps=traps)
+    """A fresh copy of ``DECIMAL_CONTEXT`` (its flags are its own)."""
+    return DECIMAL_CONTEXT.copy()
 
 
 def _tokenize(text: str, what: str = "formula") -> list[_Token]:

@@ -125,6 +125,8 @@ def resolve(
         get: (project, slug) -> Record, for following references.
         value_of: (record, field) -> current value (stored or computed so far).
     """
+    if "." not in dotted:  # a field of the record itself: most names a formula reads
+        return value_of(record, dotted)
     parts = dotted.split(".")
     records = [record]
     many = False
