@@ -33,7 +33,6 @@ from crmgen.model import (
     frozen_map,
 )
 
-
 _MISSING = object()
 
 
