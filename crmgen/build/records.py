@@ -17,7 +17,7 @@ from __future__ import annotations
 import hashlib
 import multiprocessing
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -70,16 +70,17 @@ def read_records(
             keys[source] = hashlib.sha256(content.encode("utf-8", "surrogatepass")).hexdigest()
     found = dict(store.get_many(SPACE, keys.values()))
     missing = [source for source in keys if keys[source] not in found]
-    made = dict(zip(missing, _check_all(root, config, schemas, missing, texts), strict=True))
-    texts.clear()  # a 50,000-record repo is 60 MB of text: let it go before the records grow
+    # the results come in file order as the workers finish each share: this process takes
+    # each share while the workers check the next ones
+    made = _check_all(root, config, schemas, missing, texts)
     checkers: dict[str, Checker] = {}
     out: dict[str, dict[str, Record]] = {name: {} for name in schemas}
     for source, key in keys.items():
-        if source in made:
-            blob = made.pop(source)
-            store.put(SPACE, key, blob)
-        else:
+        if key in found:
             blob = found.pop(key)
+        else:
+            blob = next(made)
+            store.put(SPACE, key, blob)
         problems, checked = unpack(blob)
         diags.extend(problems)
         if checked is None:
@@ -90,6 +91,9 @@ def read_records(
         record, problems = checker.files(checked)
         diags.extend(problems)
         out[source.project][source.slug] = record
+    if next(made, None) is not None:  # pragma: no cover - one result per file missing
+        raise AssertionError("more results than files to check")
+    texts.clear()  # a 50,000-record repo is 60 MB of text: let it go before the records grow
     return {name: dict(sorted(by_slug.items())) for name, by_slug in out.items()}, diags
 
 
@@ -99,24 +103,35 @@ def _check_all(
     schemas: Mapping[str, ProjectSchema],
     sources: Sequence[Source],
     texts: Mapping[Source, str],
-) -> list[bytes]:
-    """Parse and check the text of each source: packed (diagnostics, Checked | None)."""
+) -> Iterator[bytes]:
+    """Parse and check the text of each source: packed (diagnostics, Checked | None), in
+    the order of ``sources``, each share as soon as it is done."""
     global _WORK
     count = workers()
     if len(sources) < PARALLEL_FROM or count < 2 or not _can_fork():
-        return _check_range(root, config, schemas, sources, texts, 0, len(sources))
+        yield from _check_range(root, config, schemas, sources, texts, 0, len(sources))
+        return
     _WORK = (root, config, schemas, sources, texts)  # inherited by the forked workers
+    pool = None
     try:
-        size = -(-len(sources) // (count * 4))
+        size = -(-len(sources) // (count * 8))
         ranges = [
             (start, min(len(sources), start + size)) for start in range(0, len(sources), size)
         ]
         context = multiprocessing.get_context("fork")
-        with ProcessPoolExecutor(max_workers=count, mp_context=context) as pool:
-            parts = pool.map(_check_work, ranges)
-            return [blob for part in parts for blob in part]
+        pool = ProcessPoolExecutor(max_workers=count, mp_context=context)
+        parts = pool.map(_check_work, ranges)  # every share submitted: the workers forked
+    except BaseException:
+        if pool is not None:
+            pool.shutdown(wait=True, cancel_futures=True)
+        raise
     finally:
         _WORK = None
+    try:
+        for part in parts:
+            yield from part
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
 
 
 _WORK: tuple[Any, ...] | None = None
