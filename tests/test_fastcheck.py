@@ -1,4 +1,4 @@
-"""The compiled JSON Schema check (``crmgen.fastcheck``) is never more lenient than
+"""The compiled JSON Schema check (``crmgen.validate.fastcheck``) is never more lenient than
 ``jsonschema``: whatever it calls valid, ``jsonschema`` finds no error in. Checked on the
 example's schemas with generated records, and on generated schemas of the keywords it takes;
 schemas outside that subset are left to ``jsonschema``."""
@@ -15,10 +15,10 @@ from hypothesis import strategies as st
 from jsonschema import Draft202012Validator, FormatChecker
 
 from crmgen.config import load_config
-from crmgen.fastcheck import fast_validator
 from crmgen.load import parse_record
 from crmgen.model import thaw
 from crmgen.schema import load_schemas
+from crmgen.validate.fastcheck import fast_validator
 
 EXAMPLE = Path(__file__).parent.parent
 FORMATS = FormatChecker()

@@ -15,7 +15,6 @@ from typing import Any
 from jsonschema import Draft202012Validator, FormatChecker
 
 from crmgen import messages
-from crmgen.fastcheck import fast_validator
 from crmgen.fields import FIELD_TYPES
 from crmgen.fields.attachments import (
     DEFAULT_MAX_ATTACHMENT,
@@ -36,6 +35,8 @@ from crmgen.model import (
     frozen_map,
     thaw,
 )
+
+from .fastcheck import fast_validator
 
 _FORMATS = FormatChecker()
 
