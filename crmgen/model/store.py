@@ -9,8 +9,10 @@ answer; a store may also forget anything at any time.
 from __future__ import annotations
 
 import copyreg
+import dataclasses
 import hashlib
 import io
+import operator
 import pickle
 import sys
 from collections.abc import Iterable, Mapping
@@ -68,6 +70,37 @@ def pack(value: Any) -> bytes:
     return out.getvalue()
 
 
+class _DigestPickler(pickle.Pickler):
+    """Pickles a frozen dataclass as its class and a tuple of its fields, read by one
+    ``operator.attrgetter`` made per class: the dataclasses' own ``__getstate__`` walks
+    ``fields()`` in Python for every object, a third of the time of a page key."""
+
+    def reducer_override(self, obj: Any) -> Any:
+        cls = type(obj)
+        getter = _GETTERS.get(cls, _UNKNOWN)
+        if getter is _UNKNOWN:
+            getter = _GETTERS[cls] = _getter(cls)
+        if getter is None:
+            reduce: Any = _DISPATCH.get(cls)
+            return reduce(obj) if reduce is not None else NotImplemented
+        return cls, getter(obj)
+
+
+_UNKNOWN = object()
+_GETTERS: dict[type, Any] = {}
+
+
+def _getter(cls: type) -> Any:
+    """A function giving the tuple of a dataclass's fields, or None for another class."""
+    if cls in _DISPATCH or not dataclasses.is_dataclass(cls):
+        return None
+    names = [f.name for f in dataclasses.fields(cls)]
+    if len(names) == 1:
+        name = names[0]
+        return lambda obj: (getattr(obj, name),)
+    return operator.attrgetter(*names) if names else (lambda obj: ())
+
+
 def digest(value: Any) -> str:
     """A hash of a value for a cache or page key: equal values give equal hashes however
     their parts are shared (``pack`` writes a part met twice as a reference to the first, so
@@ -77,7 +110,7 @@ def digest(value: Any) -> str:
     from process to process (``test_incremental`` makes keys in two processes with
     different hash seeds)."""
     out = io.BytesIO()
-    pickler = pickle.Pickler(out, protocol=5)
+    pickler = _DigestPickler(out, protocol=5)
     pickler.dispatch_table = _DISPATCH
     pickler.fast = True  # no memo: every part written out in full, wherever it is shared
     pickler.dump(value)
