@@ -116,6 +116,7 @@ def test_table_sorts_and_filters(built: tuple[Path, Dataset], base_url: str, bro
         some = next(iter(records.values()))
         word = str(some.values["title"]).split()[0]
         page.fill("#filter-text", word)
+        page.wait_for_selector("table.records[data-mode=data]")  # after table-more.json
         rows = _rows(page)
         assert some.slug in [r["slug"] for r in rows]
         assert all(word.lower() in r["text"].lower() for r in rows)

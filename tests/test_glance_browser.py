@@ -167,6 +167,7 @@ def test_columns_are_one_click_away_and_kept_in_the_url(
                          "days_in_stage"]  # fmt: skip
         page.click(".column-picker summary")
         page.check(".column-picker input[data-column=confidence]")
+        page.wait_for_selector("table.records[data-mode=data]")  # after table-more.json
         assert "confidence" in page.eval_on_selector_all(
             "#records thead th", "ths => ths.map(t => t.dataset.field)"
         )

@@ -125,6 +125,7 @@ def test_filters_search_every_row(
         client = next(iter(dataset.projects["clients"].records.values()))
         name = str(client.get("title"))
         page.fill("#filter-text", name.upper())
+        _ready(page)  # a search loads the hidden columns first (table-more.json)
         matching = {
             s
             for s, r in records.items()
@@ -211,4 +212,46 @@ def test_a_record_title_in_the_data_links_to_its_page(
         slug = page.locator("#records tbody tr").first.get_attribute("data-slug")
         link.click()
         page.wait_for_url(f"**/crm/opportunities/{slug}.html")
+        assert errors == []
+
+
+def test_the_hidden_columns_load_only_when_a_view_needs_them(
+    built: tuple[Path, Dataset], base_url: str, browser: Any
+) -> None:
+    """``table.json`` leaves the columns hidden at first to ``table-more.json``: opening the
+    table does not fetch it; a search (which reads every column) does, and finds a row by a
+    value only a hidden column holds; a link that shows a hidden column loads it at once."""
+    site, dataset = built
+    assert (site / "opportunities/table-more.json").is_file()
+    deals = dataset.projects["opportunities"].records
+    clients = dataset.projects["clients"].records
+    client = next(
+        c
+        for c in clients.values()
+        if c.get("email") and 0 < len(c.linked_from("opportunities")) <= 100  # one page
+    )
+    email = str(client.get("email"))
+    theirs = {s for s, r in deals.items() if r.get("client") == client.slug}
+    with open_page(browser) as (page, errors):
+        asked: list[str] = []
+        page.on("request", lambda request: asked.append(urlsplit(request.url).path))
+        page.goto(base_url + "opportunities/index.html")
+        _ready(page)
+        assert any(p.endswith("/table.json") for p in asked)
+        assert not any(p.endswith("/table-more.json") for p in asked)
+        heads = page.eval_on_selector_all(
+            "#records thead th", "ths => ths.map(t => t.dataset.field)"
+        )
+        assert "client_email" not in heads  # a hidden column: only in table-more.json
+        page.fill("#filter-text", email)
+        _ready(page)
+        assert any(p.endswith("/table-more.json") for p in asked)
+        assert _shown(page) == len(theirs) and set(_slugs(page)) == theirs
+        page.goto(base_url + "opportunities/index.html?cols=title,source&sort=source")
+        _ready(page)
+        assert page.eval_on_selector_all(
+            "#records thead th", "ths => ths.map(t => t.dataset.field)"
+        ) == ["title", "source"]
+        values = [v for v in _column(page, "source") if v]
+        assert values and values == sorted(values, key=str.casefold)
         assert errors == []

@@ -77,11 +77,25 @@ def _files(site: Any) -> dict[str, bytes]:
     return {path: make() for path, _, make in data_files(site)}
 
 
+def _table(files: dict[str, bytes], project: str) -> dict[str, Any]:
+    """A project's ``table.json`` with the columns of ``table-more.json`` in their places
+    (what the script has once it loaded both)."""
+    data = json.loads(files[f"{project}/table.json"])
+    if "more" in data:
+        more = json.loads(files[f"{project}/{data.pop('more')}"])
+        assert more["format"] == data["format"] and more["project"] == project
+        for at, cells in zip(more["columns"], more["cells"], strict=True):
+            assert data["cells"][at] is None and data["columns"][at].get("hidden")
+            data["cells"][at] = cells
+    assert all(cells is not None for cells in data["cells"])
+    return data
+
+
 @pytest.mark.parametrize("audience", [None, "managers"])
 def test_every_row_of_the_json_draws_the_cells_of_the_html_table(audience: str | None) -> None:
     site = site_for(make_dataset(), audience)
     for project in site.projects:
-        data = json.loads(_files(site)[f"{project.name}/table.json"])
+        data = _table(_files(site), project.name)
         assert data["slugs"] == [row.slug for row in project.table.rows]
         assert [c["name"] for c in data["columns"]] == [c.name for c in project.table.columns]
         for row, decoded in zip(project.table.rows, decode(data), strict=True):
@@ -102,7 +116,7 @@ def test_the_json_holds_nothing_the_audience_may_not_see() -> None:
 
 def test_hostile_text_stays_text_in_the_json() -> None:
     site = site_for(make_dataset(), "managers")
-    acme = json.loads(_files(site)["clients/table.json"])
+    acme = _table(_files(site), "clients")
     rows = dict(zip(acme["slugs"], decode(acme), strict=True))
     website = rows["acme"]["website"]
     assert website.links and website.links[0].href == ""  # javascript: is never a link
@@ -220,7 +234,17 @@ def test_table_json_is_compact() -> None:
     site = site_for(_many(300))
     table = opportunities(site).table
     rows = [(row.slug, encode_row(row, True)) for row in table.rows]
-    data = json.loads(table_json("opportunities", table.columns, rows, table.lists, table.tags))
+    first, rest = table_json("opportunities", table.columns, rows, table.lists, table.tags)
+    data = json.loads(first)
     client = data["cells"][[c["name"] for c in data["columns"]].index("client")]
     assert len(client["values"]) == 2 and client["width"] == 1  # acme and globex
     assert len(client["index"]) == len(data["slugs"])
+    # the columns hidden at first are in the other file, and only there
+    hidden = [i for i, c in enumerate(data["columns"]) if c.get("hidden")]
+    assert hidden and all(data["cells"][i] is None for i in hidden)
+    assert rest is not None and data["more"] == "table-more.json"
+    more = json.loads(rest)
+    assert more["columns"] == hidden
+    for cells in more["cells"]:  # every row has its cell there
+        count = len(cells["values"]) if cells["index"] is None else len(cells["index"])
+        assert count == len(data["slugs"]) * max(1, cells["width"])

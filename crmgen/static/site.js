@@ -10,7 +10,7 @@
 (function () {
   "use strict";
 
-  var FORMAT = 1;
+  var FORMAT = 2;
   var lang = document.documentElement.lang || "en";
   var collator = new Intl.Collator(lang, { numeric: true, sensitivity: "base" });
   var numbers = new Intl.NumberFormat(lang);
@@ -135,7 +135,10 @@
     var count = data.slugs.length;
     this.data = data;
     this.count = count;
-    this.index = data.cells.map(function (column) { return decodeIndex(column, count); });
+    // a hidden column not loaded yet (see DataTable.more) is null
+    this.index = data.cells.map(function (column) {
+      return column ? decodeIndex(column, count) : null;
+    });
     this.listIndex = data.list ? decodeIndex(data.list, count) : null;
     this.tagIndex = data.tagged ? decodeIndex(data.tagged, count) : null;
     this.ranks = {};
@@ -343,8 +346,7 @@
       this.panel.appendChild(this.columnPicker());
       this.panel.hidden = false;
     }
-    this.table.setAttribute("data-mode", "data");
-    this.refresh();
+    this.refresh();  // marks the table data-mode="data" once it shows the rows
   };
 
   // "Columns": every field of the table, one click away; the choice is kept in the URL.
@@ -455,8 +457,67 @@
     foot.appendChild(row);
   };
 
+  // Whether the view asks for a column table.json leaves to table-more.json: a hidden column
+  // shown or sorted by, a search (it reads every column), a filter by field or reference.
+  DataTable.prototype.needsMore = function () {
+    var data = this.data;
+    var state = this.state;
+    if (!data.more) { return false; }
+    if (state.q.trim() || state.ref) { return true; }
+    var names = data.columns.map(function (c) { return c.name; });
+    var missing = function (name) {
+      var at = names.indexOf(name);
+      return at !== -1 && !data.cells[at];
+    };
+    if ((state.field && missing(state.field)) || (state.sort && missing(state.sort))) {
+      return true;
+    }
+    return this.visible.some(function (shown, c) { return shown && !data.cells[c]; });
+  };
+
+  // Load table-more.json into the data, then refresh. A table whose extra columns cannot be
+  // loaded shows them empty rather than failing.
+  DataTable.prototype.more = function () {
+    var self = this;
+    var data = this.data;
+    if (this.loading) { return; }
+    this.loading = true;
+    this.table.setAttribute("data-mode", "loading");
+    if (this.controls.count) { this.controls.count.textContent = "Loading every column…"; }
+    var src = new URL(data.more, new URL(this.table.getAttribute("data-src"), window.location.href));
+    var merge = function (more) {
+      if (more && more.format === FORMAT && Array.isArray(more.columns)) {
+        more.columns.forEach(function (at, i) {
+          if (typeof at === "number" && !data.cells[at] && more.cells[i]) {
+            data.cells[at] = more.cells[i];
+          }
+        });
+      }
+      data.cells.forEach(function (column, c) {  // still missing: empty, not broken
+        if (!column) {
+          data.cells[c] = { values: [null], index: "0".repeat(data.slugs.length), width: 1 };
+        }
+      });
+      delete data.more;
+      self.rows = new Rows(data);
+      self.loading = false;
+      self.refresh();
+    };
+    window.fetch(src.href, { credentials: "same-origin" })
+      .then(function (response) {
+        if (!response.ok) { throw new Error("HTTP " + response.status); }
+        return response.json();
+      })
+      .then(merge, function () { merge(null); });
+  };
+
   DataTable.prototype.refresh = function () {
     var state = this.state;
+    if (this.needsMore()) {
+      writeState(state);
+      this.more();
+      return;
+    }
     this.selected = this.rows.select(state);
     var pages = Math.max(1, Math.ceil(this.selected.length / this.pageSize));
     if (state.page > pages) { state.page = pages; }
@@ -471,6 +532,7 @@
     }
     if (this.refNote) { this.renderRef(); }
     self.table.setAttribute("data-shown", String(this.selected.length));
+    self.table.setAttribute("data-mode", "data");
     writeState(state);
   };
 

@@ -58,7 +58,15 @@ from crmgen.views.forms import form_href, form_pages
 from crmgen.views.history import HistoryView, history_view
 from crmgen.views.html import value_html
 from crmgen.views.search import SearchIndex, search_index, search_pages
-from crmgen.views.table import PAGE_SIZE, PagerView, encode_row, page_path, pager, table_json
+from crmgen.views.table import (
+    MORE_FILE,
+    PAGE_SIZE,
+    PagerView,
+    encode_row,
+    page_path,
+    pager,
+    table_json,
+)
 
 __all__ = [
     "SearchIndex",
@@ -618,10 +626,11 @@ def pages(
 def data_files(
     site: SiteView, keys: Mapping[str, str] | None = None, store: Store = NO_STORE
 ) -> Iterator[tuple[str, str, Callable[[], bytes]]]:
-    """Files beside the pages: each project's ``table.json`` (every row, for the script), as
-    (path, key, a function that makes the bytes). ``keys`` are the record pages' keys; a row
-    whose record page has one is kept encoded in ``store`` under it, so a table whose rows
-    mostly did not change is written without making those rows again."""
+    """Files beside the pages: each project's ``table.json`` (every row, for the script) and
+    ``table-more.json`` (its hidden columns, when it has any), as (path, key, a function that
+    makes the bytes). ``keys`` are the record pages' keys; a row whose record page has one is
+    kept encoded in ``store`` under it, so a table whose rows mostly did not change is written
+    without making those rows again. The two files of a table are made together, once."""
     keys = keys or {}
     for project in site.projects:
         table = project.table
@@ -635,13 +644,35 @@ def data_files(
             table.titled,
             table.sort,
         )
-        make = functools.partial(_table_json, project, frame, row_keys, store)
-        yield f"{project.name}/table.json", _key(frame, "json", row_keys), make
+        made = _Once(functools.partial(_table_json, project, frame, row_keys, store))
+        yield f"{project.name}/table.json", _key(frame, "json", row_keys), made.first
+        if any(not c.shown for c in table.columns):
+            more = f"{project.name}/{MORE_FILE}"
+            yield more, _key(frame, "json-more", row_keys), made.second
+
+
+class _Once:
+    """Two files made by one call, each asked for on its own (either may be kept instead)."""
+
+    def __init__(self, make: Callable[[], tuple[bytes, bytes | None]]) -> None:
+        self._make = make
+        self._made: tuple[bytes, bytes | None] | None = None
+
+    def _both(self) -> tuple[bytes, bytes | None]:
+        if self._made is None:
+            self._made = self._make()
+        return self._made
+
+    def first(self) -> bytes:
+        return self._both()[0]
+
+    def second(self) -> bytes:
+        return self._both()[1] or b""
 
 
 def _table_json(
     project: ProjectView, frame: object, row_keys: Sequence[str], store: Store
-) -> bytes:
+) -> tuple[bytes, bytes | None]:
     table = project.table
     shared = digest(frame)
     wanted = {i: f"{shared}:{k}" for i, k in enumerate(row_keys) if k}

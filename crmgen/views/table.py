@@ -26,6 +26,13 @@ an href that starts with ``=`` is short for the rest followed by the label
 Each column is ``{"values": [...], "index": ...}``: its distinct cells, and for each row the
 position of its cell, written as ``width`` base-36 digits per row in one string (``null``
 when row *n* has cell *n*).
+
+The columns a table hides at first (the column picker shows them) are not in ``table.json``:
+their place in ``cells`` is ``null`` and ``"more"`` names the file that holds them,
+``table-more.json`` (``{"format", "project", "columns": [positions], "cells": [...]}``). The
+script loads it only when it needs one of them: a hidden column picked or sorted by, a
+search (which looks at every column), a filter by a field or by the records that reference
+one. A table of 10,000 deals is 0.7 MB to open instead of 1.7 MB.
 """
 
 from __future__ import annotations
@@ -46,7 +53,7 @@ __all__ = ["PAGE_SIZE", "PagerView", "encode_row", "page_path", "pager", "table_
 #: Rows of a table page.
 PAGE_SIZE = 100
 #: The version of the table JSON format; the script refuses another.
-FORMAT = 1
+FORMAT = 2
 
 
 def page_path(project: str, number: int) -> str:
@@ -205,8 +212,9 @@ def table_json(
     tags: Sequence[str],
     sort: str = "",
     currency: str = "",
-) -> bytes:
-    """Every row of a table as the compact JSON the script loads (see the module doc).
+) -> tuple[bytes, bytes | None]:
+    """Every row of a table as the compact JSON the script loads (see the module doc):
+    ``table.json``, and ``table-more.json`` with the hidden columns (None when none is).
 
     Args:
         rows: (slug, ``encode_row``) of each row, in order.
@@ -222,6 +230,7 @@ def table_json(
             dictionary.add(cell)
         listed.add(row_list)
         tagged.add(row_tags)
+    hidden = [i for i, c in enumerate(columns) if not c.shown]
     data = {
         "format": FORMAT,
         "project": project,
@@ -244,6 +253,24 @@ def table_json(
         "tags": list(tags),
         "list": listed.encoded() if lists else None,
         "tagged": tagged.encoded() if tags else None,
-        "cells": [dictionary.encoded() for dictionary in cells],
+        "cells": [None if i in hidden else d.encoded() for i, d in enumerate(cells)],
+        **({"more": MORE_FILE} if hidden else {}),
     }
+    more = None
+    if hidden:
+        rest = {
+            "format": FORMAT,
+            "project": project,
+            "columns": hidden,
+            "cells": [cells[i].encoded() for i in hidden],
+        }
+        more = _dump(rest)
+    return _dump(data), more
+
+
+#: The file beside ``table.json`` with the columns hidden at first.
+MORE_FILE = "table-more.json"
+
+
+def _dump(data: Any) -> bytes:
     return json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
