@@ -9,6 +9,7 @@ are counted by name where a budget names them (the dashboard's Vega bundle).
 from __future__ import annotations
 
 import gzip
+import json
 import re
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
@@ -35,6 +36,7 @@ class Weight:
     parts: tuple[tuple[str, int], ...] = ()
     images: int = 0
     gzipped: int = 0
+    later: tuple[tuple[str, int], ...] = ()  # files its data names, loaded only when needed
 
     @property
     def mb(self) -> float | None:
@@ -49,6 +51,8 @@ class Weight:
         text += f" = {self.total / MB:.2f} MB, {self.gzipped / MB:.2f} MB gzipped"
         if self.images:
             text += f" (and {self.images / MB:.2f} MB of images it references, not counted)"
+        for name, size in self.later:
+            text += f" (and {name} {size / MB:.2f} MB, loaded only when a view needs it)"
         return text
 
 
@@ -106,7 +110,24 @@ def page_weight(site: Path, relative: str, extra: tuple[str, ...] = ()) -> Weigh
     parts += [(name, (site / name).stat().st_size) for name in extra if (site / name).is_file()]
     images = sum(p.stat().st_size for p in referenced_images(site, page))
     gzipped = sum(len(gzip.compress((site / name).read_bytes(), 6)) for name, _ in parts)
-    return Weight(relative, sum(size for _, size in parts), tuple(parts), images, gzipped)
+    later = tuple(
+        (p.relative_to(site).as_posix(), p.stat().st_size)
+        for name, _ in parts
+        for p in _named_later(site / name)
+    )
+    return Weight(relative, sum(size for _, size in parts), tuple(parts), images, gzipped, later)
+
+
+def _named_later(data: Path) -> list[Path]:
+    """The file a table's data names as ``"more"`` (its hidden columns), if it is one."""
+    if data.suffix != ".json":
+        return []
+    try:
+        found = json.loads(data.read_bytes()).get("more")
+    except (ValueError, AttributeError):
+        return []
+    target = data.parent / found if isinstance(found, str) and "/" not in found else None
+    return [target] if target is not None and target.is_file() else []
 
 
 def dashboard_page(site: Path) -> str | None:
