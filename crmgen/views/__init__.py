@@ -56,7 +56,7 @@ from crmgen.views.alerts import FindingView, alerts_pages, findings_by_record
 from crmgen.views.feeds import feed_pages
 from crmgen.views.forms import form_href, form_pages
 from crmgen.views.history import HistoryView, history_view
-from crmgen.views.html import value_html
+from crmgen.views.html import link_html, value_html
 from crmgen.views.search import SearchIndex, search_index, search_pages
 from crmgen.views.table import (
     MORE_FILE,
@@ -204,6 +204,10 @@ class BoardView:
     group: str = ""  # the label of the field whose values are the columns
 
 
+#: No HTML (the default of a view's HTML made in Python).
+NO_HTML = Markup("")
+
+
 @dataclass(frozen=True, slots=True)
 class GroupView:
     """Records of one project that reference a record: the first ``BACKLINKS`` by title, and
@@ -217,6 +221,27 @@ class GroupView:
     list_label: str = ""  # the headings of the columns the links have ("" when none has it)
     amount_label: str = ""
     date_label: str = ""
+    rows_html: Markup = NO_HTML  # ``links`` as the rows of its table (``backlink_rows``)
+
+
+def backlink_rows(group: GroupView) -> Markup:
+    """A group's links as the rows of its table on a record page (one folder deep), built in
+    one pass instead of a template loop (an overriding template may still loop over
+    ``group.links``). Every text is escaped; links are drawn by ``link_html``."""
+    out: list[str] = []
+    for b in group.links:
+        row = f'<tr><th scope="row">{link_html(b.link)}</th>'
+        if group.list_label:
+            row += f"<td>{escape(b.list)}</td>"
+        if group.amount_label:
+            row += f'<td class="type-currency">{escape(b.amount)}</td>'
+        if group.date_label:
+            when = (
+                f'<time datetime="{escape(b.date_iso)}">{escape(b.date)}</time>' if b.date else ""
+            )
+            row += f'<td class="type-date">{when}</td>'
+        out.append(row + "</tr>\n")
+    return Markup("".join(out))
 
 
 @dataclass(frozen=True, slots=True)
@@ -235,6 +260,7 @@ class RecordView:
     history: HistoryView
     edit_href: str = ""  # the file on the forge, to edit ("" without ``repository``)
     history_href: str = ""  # the file's commits on the forge
+    fields_html: Markup = NO_HTML  # ``fields`` as the page's <dl> items (``fields_html``)
 
 
 @dataclass(frozen=True, slots=True)
@@ -941,7 +967,16 @@ def _record_view(ctx: _Context, project: Project, record: Record, values: _Row) 
         ):
             spec = ctx.field(source, field_name)
             labels.append(spec.label if spec and any(getattr(b, attr) for b in links) else "")
-        groups.append(GroupView(source, source_schema.title, shown, more, href, *labels))
+        list_label, amount_label, date_label = labels
+        group = GroupView(
+            source, source_schema.title, shown, more, href, list_label, amount_label, date_label
+        )
+        groups.append(dataclasses.replace(group, rows_html=backlink_rows(group)))
+    fields = tuple(
+        values[spec.name]
+        for spec in ctx.visible[project.name]
+        if spec.name != title_field and spec.type != "referenced-by"
+    )
     config = ctx.dataset.config
     edit_href = history_href = ""
     if config.repository:
@@ -955,11 +990,7 @@ def _record_view(ctx: _Context, project: Project, record: Record, values: _Row) 
         href=quote(record_page(project.name, record.slug)),
         title=ctx.title(project.name, record.slug),
         source=record.path,
-        fields=tuple(
-            values[spec.name]
-            for spec in ctx.visible[project.name]
-            if spec.name != title_field and spec.type != "referenced-by"
-        ),
+        fields=fields,
         referenced_by=tuple(groups),
         body_html=Markup(body.html),
         images=body.images,
@@ -967,7 +998,31 @@ def _record_view(ctx: _Context, project: Project, record: Record, values: _Row) 
         history=history_view(ctx.dataset, record),
         edit_href=edit_href,
         history_href=history_href,
+        fields_html=fields_html(fields),
     )
+
+
+def fields_html(fields: Sequence[ValueView]) -> Markup:
+    """A record page's fields as the items of its ``<dl>``, built here in one pass instead of
+    a template loop (``record.html`` prints it; an overriding template may still loop over
+    ``record.fields``). Every attribute and label is escaped; each value's HTML is its own."""
+    out: list[str] = []
+    for v in fields:
+        value = '<span class="empty">—</span>' if v.shown.kind == "empty" else v.html
+        origin = ""
+        if v.origin.startswith("via "):
+            origin = f' <small class="origin">{escape(v.origin)}</small>'
+        elif v.origin:
+            origin = (
+                ' <details class="origin"><summary>How it is computed</summary>'
+                f"<code>{escape(v.origin)}</code></details>"
+            )
+        out.append(
+            f'<div class="field type-{escape(v.type)}" data-field="{escape(v.name)}" '
+            f'data-sort="{escape(v.shown.sort)}">\n<dt>{escape(v.label)}</dt>\n'
+            f"<dd>{value}{origin}</dd>\n</div>\n"
+        )
+    return Markup("".join(out))
 
 
 def _table_view(ctx: _Context, project: Project, values: _Values, board: bool) -> TableView:
