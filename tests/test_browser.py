@@ -92,6 +92,7 @@ def test_table_sorts_and_filters(built: tuple[Path, Dataset], base_url: str, bro
     records = dataset.projects["opportunities"].records
     with open_page(browser) as (page, errors):
         page.goto(base_url + "opportunities/index.html")
+        page.wait_for_selector("table.records[data-mode=data]")  # the rows of table.json
         assert len(_rows(page)) == len(records)
         page.click("th[data-field=amount] button")
         amounts = [Decimal(r["amount"]) for r in _rows(page) if r["amount"]]
