@@ -293,7 +293,7 @@ def _build_with(
     cut = run("redact", redaction.redact, dataset, audience)
     if run.failed(strict):
         return done()
-    # the dashboards are made in a child on the other core while the views and pages are
+    # the dashboards are made in a child on the other core while the views and pages are made
     charting = start_charts(cut, store)
     try:
         count = _site(root, out, cut, charting, base_url, strict, progress, store, run)
