@@ -176,3 +176,20 @@ def test_a_failure_while_workers_render_stops_them_and_keeps_the_old_site(
     after = {p.relative_to(out): p.read_bytes() for p in out.rglob("*") if p.is_file()}
     assert after == before
     assert not list(tmp_path.glob(".site-staging-*")) and not list(out.parent.glob(".site*"))
+
+
+def test_a_run_collects_cycles_less_often_and_restores_the_collector(make_repo: MakeRepo) -> None:
+    import gc
+
+    from crmgen.build import COLLECT_AFTER, validate_repo
+
+    root = make_repo()
+    before = gc.get_threshold()
+    during: list[int] = []
+    result = build_site(
+        root, root / "site", progress=lambda step, seconds: during.append(gc.get_threshold()[0])
+    )
+    assert result.written and during and set(during) == {COLLECT_AFTER}
+    assert gc.get_threshold() == before
+    validate_repo(root, cache=False)
+    assert gc.get_threshold() == before

@@ -8,6 +8,9 @@ imported when first used.
 
 from __future__ import annotations
 
+import contextlib
+import gc
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -77,7 +80,8 @@ def validate_repo(
         from .pipeline import load_dataset
         from .records import SPACE
 
-        dataset = load_dataset(root, today=day, store=store)
+        with fewer_collections():
+            dataset = load_dataset(root, today=day, store=store)
         store.put(RUNS, key, pack(dataset.diagnostics))
         store.forget_unused(SPACE)  # old versions of edited records
         return dataset.diagnostics
@@ -105,10 +109,11 @@ def build_site(
     if as_of is not None:
         from .pipeline import build_site as build
 
-        return build(
-            root, out, audience=audience, base_url=base_url, strict=strict, today=today,
-            progress=progress or _quiet, as_of=as_of,
-        )  # fmt: skip
+        with fewer_collections():
+            return build(
+                root, out, audience=audience, base_url=base_url, strict=strict, today=today,
+                progress=progress or _quiet, as_of=as_of,
+            )  # fmt: skip
     from crmgen.cache import opened
 
     day = today or build_date()
@@ -120,9 +125,32 @@ def build_site(
             return found
         from .pipeline import build_and_remember
 
-        return build_and_remember(
-            root, out, audience, base_url, strict, day, progress or _quiet, store, key
-        )
+        with fewer_collections():
+            return build_and_remember(
+                root, out, audience, base_url, strict, day, progress or _quiet, store, key
+            )
+
+
+#: The cycle collector's first threshold during a run (Python's default is 700).
+COLLECT_AFTER = 10_000
+
+
+@contextlib.contextmanager
+def fewer_collections() -> Iterator[None]:
+    """Run the cycle collector less often while a run builds its values, and as before after.
+
+    A run makes millions of objects that live to its end; with Python's default the collector
+    starts after every 700 of them and often walks all the older ones again. After every
+    10,000 it still frees what rendering leaves in cycles (a Jinja render leaves some; with the
+    collector off a page worker grew by 50 MiB per 4,000 pages), and a 10,000-deal rebuild
+    after one edit is about 10% faster (6.8 s to 6.1 s); the page workers, forked inside,
+    inherit it."""
+    before = gc.get_threshold()
+    gc.set_threshold(COLLECT_AFTER, *before[1:])
+    try:
+        yield
+    finally:
+        gc.set_threshold(*before)
 
 
 def _quiet(step: str, seconds: float) -> None:
