@@ -82,14 +82,8 @@ class Rendering:
 
     def render_here(self, pages: Sequence[Page]) -> None:
         """Render more pages in this process (the pages made once the others were started)."""
-        for page in pages:
-            if page.path in self.seen:
-                raise ValueError(
-                    f"two files of the site would be written to {page.path}; rename one"
-                )
-            self.seen.add(page.path)
-        for path, content, key in _rendered(pages, self.drawing, self.problems):
-            self.writer.put(path, content, key)
+        _claim(self.seen, pages)
+        _put_rendered(self.writer, pages, self.drawing, self.problems)
 
     def close(self) -> None:
         """Stop the workers (after ``finish``, or when the caller failed meanwhile: none is
@@ -118,10 +112,7 @@ def start_pages(
     ``store`` between runs): each worker starts with them."""
     global _WORK
     seen: set[str] = set()
-    for page in pages:
-        if page.path in seen:
-            raise ValueError(f"two files of the site would be written to {page.path}; rename one")
-        seen.add(page.path)
+    _claim(seen, pages)
     todo = [page for page in pages if not writer.keep(page.path, page.key)]
     env = render.make_environment(templates, store, code_version())
     for name in sorted({page.template for page in todo} | set(_FRAME)):
@@ -130,8 +121,7 @@ def start_pages(
     drawing: _Drawing = (site, templates, root, env)
     cores = workers()
     if len(todo) < PARALLEL_FROM or cores < 2 or not _can_fork():
-        for path, content, key in _rendered(todo, drawing, problems):
-            writer.put(path, content, key)
+        _put_rendered(writer, todo, drawing, problems)
         return Rendering(writer, seen, drawing, problems)
     _WORK = (writer, todo, drawing)
     gc.collect()
@@ -147,6 +137,25 @@ def start_pages(
     finally:
         gc.unfreeze()
     return Rendering(writer, seen, drawing, problems, pool, futures)
+
+
+def _claim(seen: set[str], pages: Sequence[Page]) -> None:
+    """Add the pages' paths to ``seen``; two pages of one path are an error."""
+    for page in pages:
+        if page.path in seen:
+            raise ValueError(f"two files of the site would be written to {page.path}; rename one")
+        seen.add(page.path)
+
+
+def _put_rendered(
+    writer: write.SiteWriter,
+    pages: Sequence[Page],
+    drawing: _Drawing,
+    problems: list[Diagnostic],
+) -> None:
+    """Render the pages in this process, each into ``writer`` under its key."""
+    for path, content, key in _rendered(pages, drawing, problems):
+        writer.put(path, content, key)
 
 
 def _rendered(pages: Sequence[Page], drawing: _Drawing, problems: list[Diagnostic]) -> Any:
@@ -178,8 +187,7 @@ def _work(span: tuple[int, int]) -> tuple[list[_Written], int, list[Diagnostic]]
     before = set(writer.new)
     written_before = writer.written
     problems: list[Diagnostic] = []
-    for path, content, key in _rendered(todo[span[0] : span[1]], drawing, problems):
-        writer.put(path, content, key)
+    _put_rendered(writer, todo[span[0] : span[1]], drawing, problems)
     done = [
         (path, writer.new[path], writer.new_keys.get(path, ""))
         for path in writer.new
