@@ -139,13 +139,12 @@ def snapshot_update(request: pytest.FixtureRequest) -> bool:
 GIT_DATE = "2026-11-02T09:30:00+01:00"
 
 
-def git_commit_all(root: Path, message: str = "Records", date: str = GIT_DATE) -> None:
-    """Make ``root`` a git repository (if it is not one) and commit everything in it, with a
-    fixed author, committer and date, so builds of it are reproducible."""
+def git_env(date: str = GIT_DATE) -> dict[str, str]:
+    """The environment of a test's git commands: a fixed author, committer and date, and no
+    system configuration."""
     import os
-    import subprocess
 
-    env = {
+    return {
         **os.environ,
         "GIT_AUTHOR_NAME": "Ann Example",
         "GIT_AUTHOR_EMAIL": "ann@example.com",
@@ -155,6 +154,14 @@ def git_commit_all(root: Path, message: str = "Records", date: str = GIT_DATE) -
         "GIT_COMMITTER_DATE": date,
         "GIT_CONFIG_NOSYSTEM": "1",
     }
+
+
+def git_commit_all(root: Path, message: str = "Records", date: str = GIT_DATE) -> None:
+    """Make ``root`` a git repository (if it is not one) and commit everything in it, with a
+    fixed author, committer and date, so builds of it are reproducible."""
+    import subprocess
+
+    env = git_env(date)
 
     def git(*args: str) -> None:
         subprocess.run(["git", "-c", "commit.gpgsign=false", "-c", "init.defaultBranch=main",

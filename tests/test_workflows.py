@@ -33,6 +33,7 @@ from typing import Any
 
 import pytest
 import yaml
+from conftest import git_env
 
 from crmgen.scaffold import scaffold_files, write_scaffold
 
@@ -86,17 +87,7 @@ def venv(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def git(root: Path, *args: str, date: str = GIT_DATES[0]) -> str:
-    env = {
-        **os.environ,
-        "GIT_AUTHOR_NAME": "Ann Example",
-        "GIT_AUTHOR_EMAIL": "ann@example.com",
-        "GIT_COMMITTER_NAME": "Ann Example",
-        "GIT_COMMITTER_EMAIL": "ann@example.com",
-        "GIT_AUTHOR_DATE": date,
-        "GIT_COMMITTER_DATE": date,
-        "GIT_CONFIG_NOSYSTEM": "1",
-        "GIT_CONFIG_GLOBAL": os.devnull,
-    }
+    env = {**git_env(date), "GIT_CONFIG_GLOBAL": os.devnull}
     done = subprocess.run(
         ["git", "-c", "commit.gpgsign=false", "-c", "init.defaultBranch=main", *args],
         cwd=root, env=env, check=True, capture_output=True, text=True,
