@@ -111,7 +111,7 @@ def load_dataset(
     schemas = run("schemas", load_schemas, root, config)
     records = run("load", read_records, root, config, schemas, store)
     records = run("link", link_records, schemas, records)
-    order = [p for p in config.projects if p in schemas] or sorted(schemas)
+    order = config.project_order(schemas)
     projects = {p: Project(schemas[p], frozen_map(records.get(p, {}))) for p in order}
     dataset = Dataset(str(root), config, frozen_map(projects), today)
     dataset = run("history", _history, dataset, git_root, rev)

@@ -104,7 +104,7 @@ def _field(
 
 def decap_config(config: Config, schemas: Mapping[str, ProjectSchema]) -> dict[str, Any]:
     """The configuration as plain values, one collection per project in navigation order."""
-    order = [p for p in config.projects if p in schemas] or sorted(schemas)
+    order = config.project_order(schemas)
     collections = []
     for name in order:
         schema = schemas[name]

@@ -66,7 +66,7 @@ def _field(spec: FieldSpec, schema: ProjectSchema) -> dict[str, Any]:
 
 
 def frontmatter_config(config: Config, schemas: Mapping[str, ProjectSchema]) -> dict[str, Any]:
-    order = [p for p in config.projects if p in schemas] or sorted(schemas)
+    order = config.project_order(schemas)
     return {
         "$schema": "https://frontmatter.codes/frontmatter.schema.json",
         "frontMatter.framework.id": "other",

@@ -15,6 +15,7 @@ from collections.abc import Iterable, Sequence
 from crmgen.model import Dataset, FieldSpec
 
 from .metrics import NOT_SET, OTHERS, record_groups
+from .resolve import project_order
 
 NOT_SET_LABEL = "(not set)"
 NO_TAG_LABEL = "(no tag)"
@@ -164,8 +165,7 @@ def field_colours(dataset: Dataset, name: str) -> dict[str, str]:
 def _project_order(dataset: Dataset) -> list[str]:
     """Projects with won or lost lists first (their values are the ones charts show most),
     then the rest, each part in navigation order."""
-    named = [p for p in dataset.config.projects if p in dataset.projects]
-    order = named + sorted(set(dataset.projects) - set(named))
+    order = project_order(dataset)
     lists = {p: dataset.projects[p].schema.lists for p in order}
     sales = [p for p in order if any(s.kind in ("won", "lost") for s in lists[p])]
     return sales + [p for p in order if p not in sales]

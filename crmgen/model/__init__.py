@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from dataclasses import field as _field
 from decimal import Decimal
@@ -469,6 +469,12 @@ class Config:
 
     def audience(self, name: str) -> AudienceSpec | None:
         return next((a for a in self.audiences if a.name == name), None)
+
+    def project_order(self, names: Iterable[str]) -> list[str]:
+        """The projects of ``names`` in the order ``projects:`` lists them (the navigation's);
+        all of them by name when it lists none of them."""
+        found = set(names)
+        return [p for p in self.projects if p in found] or sorted(found)
 
 
 @dataclass(frozen=True, slots=True)
