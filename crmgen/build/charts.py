@@ -26,7 +26,7 @@ from crmgen import cache, dashboards
 from crmgen.model import Dataset, PageSet
 from crmgen.model.store import pack, unpack
 
-from .records import workers
+from .records import can_fork, workers
 
 __all__ = ["Charting", "start_charts"]
 
@@ -110,7 +110,7 @@ def start_charts(dataset: Dataset, store: cache.Cache) -> Charting:
     """Start making the dashboards of ``dataset`` (cut for its audience): in a forked child
     when there is more than one core and something to chart, else on ``result()``."""
     charting = Charting(dataset, store)
-    if charting.frame.nav and workers() > 1 and _can_fork() and not _vega_started():
+    if charting.frame.nav and workers() > 1 and can_fork() and not _vega_started():
         charting._fork()
     return charting
 
@@ -120,7 +120,3 @@ def _vega_started() -> bool:
     threads a forked child would not have, so a child calling it would wait forever. A build
     never loads it in its own process; a long-lived one that did (a test run) charts here."""
     return "vl_convert" in sys.modules
-
-
-def _can_fork() -> bool:
-    return "fork" in multiprocessing.get_all_start_methods()

@@ -39,7 +39,7 @@ from crmgen.schema import load_schemas
 from crmgen.validate import Checker
 from crmgen.write import sync_tree
 
-from .records import read_records, workers
+from .records import can_fork, read_records, workers
 
 #: ``progress(rows done, rows in all)``.
 RowProgress = Callable[[int, int], None]
@@ -174,7 +174,7 @@ def _forked_spans(
     few rows, one core, or no fork."""
     global _WORK
     cores = workers()
-    if count < PARALLEL_FROM or cores < 2 or "fork" not in multiprocessing.get_all_start_methods():
+    if count < PARALLEL_FROM or cores < 2 or not can_fork():
         return in_spans(work, count, progress)
     _WORK = work
     try:

@@ -26,7 +26,7 @@ from crmgen.model import Diagnostic, Page
 from crmgen.model.store import NO_STORE, Store
 
 from .inputs import code_version
-from .records import workers
+from .records import can_fork, workers
 
 __all__ = ["write_pages"]
 
@@ -120,7 +120,7 @@ def start_pages(
             env.get_template(name)
     drawing: _Drawing = (site, templates, root, env)
     cores = workers()
-    if len(todo) < PARALLEL_FROM or cores < 2 or not _can_fork():
+    if len(todo) < PARALLEL_FROM or cores < 2 or not can_fork():
         _put_rendered(writer, todo, drawing, problems)
         return Rendering(writer, seen, drawing, problems)
     _WORK = (writer, todo, drawing)
@@ -171,10 +171,6 @@ _FRAME = ("base.html", "_macros.html")
 _Drawing = tuple[render.SiteInfo, Sequence[Path], Path, jinja2.Environment]
 
 _WORK: tuple[Any, ...] | None = None
-
-
-def _can_fork() -> bool:
-    return "fork" in multiprocessing.get_all_start_methods()
 
 
 def _work(span: tuple[int, int]) -> tuple[list[_Written], int, list[Diagnostic]]:

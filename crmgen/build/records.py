@@ -30,7 +30,7 @@ from crmgen.yamlstrict import read_source
 
 from .inputs import code_version
 
-__all__ = ["SPACE", "read_records", "workers"]
+__all__ = ["SPACE", "can_fork", "read_records", "workers"]
 
 #: The store's space for checked records.
 SPACE = "records"
@@ -108,7 +108,7 @@ def _check_all(
     the order of ``sources``, each share as soon as it is done."""
     global _WORK
     count = workers()
-    if len(sources) < PARALLEL_FROM or count < 2 or not _can_fork():
+    if len(sources) < PARALLEL_FROM or count < 2 or not can_fork():
         yield from _check_range(root, config, schemas, sources, texts, 0, len(sources))
         return
     _WORK = (root, config, schemas, sources, texts)  # inherited by the forked workers
@@ -137,7 +137,8 @@ def _check_all(
 _WORK: tuple[Any, ...] | None = None
 
 
-def _can_fork() -> bool:
+def can_fork() -> bool:
+    """Whether this platform can fork workers (they share the parent's values, uncopied)."""
     return "fork" in multiprocessing.get_all_start_methods()
 
 
