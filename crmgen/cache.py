@@ -58,6 +58,7 @@ class Cache:
         self._forget: set[str] = set()
         self._pending_bytes = 0
         self._inherited: set[tuple[str, str]] = set()  # put by the parent (``for_child``)
+        self._child = False  # made by ``for_child``: what it puts waits for ``adopt``
         self._key = b""
         if path is not None:
             self._open(path)
@@ -138,7 +139,7 @@ class Cache:
         self._used.setdefault(space, set()).add(key)
         self._pending[(space, key)] = value
         self._pending_bytes += len(value)
-        if self._pending_bytes > FLUSH_BYTES:
+        if self._pending_bytes > FLUSH_BYTES and not self._child:
             self._flush()
 
     def _flush(self) -> None:
@@ -169,7 +170,7 @@ class Cache:
         child = Cache(None, now=self._now / 1000)
         child.path, child.problem, child._key = self.path, self.problem, self._key
         child._pending = dict(self._pending)
-        child._pending_bytes = -(1 << 62)  # never flushed: the parent writes it all
+        child._child = True  # never flushed: the parent writes it all
         if self._db is not None and self.path is not None:
             _INHERITED.append(self._db)  # never closed in the child (see ``_INHERITED``)
             try:

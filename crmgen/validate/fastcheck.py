@@ -66,9 +66,7 @@ def _whole(value: Any) -> bool:
 
 def _plain_data(value: Any) -> bool:
     """Data in a schema (enum, const, default) whose numbers are whole."""
-    if isinstance(value, bool) or value is None or isinstance(value, str):
-        return True
-    if isinstance(value, int):
+    if value is None or isinstance(value, str | int):  # bool is an int
         return True
     if isinstance(value, list | tuple):
         return all(_plain_data(v) for v in value)
@@ -124,9 +122,7 @@ class _Unfit(Exception):
 
 def _plain_value(value: Any) -> Any:
     """``value`` as the compiled validator takes it (lists, dicts), or ``_Unfit``."""
-    if value is None or isinstance(value, bool | str):
-        return value
-    if isinstance(value, int):
+    if value is None or isinstance(value, str | int):  # bool is an int
         return value
     if isinstance(value, Decimal):
         # an integral decimal ("3.0") is an integer to jsonschema-rs, not to jsonschema
