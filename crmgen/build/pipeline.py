@@ -17,6 +17,7 @@ import contextlib
 import dataclasses
 import datetime as dt
 import functools
+import itertools
 import tempfile
 import time
 from collections.abc import Callable, Iterator
@@ -379,18 +380,18 @@ def _other_files(
     """Every file of the site that is neither a page nor the charts': the tables' data (each
     row turned into the record's search row as it passes), the assets and each table's CSV.
     Returns the search index and how many files there are."""
-    count = 0
     index = views.search_index(cut, site, page_keys, store)  # rows as tables pass
-    for path, key, make in views.data_files(index.site, page_keys, store):
+    # each table's data, and its CSV as this audience sees it: kept when their key is
+    keyed = itertools.chain(
+        views.data_files(index.site, page_keys, store), site_csv_files(cut, page_keys, store)
+    )
+    count = 0
+    for path, key, make in keyed:
         if not writer.keep(path, key):
             writer.put(path, make(), key)
         count += 1
     for path, content in render.other_files(site, read):
         writer.put(path, content)
-        count += 1
-    for path, key, make in site_csv_files(cut, page_keys, store):
-        if not writer.keep(path, key):  # each table's CSV, as this audience sees it
-            writer.put(path, make(), key)
         count += 1
     return index, count
 

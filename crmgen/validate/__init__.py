@@ -115,8 +115,9 @@ class Checker:
         self.config = config
         self.schema = schema
         self.fields = {f.name: f for f in schema.fields}
-        self.validator = Draft202012Validator(thaw(schema.json_schema), format_checker=_FORMATS)
-        self.fast = fast_validator(thaw(schema.json_schema))  # says "valid", or asks jsonschema
+        json_schema = thaw(schema.json_schema)
+        self.validator = Draft202012Validator(json_schema, format_checker=_FORMATS)
+        self.fast = fast_validator(json_schema)  # says "valid", or asks jsonschema
 
     def run(self, record: Record) -> tuple[Record, list[Diagnostic]]:
         """Check one record: ``values`` then ``files``."""
