@@ -11,6 +11,11 @@ first use, readable by the user only). An entry that does not carry this machine
 is a miss: a cache file committed to a data repo, or edited by hand, can neither run code
 (entries are pickles) nor put values in the site that are not in the records.
 
+A few spaces (``SHARED``) hold what depends on no data repo at all, only on what is installed:
+the Vega bundle, made from vl-convert's own copy of Vega. Those entries are also kept once per
+user (``$XDG_CACHE_HOME/crmgen/shared/``, signed the same way), so a fresh clone or a new data
+repo does not spend a second making the same bundle again.
+
 The cache only ever makes a run faster. It cannot make one fail: a cache folder that cannot be
 written, a corrupt or locked file, a disk that fills up — each turns the cache off for the run
 (``problem`` says why) and the run goes on without it. Writes are batched into one
@@ -29,7 +34,7 @@ import time
 from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 
-__all__ = ["CACHE_FILE", "KEEP_DAYS", "Cache", "opened"]
+__all__ = ["CACHE_FILE", "KEEP_DAYS", "SHARED", "Cache", "opened"]
 
 #: The cache file, relative to the data repo. The version changes when the format does.
 CACHE_FILE = ".crmgen-cache/cache-v1.sqlite"
@@ -42,6 +47,10 @@ _BATCH = 500  # keys per SELECT ... IN (...)
 _MAC = 32  # bytes of signature before each value
 #: What is put is written once this much is waiting.
 FLUSH_BYTES = 16 * 1024 * 1024
+#: Spaces whose entries depend on no data repo: kept for the whole user account as well.
+SHARED = frozenset({"vega-bundle"})
+#: How many entries of a shared space are kept (one per installed version, a few venvs).
+SHARED_KEEP = 3
 
 
 class Cache:
@@ -123,7 +132,47 @@ class Cache:
                         found[key] = payload
         except sqlite3.Error as exc:
             self._off(f"cannot read {self.path}: {exc}")
+        if space in SHARED:
+            for key in wanted:
+                if key not in found:
+                    payload = self._shared_get(space, key)
+                    if payload is not None:
+                        found[key] = payload
+                        self.put(space, key, payload)  # into this repo's cache as well
         return found
+
+    def _shared_file(self, space: str, key: str) -> Path:
+        return shared_folder() / space / key
+
+    def _shared_get(self, space: str, key: str) -> bytes | None:
+        try:
+            stored = self._shared_file(space, key).read_bytes()
+        except OSError:
+            return None
+        return self._verified(space, key, stored)
+
+    def _shared_put(self, space: str, key: str, value: bytes) -> None:
+        """Write a shared entry atomically (a killed run leaves no torn file); keep the newest
+        ``SHARED_KEEP``. Never fails a run: a shared folder that cannot be written is skipped."""
+        path = self._shared_file(space, key)
+        if not key.isalnum() or path.is_file():  # keys are hex digests: a file name each
+            return
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            temporary = path.with_name(f".{key}.{os.getpid()}.tmp")
+            fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(self._sign(space, key, value))
+            os.replace(temporary, path)
+            kept = sorted(
+                (p for p in path.parent.iterdir() if not p.name.startswith(".")),
+                key=lambda p: p.stat().st_mtime_ns,
+                reverse=True,
+            )
+            for old in kept[SHARED_KEEP:]:
+                old.unlink(missing_ok=True)
+        except OSError:
+            return
 
     def _sign(self, space: str, key: str, value: bytes) -> bytes:
         message = f"{space}\0{key}\0".encode() + value
@@ -136,6 +185,8 @@ class Cache:
         return value if hmac.compare_digest(mac, expected) else None
 
     def put(self, space: str, key: str, value: bytes) -> None:
+        if space in SHARED and self._db is not None and not self._child:
+            self._shared_put(space, key, value)
         self._used.setdefault(space, set()).add(key)
         self._pending[(space, key)] = value
         self._pending_bytes += len(value)
@@ -244,14 +295,23 @@ class Cache:
 _INHERITED: list[sqlite3.Connection] = []
 
 
+def _user_folder() -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "crmgen"
+
+
+def shared_folder() -> Path:
+    """Where this user's entries of the ``SHARED`` spaces are kept."""
+    return _user_folder() / "shared"
+
+
 def signing_key() -> bytes:
     """This user's key for signing cache entries (made on first use, mode 0600).
 
     Raises:
         OSError: the key cannot be read or made.
     """
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    path = Path(base) / "crmgen" / "cache-key"
+    path = _user_folder() / "cache-key"
     try:
         key = path.read_bytes()
     except FileNotFoundError:

@@ -9,7 +9,15 @@ from pathlib import Path
 
 import pytest
 
-from crmgen.cache import CACHE_FILE, KEEP_DAYS, Cache, opened, signing_key
+from crmgen.cache import (
+    CACHE_FILE,
+    KEEP_DAYS,
+    SHARED_KEEP,
+    Cache,
+    opened,
+    shared_folder,
+    signing_key,
+)
 
 DAY = 86_400.0
 
@@ -190,3 +198,61 @@ def test_a_broken_key_turns_the_cache_off(tmp_path: Path, own_key: Path) -> None
     (own_key / "crmgen" / "cache-key").write_bytes(b"short")
     with opened(tmp_path) as cache:
         assert not cache.active and "cache key" in cache.problem
+
+
+BUNDLE_KEY = "ab" * 32
+
+
+def test_a_shared_entry_made_in_one_repo_is_found_by_another(tmp_path: Path) -> None:
+    """The Vega bundle depends on no data repo: a new repo (a fresh clone) gets it from the
+    user's cache folder instead of making it again, and keeps its own copy."""
+    with opened(tmp_path / "one") as cache:
+        cache.put("vega-bundle", BUNDLE_KEY, b"bundle")
+        cache.put("svg", "a", b"<svg/>")  # not shared: it is made from a repo's data
+    stored = shared_folder() / "vega-bundle" / BUNDLE_KEY
+    assert stat.S_IMODE(stored.stat().st_mode) == 0o600
+    assert not (shared_folder() / "svg").exists()
+    with opened(tmp_path / "two") as cache:
+        assert cache.get("vega-bundle", BUNDLE_KEY) == b"bundle"
+        assert cache.get("svg", "a") is None
+    stored.unlink()
+    with opened(tmp_path / "two") as cache:  # it kept its own copy
+        assert cache.get("vega-bundle", BUNDLE_KEY) == b"bundle"
+    with opened(None) as cache:  # --no-cache reads nothing, the shared folder neither
+        cache.put("vega-bundle", BUNDLE_KEY, b"bundle")
+    assert not stored.exists()
+
+
+def test_a_shared_entry_not_signed_by_this_user_is_a_miss(tmp_path: Path) -> None:
+    folder = shared_folder() / "vega-bundle"
+    folder.mkdir(parents=True)
+    (folder / BUNDLE_KEY).write_bytes(b"\0" * 32 + b"alert('planted')")
+    with opened(tmp_path) as cache:
+        assert cache.get("vega-bundle", BUNDLE_KEY) is None
+
+
+def test_a_child_leaves_shared_entries_to_its_parent_and_few_are_kept(tmp_path: Path) -> None:
+    keys = [f"{n:064x}" for n in range(SHARED_KEEP + 2)]
+    with opened(tmp_path) as cache:
+        child = cache.for_child()
+        child.put("vega-bundle", keys[0], b"made in the child")
+        assert not (shared_folder() / "vega-bundle").exists()
+        cache.adopt(child.handed_back())
+        assert (shared_folder() / "vega-bundle" / keys[0]).is_file()
+        for n, key in enumerate(keys[1:], start=1):
+            cache.put("vega-bundle", key, b"another version")
+            os.utime(shared_folder() / "vega-bundle" / key, ns=(n * 10**9, n * 10**9))
+    # the newest few are kept (one per installed vl-convert, a few environments): the first
+    # (written now), and the two last of those dated back (the older ones were dropped)
+    left = sorted(p.name for p in (shared_folder() / "vega-bundle").iterdir())
+    assert SHARED_KEEP == 3 and left == sorted([keys[0], keys[-2], keys[-1]])
+
+
+def test_a_shared_folder_that_cannot_be_written_fails_nothing(tmp_path: Path) -> None:
+    shared_folder().parent.mkdir(parents=True, exist_ok=True)
+    shared_folder().write_text("a file where the folder goes")
+    with opened(tmp_path) as cache:
+        cache.put("vega-bundle", BUNDLE_KEY, b"bundle")
+        assert cache.get("vega-bundle", BUNDLE_KEY) == b"bundle" and cache.problem == ""
+    with opened(tmp_path) as cache:
+        assert cache.get("vega-bundle", BUNDLE_KEY) == b"bundle"

@@ -5,6 +5,7 @@ and a child that fails or dies fails the build with its reason."""
 from __future__ import annotations
 
 import datetime as dt
+import json
 import os
 import sqlite3
 import subprocess
@@ -64,7 +65,9 @@ def _charts_using(store: Cache) -> PageSet:
 def test_charts_made_in_a_child_reach_the_parent(
     example: Dataset, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(dashboards, "pages", lambda dataset, store: _charts_using(store))
+    monkeypatch.setattr(
+        dashboards, "pages", lambda dataset, store, draw=None: _charts_using(store)
+    )
     charting = _forked(example, Cache(None))
     made = charting.result()
     assert charting.frame.nav == made.nav == dashboards.NAV
@@ -76,7 +79,9 @@ def test_charts_made_in_a_child_reach_the_parent(
 def test_the_child_reads_the_cache_and_the_parent_writes_what_it_put(
     example: Dataset, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(dashboards, "pages", lambda dataset, store: _charts_using(store))
+    monkeypatch.setattr(
+        dashboards, "pages", lambda dataset, store, draw=None: _charts_using(store)
+    )
     path = tmp_path / CACHE_FILE
     first = Cache(path, now=1_000.0)
     first.put("svg", "a", b"in the file")
@@ -99,7 +104,7 @@ def test_the_child_reads_the_cache_and_the_parent_writes_what_it_put(
 def test_a_child_that_fails_fails_with_its_reason(
     example: Dataset, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    def broken(dataset: Dataset, store: object) -> None:
+    def broken(dataset: Dataset, store: object, draw: object = None) -> None:
         raise ValueError("no cube for you")
 
     monkeypatch.setattr(dashboards, "pages", broken)
@@ -113,7 +118,7 @@ def test_a_child_that_fails_fails_with_its_reason(
 def test_a_child_that_dies_fails_the_build_instead_of_hanging(
     example: Dataset, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(dashboards, "pages", lambda dataset, store: os._exit(3))
+    monkeypatch.setattr(dashboards, "pages", lambda dataset, store, draw=None: os._exit(3))
     charting = _forked(example, Cache(None))
     start = time.monotonic()
     with pytest.raises(RuntimeError, match="without a result"):
@@ -125,7 +130,7 @@ def test_a_child_that_dies_fails_the_build_instead_of_hanging(
 def test_a_child_left_running_is_stopped(
     example: Dataset, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(dashboards, "pages", lambda dataset, store: time.sleep(60))
+    monkeypatch.setattr(dashboards, "pages", lambda dataset, store, draw=None: time.sleep(60))
     charting = _forked(example, Cache(None))
     process = charting._process
     start = time.monotonic()
@@ -162,3 +167,57 @@ def test_a_build_whose_charts_were_made_in_a_child_is_the_one_made_in_one_proces
     assert Path("dashboards/index.html") in files and Path("index.html") in files
     for rel in files:
         assert (here / rel).read_bytes() == (forked / rel).read_bytes(), rel
+
+
+_DRAWER = """
+import json, os, signal, sys
+from crmgen.build.charts import Drawer
+from crmgen.dashboards import vegalite
+
+locale = vegalite.format_locale("de_DE", "EUR")
+rows = [{"k": "Jan", "s": "Sales", "v": 1200, "i": 0}, {"k": "Feb", "s": "S", "v": 3400, "i": 1}]
+jobs = [
+    (vegalite.static_size(vegalite.chart_spec(kind, "currency", rows, title="T", key_title="M")),
+     locale)
+    for kind in ("bar", "line", "pie")
+]
+out = {}
+with Drawer() as drawer:
+    out["forked"] = drawer._pid != 0
+    drawn = drawer.draw(jobs)
+    out["loaded here"] = "vl_convert" in sys.modules  # the drawer drew them, not this process
+try:
+    with Drawer() as failing:
+        failing.draw([({"mark": "no-such-mark"}, locale)])
+except RuntimeError as exc:
+    out["error"] = str(exc)
+waiting = Drawer()
+pid = out["waiting"] = waiting._pid
+waiting.close()  # never asked: ended at once, and reaped
+try:
+    os.waitpid(pid, os.WNOHANG)
+    out["reaped"] = False
+except ChildProcessError:
+    out["reaped"] = True
+with Drawer() as dead:
+    os.kill(dead._pid, signal.SIGKILL)
+    again = dead.draw(jobs)  # drawn here instead (this process loads vl-convert now)
+out["same"] = drawn == vegalite.draw_here(jobs) == again
+out["svg"] = all(svg.startswith("<svg") for svg in drawn) and len(set(drawn)) == 3
+print(json.dumps(out))
+"""
+
+
+def test_a_drawer_draws_what_this_process_would_and_is_never_waited_for(
+    tmp_path: Path,
+) -> None:
+    """The charts process's drawer (a fresh process: one that loaded vl-convert cannot fork
+    one). A drawer that died leaves its drawings to this process; a chart vl-convert cannot
+    draw is an error; a drawer never asked is ended at once."""
+    done = subprocess.run(
+        [sys.executable, "-c", _DRAWER], check=True, capture_output=True, text=True, cwd=tmp_path
+    )
+    out = json.loads(done.stdout)
+    assert out["forked"] and not out["loaded here"]
+    assert out["same"] and out["svg"] and out["waiting"] and out["reaped"]
+    assert out["error"].startswith("drawing a chart failed: ")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Any
 
 import pytest
 
@@ -133,3 +134,66 @@ def test_the_bundle_works_offline_under_a_strict_csp() -> None:
     assert "window.vegaEmbed=" in bundle and "window.vega=" in bundle
     assert "expressionInterpreter" in bundle  # vega-embed's `ast: true` needs no eval
     assert len(bundle.encode()) < 1_000_000
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: charts.chart_spec("bar", "currency", ROWS, title="T", key_title="Month"),
+        lambda: charts.chart_spec("line", "count", ROWS, title="T", key_title="Month"),
+        lambda: charts.chart_spec(
+            "bar",
+            "count",
+            [*ROWS, *({**row, "s": "Paid"} for row in ROWS)],
+            title="T",
+            key_title="Month",
+            series=["Sales", "Paid"],
+        ),  # fmt: skip
+        lambda: charts.chart_spec(
+            "line",
+            "number",
+            [*ROWS, *({**row, "s": "Paid"} for row in ROWS)],
+            title="T",
+            key_title="Month",
+            series=["Sales", "Paid"],
+            display={"decimals": 1},
+        ),  # fmt: skip
+        lambda: charts.chart_spec(
+            "bar",
+            "count",
+            ROWS,
+            title="T",
+            key_title="Owner",
+            horizontal=True,
+            colours={"Jan 2025": "#111111"},
+        ),  # fmt: skip
+        lambda: charts.chart_spec(
+            "bar",
+            "count",
+            [*ROWS, *({**row, "s": "Paid"} for row in ROWS)],
+            title="T",
+            key_title="Owner",
+            series=["Sales", "Paid"],
+            horizontal=True,
+        ),  # fmt: skip
+        lambda: charts.chart_spec(
+            "pie", "percent", ROWS, title="T", key_title="Source", colours={"X": "#444444"}
+        ),
+        lambda: charts.stage_times_spec(
+            [{"k": "Lead", "median": 3, "low": 1, "high": 5, "n": 4}], title="Days"
+        ),
+    ],
+)
+def test_every_chart_shape_is_valid_vega_lite(make: Any) -> None:
+    """The build does not let Altair check its specs (``ALTAIR_CHECKS``): each shape it makes
+    is checked here, against the Vega-Lite schema Altair ships, as drawn in the browser and
+    as drawn for the static SVG."""
+    from altair.utils.schemapi import validate_jsonschema
+    from altair.vegalite.v6.schema import load_schema
+
+    assert charts.ALTAIR_CHECKS is False
+    spec = make()
+    for shape in (spec, charts.static_size(spec)):
+        assert validate_jsonschema(shape, load_schema(), raise_error=False) is None
+    broken = {**spec, "mark": {"type": "no-such-mark"}}
+    assert validate_jsonschema(broken, load_schema(), raise_error=False) is not None

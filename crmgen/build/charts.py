@@ -8,6 +8,11 @@ the page workers and makes the tables' data meanwhile, and takes the charts when
 them. The child reads the cache through its own connection and hands back what it put, which
 the parent writes as if it had made it (``cache.Cache.for_child``).
 
+The static SVGs are drawn by vl-convert, whose engine takes a third of a second to start. The
+child forks a drawer at once (``Drawer``): it starts the engine while the child works out the
+charts, then draws every SVG the cache does not have. (The child could not fork it later: once
+vl-convert is loaded, a fork hangs; see ``_vega_started``.)
+
 Where forking is not possible (one core, no ``fork``, or vl-convert already loaded in this
 process: see ``_vega_started``) the charts are made in this process, when asked for: the
 result is the same either way.
@@ -15,10 +20,14 @@ result is the same either way.
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
+import os
+import signal
 import sys
 import time
 import traceback
+from collections.abc import Mapping, Sequence
 from multiprocessing.connection import Connection
 from typing import Any
 
@@ -28,7 +37,7 @@ from crmgen.model.store import pack, unpack
 
 from .records import can_fork, workers
 
-__all__ = ["Charting", "start_charts"]
+__all__ = ["Charting", "Drawer", "start_charts"]
 
 
 class Charting:
@@ -55,7 +64,8 @@ class Charting:
             try:
                 start = time.perf_counter()
                 store = child_store()
-                made = dashboards.pages(dataset, store)
+                with Drawer() as drawer:
+                    made = dashboards.pages(dataset, store, drawer.draw)
                 payload = pack(("ok", made, store.handed_back(), time.perf_counter() - start))
             except BaseException as exc:  # everything goes back to the parent
                 payload = pack(("failed", f"{type(exc).__name__}: {exc}", traceback.format_exc()))
@@ -106,6 +116,87 @@ class Charting:
             self._process = None
 
 
+class Drawer:
+    """A forked process that starts vl-convert's engine at once and draws SVGs when asked.
+
+    ``draw`` sends it the drawings and waits for them. If the drawer failed to start or died,
+    they are drawn in this process instead (the result is the same); a drawing that vl-convert
+    cannot make is an error, as it would be here. Leaving the ``with`` block ends the drawer.
+    (One drawer, not one per core: the build keeps the other core busy; two drawers starting
+    their engines at once made even the example's build slower.)
+    """
+
+    def __init__(self) -> None:
+        self._pid = 0
+        self._conn: Connection | None = None
+        if _vega_started():  # a drawer forked now could never draw (see ``_vega_started``)
+            return
+        here, there = multiprocessing.Pipe()
+        self._pid = os.fork()
+        if self._pid == 0:  # the drawer
+            here.close()
+            code = 1
+            try:
+                _draw_for(there)
+                code = 0
+            finally:
+                os._exit(code)
+        there.close()
+        self._conn = here
+
+    def draw(self, jobs: Sequence[tuple[Mapping[str, Any], Mapping[str, Any]]]) -> list[str]:
+        if self._conn is not None:
+            try:
+                self._conn.send_bytes(pack(list(jobs)))
+                answer = unpack(self._conn.recv_bytes())
+            except (EOFError, OSError):
+                self.close()  # it died: draw here
+            else:
+                if answer[0] != "ok":
+                    raise RuntimeError(f"drawing a chart failed: {answer[1]}")
+                drawn: list[str] = answer[1]
+                return drawn
+        from crmgen.dashboards import vegalite
+
+        return vegalite.draw_here(jobs)
+
+    def close(self) -> None:
+        """End the drawer at once: it holds nothing, and one never asked may still be
+        starting its engine (the charts process must not wait for that)."""
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
+        if self._pid:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(self._pid, signal.SIGKILL)
+            with contextlib.suppress(ChildProcessError):
+                os.waitpid(self._pid, 0)
+            self._pid = 0
+
+    def __enter__(self) -> Drawer:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _draw_for(conn: Connection) -> None:
+    """The drawer's loop: start the engine, then draw each batch sent until the pipe ends."""
+    from crmgen.dashboards import vegalite
+
+    vegalite.warm_up()
+    while True:
+        try:
+            jobs = unpack(conn.recv_bytes())
+        except EOFError:
+            return
+        try:
+            answer: tuple[str, Any] = ("ok", vegalite.draw_here(jobs))
+        except Exception as exc:  # vl-convert's errors go back to the charts process
+            answer = ("failed", f"{type(exc).__name__}: {exc}")
+        conn.send_bytes(pack(answer))
+
+
 def start_charts(dataset: Dataset, store: cache.Cache) -> Charting:
     """Start making the dashboards of ``dataset`` (cut for its audience): in a forked child
     when there is more than one core and something to chart, else on ``result()``."""
@@ -118,5 +209,6 @@ def start_charts(dataset: Dataset, store: cache.Cache) -> Charting:
 def _vega_started() -> bool:
     """Whether this process has loaded vl-convert (which draws the SVGs): its engine runs on
     threads a forked child would not have, so a child calling it would wait forever. A build
-    never loads it in its own process; a long-lived one that did (a test run) charts here."""
+    never loads it in its own process; a long-lived one that did (a test run) charts here, and
+    a charts process that did starts no drawer."""
     return "vl_convert" in sys.modules

@@ -16,8 +16,9 @@ from crmgen.model.dashboards import DashboardSpec
 from crmgen.model.store import NO_STORE, Store
 
 from .declarations import parse_dashboards
-from .page import TabView, dashboard_page
+from .page import Drawings, TabView, dashboard_page
 from .resolve import resolve_all
+from .vegalite import Draw
 
 __all__ = ["BUNDLE_PATH", "check", "frame", "pages"]
 
@@ -54,11 +55,12 @@ def _specs(dataset: Dataset) -> list[DashboardSpec]:
     return [spec for spec in dataset.dashboards if isinstance(spec, DashboardSpec)]
 
 
-def pages(dataset: Dataset, store: Store = NO_STORE) -> PageSet:
+def pages(dataset: Dataset, store: Store = NO_STORE, draw: Draw | None = None) -> PageSet:
     """Every dashboard page of a dataset cut for its audience, plus their SVGs and the bundle
     (both cached in ``store``).
 
-    The first dashboard is also ``dashboards/index.html`` and goes on the home page.
+    The first dashboard is also ``dashboards/index.html`` and goes on the home page. The SVGs
+    not in ``store`` are drawn by ``draw`` (default: in this process), all in one call.
     """
     from . import vegalite
 
@@ -66,14 +68,16 @@ def pages(dataset: Dataset, store: Store = NO_STORE) -> PageSet:
     if not specs:
         return PageSet()
     result: list[Page] = []
-    files: dict[str, bytes] = {}
+    drawings: Drawings = {}
     first = None
     for spec in specs:
         tabs = tuple(TabView(s.name, s.title, s.name == spec.name) for s in specs)
-        view, svgs = dashboard_page(dataset, spec, tabs, store)
+        view, found = dashboard_page(dataset, spec, tabs)
         first = first or view
         result.append(Page(f"dashboards/{spec.name}.html", "dashboard.html", {"dashboard": view}))
-        files.update(svgs)
+        drawings.update(found)
+    svgs = vegalite.render_svgs(list(drawings.values()), store, draw)
+    files = {path: svg.encode() for path, svg in zip(drawings, svgs, strict=True)}
     result.insert(0, Page("dashboards/index.html", "dashboard.html", {"dashboard": first}))
     files[BUNDLE_PATH] = vegalite.vega_bundle(store).encode()
     return PageSet(

@@ -16,7 +16,6 @@ from urllib.parse import urlencode
 
 from crmgen.model import Dataset, Record, freeze
 from crmgen.model.dashboards import ChartSpec, DashboardSpec
-from crmgen.model.store import NO_STORE, Store
 
 from . import labels, vegalite
 from .cube import (
@@ -154,10 +153,15 @@ class DashboardView:
     filters_text: str = ""  # "project, list, tag and time frame": what the controls filter by
 
 
+#: What a dashboard's static SVGs show: site path -> (Vega-Lite spec, d3 locale), drawn
+#: afterwards for every dashboard at once (``vegalite.render_svgs``).
+Drawings = dict[str, tuple[dict[str, Any], Mapping[str, Any]]]
+
+
 def dashboard_page(
-    dataset: Dataset, spec: DashboardSpec, tabs: tuple[TabView, ...], store: Store = NO_STORE
-) -> tuple[DashboardView, dict[str, bytes]]:
-    """The view of one dashboard and its static SVG files (site path -> bytes)."""
+    dataset: Dataset, spec: DashboardSpec, tabs: tuple[TabView, ...]
+) -> tuple[DashboardView, Drawings]:
+    """The view of one dashboard and what its static SVG files show."""
     currency, locale = dataset.config.currency, dataset.config.locale
     fields = _field_filters(dataset, spec)
     cubes = build_cubes(dataset, spec.charts, fields)
@@ -169,11 +173,11 @@ def dashboard_page(
     stats: list[StatView] = []
     figures: list[ChartView] = []
     entries: list[dict[str, Any]] = []
-    svgs: dict[str, bytes] = {}
+    drawings: Drawings = {}
     for chart in spec.charts:
         if chart.kind == "stage-times":
-            figure, svg_bytes, lite = _stage_times(dataset, spec, chart, d3_locale, store)
-            svgs[figure.svg] = svg_bytes
+            figure, lite = _stage_times(dataset, spec, chart)
+            drawings[figure.svg] = (vegalite.static_size(lite), d3_locale)
             figures.append(figure)
             skip = [name for name in filters if name != "project"]
             entries.append({"id": chart.id, "kind": chart.kind, "static": True, "spec": lite,
@@ -200,7 +204,7 @@ def dashboard_page(
                 colours[labels.OTHERS_LABEL] = labels.OTHERS_COLOUR
             svg = f"dashboards/{spec.name}/{chart.id}.svg"
             lite = _vega_lite(dataset, chart, rows, colours if by_key else {})
-            svgs[svg] = vegalite.render_svg(lite, d3_locale, store).encode()
+            drawings[svg] = (vegalite.static_size(lite), d3_locale)  # a copy: with its rows
             lite["datasets"] = {vegalite.DATA_NAME: []}  # the browser computes the rows
             entry["spec"] = lite
             figures.append(_chart_view(dataset, chart, rows, svg, currency, locale, colours))
@@ -242,7 +246,7 @@ def dashboard_page(
             if c.name != "to"
         ),
     )
-    return view, svgs
+    return view, drawings
 
 
 def _joined(items: Iterable[str]) -> str:
@@ -282,12 +286,8 @@ def _vega_lite(
 
 
 def _stage_times(
-    dataset: Dataset,
-    spec: DashboardSpec,
-    chart: ChartSpec,
-    d3_locale: Mapping[str, Any],
-    store: Store,
-) -> tuple[ChartView, bytes, dict[str, Any]]:
+    dataset: Dataset, spec: DashboardSpec, chart: ChartSpec
+) -> tuple[ChartView, dict[str, Any]]:
     """A chart of the median days in each list and the middle half of the stays; computed
     once, drawn by the browser as it is (and as a static SVG)."""
     found = stage_times(dataset, chart.series[0].projects)
@@ -324,8 +324,7 @@ def _stage_times(
         table=table,
         note="From every deal's stage history: the filters above do not change this chart.",
     )
-    static = vegalite.render_svg(lite, d3_locale, store).encode()
-    return view, static, lite
+    return view, lite
 
 
 def _days(value: Decimal) -> str:

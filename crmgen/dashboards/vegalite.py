@@ -11,7 +11,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
@@ -219,7 +219,7 @@ def chart_spec(
         chart = mark.encode(tooltip=tooltip, **channels)
         height: Any = alt.Step(BAND * max(1, len(series))) if horizontal else _HEIGHT
         chart = chart.properties(width="container", height=height)
-    spec: dict[str, Any] = chart.to_dict()
+    spec: dict[str, Any] = chart.to_dict(validate=ALTAIR_CHECKS)
     spec["config"] = _CONFIG
     spec["data"] = {"name": DATA_NAME}
     spec["datasets"] = {DATA_NAME: [dict(row) for row in rows]}
@@ -238,6 +238,12 @@ _CONFIG = {
     "line": {"color": CATEGORY_FIRST},
     "point": {"color": CATEGORY_FIRST},
 }
+
+
+#: Whether Altair checks each spec it writes against the whole Vega-Lite schema: no, at 8 ms a
+#: chart it was most of a dashboard's time besides drawing it. The specs are made only here,
+#: from a few fixed shapes; ``test_every_chart_shape_is_valid_vega_lite`` checks each shape.
+ALTAIR_CHECKS = False
 
 
 def _category_scale(rows: Sequence[Mapping[str, Any]], colours: Mapping[str, str]) -> Any:
@@ -263,23 +269,59 @@ def static_size(spec: Mapping[str, Any]) -> dict[str, Any]:
     return found
 
 
+#: Draws static SVGs: a list of (spec at its static size, d3 locale) -> one SVG text each.
+Draw = Callable[[Sequence[tuple[Mapping[str, Any], Mapping[str, Any]]]], list[str]]
+
+
 def render_svg(spec: Mapping[str, Any], locale: Mapping[str, Any], store: Store = NO_STORE) -> str:
     """Draw a spec as a static SVG with the given d3-format locale (for no-JS and print), at
-    a fixed width when the spec takes its container's.
+    a fixed width when the spec takes its container's (see ``render_svgs``)."""
+    return render_svgs([(spec, locale)], store)[0]
 
-    Cached in ``store`` by the spec, the locale and the version of vl-convert.
+
+def render_svgs(
+    jobs: Sequence[tuple[Mapping[str, Any], Mapping[str, Any]]],
+    store: Store = NO_STORE,
+    draw: Draw | None = None,
+) -> list[str]:
+    """Each (spec, d3 locale) drawn as a static SVG, in order.
+
+    Cached in ``store`` by the spec, the locale and the version of vl-convert; those not in it
+    are drawn by ``draw`` (default: ``draw_here``, in this process) in one call.
     """
+    statics = [(static_size(spec), locale) for spec, locale in jobs]
+    keys = [
+        hashlib.sha256(
+            json.dumps([spec, locale, _vl_version()], sort_keys=True, default=str).encode()
+        ).hexdigest()
+        for spec, locale in statics
+    ]
+    found = {key: value.decode() for key, value in store.get_many("svg", keys).items()}
+    missing = [n for n, key in enumerate(keys) if key not in found]
+    drawn = (draw or draw_here)([statics[n] for n in missing]) if missing else []
+    for n, svg in zip(missing, drawn, strict=True):
+        found[keys[n]] = svg
+        store.put("svg", keys[n], svg.encode())
+    return [found[key] for key in keys]
+
+
+def draw_here(jobs: Sequence[tuple[Mapping[str, Any], Mapping[str, Any]]]) -> list[str]:
+    """Draw each (spec, d3 locale) with vl-convert in this process (see ``warm_up``)."""
     import vl_convert
 
-    spec = static_size(spec)
-    text = json.dumps([spec, locale, _vl_version()], sort_keys=True, default=str)
-    key = hashlib.sha256(text.encode()).hexdigest()
-    cached = store.get("svg", key)
-    if cached is not None:
-        return cached.decode()
-    svg = str(vl_convert.vegalite_to_svg(dict(spec), format_locale=dict(locale)))
-    store.put("svg", key, svg.encode())
-    return svg
+    return [
+        str(vl_convert.vegalite_to_svg(dict(spec), format_locale=dict(locale)))
+        for spec, locale in jobs
+    ]
+
+
+def warm_up() -> None:
+    """Start vl-convert's engine (a third of a second, before the first drawing): a process
+    that will draw calls this while the charts are still being worked out elsewhere."""
+    import vl_convert
+
+    spec = {"mark": "bar", "data": {"values": [{"v": 1}]}, "encoding": {"y": {"field": "v"}}}
+    vl_convert.vegalite_to_svg(spec)
 
 
 def vega_bundle(store: Store = NO_STORE) -> str:
@@ -332,7 +374,7 @@ def stage_times_spec(rows: Sequence[Mapping[str, Any]], *, title: str) -> dict[s
     )
     spread = base.mark_rule(strokeWidth=2).encode(x="low:Q", x2="high:Q")
     chart = alt.layer(bars, spread).properties(width="container", height=alt.Step(BAND))
-    spec: dict[str, Any] = chart.to_dict()
+    spec: dict[str, Any] = chart.to_dict(validate=ALTAIR_CHECKS)
     spec["config"] = _CONFIG
     spec["data"] = {"name": DATA_NAME}
     spec["datasets"] = {DATA_NAME: [dict(row) for row in rows]}
