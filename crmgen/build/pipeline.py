@@ -36,7 +36,7 @@ from crmgen import (
     views,
     write,
 )
-from crmgen.compute.evaluate import compute
+from crmgen.compute.evaluate import Run, compute, run_here
 from crmgen.config import load_config
 from crmgen.link import link_records
 from crmgen.model import Config, Dataset, Diagnostic, Page, PageSet, Project, error, frozen_map
@@ -45,10 +45,11 @@ from crmgen.schema import load_schemas
 
 from . import records
 from .charts import Charting, start_charts
+from .forked import run_forked
 from .inputs import RUNS, build_date, code_version
 from .interchange import site_csv_files
 from .pages import start_pages
-from .records import read_records
+from .records import can_fork, read_records, workers
 from .result import BuildResult, manifest_path, remembered, run_key, unchanged
 
 #: The home page: rendered last, with the first dashboard.
@@ -116,11 +117,17 @@ def load_dataset(
     projects = {p: Project(schemas[p], frozen_map(records.get(p, {}))) for p in order}
     dataset = Dataset(str(root), config, frozen_map(projects), today)
     dataset = run("history", _history, dataset, git_root, rev)
-    dataset = run("compute", compute, dataset)
+    dataset = run("compute", compute, dataset, *_compute_on_cores())
     boards = run("dashboards", dashboards.check, dataset)
     dataset = run("checks", checks.run, dataclasses.replace(dataset, dashboards=boards))
     run("templates", _check_templates, root)
     return dataclasses.replace(dataset, diagnostics=tuple(report.ordered(run.diagnostics)))
+
+
+def _compute_on_cores() -> tuple[Run, int]:
+    """How ``compute`` runs its shares: on every core when this platform can fork."""
+    count = workers()
+    return (run_forked, count) if count > 1 and can_fork() else (run_here, 1)
 
 
 @contextlib.contextmanager

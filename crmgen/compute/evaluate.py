@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Set as AbstractSet
 from decimal import Decimal
 from typing import Any
 
@@ -44,12 +45,13 @@ class _State:
         schemas: Mapping[str, ProjectSchema],
         records: Mapping[str, Mapping[str, Record]],
         today: dt.date,
+        share: Share,
     ) -> None:
         self.schemas = schemas
         self.records = records
         self.today = today
         self.computed: dict[tuple[str, str], dict[str, Any]] = {
-            (p, s): dict(r.computed) for p, by in records.items() for s, r in by.items()
+            (p, s): dict(records[p][s].computed) for p, s in share
         }
 
     def get(self, project: str, slug: str) -> Record | None:
@@ -201,8 +203,29 @@ def _evaluate(state: _State, compiled: Plan, node: Node, spec: FieldSpec, record
     return expr.aggregate(rollup.aggregate, flat)
 
 
-def compute(dataset: Dataset) -> tuple[Dataset, list[Diagnostic]]:
+#: Runs a function over the shares of the records, in order (``compute``'s ``run``): the
+#: build passes one that works on both cores; the default runs them here, one after another.
+Run = Callable[[Callable[["Share"], "Evaluated"], Sequence["Share"]], list["Evaluated"]]
+#: Records (project, slug) whose computed fields read only each other.
+Share = tuple[tuple[str, str], ...]
+#: What evaluating a share gives: each record's computed values, and the problems found.
+Evaluated = tuple[dict[tuple[str, str], dict[str, Any]], list[Diagnostic]]
+#: Below this many records the values are computed in one share.
+SHARE_FROM = 1_000
+
+
+def run_here(fn: Callable[[Share], Evaluated], shares: Sequence[Share]) -> list[Evaluated]:
+    return [fn(share) for share in shares]
+
+
+def compute(
+    dataset: Dataset, run: Run = run_here, ways: int = 1
+) -> tuple[Dataset, list[Diagnostic]]:
     """Evaluate every computed field of every record.
+
+    The records are cut into ``ways`` shares that never read each other (``shares``), each
+    evaluated by ``run`` (the build's runs them on both cores); the result is the same for
+    any cut.
 
     Returns:
         The dataset with computed values, result types and ``reads`` filled in, and the
@@ -213,11 +236,66 @@ def compute(dataset: Dataset) -> tuple[Dataset, list[Diagnostic]]:
     compiled, diags = plan(schemas)
     kinds, broken, problems = check_plan(schemas, compiled)
     diags += problems
-    state = _State(schemas, records, dataset.today)
+    count = sum(len(by_slug) for by_slug in records.values())
+    cut = shares(schemas, records, ways if count >= SHARE_FROM else 1)
+
+    def evaluate(share: Share) -> Evaluated:
+        return _evaluate_share(schemas, records, dataset.today, compiled, kinds, broken, share)
+
+    computed: dict[tuple[str, str], dict[str, Any]] = {}
+    for values, found in run(evaluate, cut):
+        computed.update(values)
+        diags += found
+    projects = {}
+    for p, proj in dataset.projects.items():
+        schema = proj.schema
+        fields = tuple(
+            dataclasses.replace(
+                f,
+                result=_result_type(schemas, p, f, compiled, kinds),
+                result_target=_result_target(schemas, p, f),
+            )
+            if f.type in ("lookup", "rollup", "formula")
+            else f
+            for f in schema.fields
+        )
+        by_slug = {
+            s: dataclasses.replace(r, computed=frozen_map(computed[(p, s)]))
+            for s, r in proj.records.items()
+        }
+        projects[p] = Project(dataclasses.replace(schema, fields=fields), frozen_map(by_slug))
+    return (
+        dataclasses.replace(
+            dataset, projects=frozen_map(projects), reads=frozen_map(compiled.reads)
+        ),
+        diags,
+    )
+
+
+def _evaluate_share(
+    schemas: Mapping[str, ProjectSchema],
+    records: Mapping[str, Mapping[str, Record]],
+    today: dt.date,
+    compiled: Plan,
+    kinds: Mapping[Node, Kind],
+    broken: AbstractSet[Node],
+    share: Share,
+) -> Evaluated:
+    """The computed values of the records of ``share``, field by field in dependency order.
+
+    Only the share's records have a place for computed values: a read of another record's
+    computed field (a share that is not closed, see ``shares``) is a KeyError, never a
+    silently missing value."""
+    state = _State(schemas, records, today, share)
+    diags: list[Diagnostic] = []
+    members: dict[str, list[str]] = {}
+    for project, slug in share:
+        members.setdefault(project, []).append(slug)
     for node in compiled.order:
         project, name = node
+        slugs = members.get(project, ())
         if node in broken:  # reported once at the schema; never evaluated per record
-            for slug in records.get(project, {}):
+            for slug in slugs:
                 state.computed[(project, slug)][name] = None
             continue
         spec = schemas[project].field(name)
@@ -228,7 +306,9 @@ def compute(dataset: Dataset) -> tuple[Dataset, list[Diagnostic]]:
             if node in compiled.formulas
             else frozenset()
         )
-        for slug, record in records.get(project, {}).items():
+        by_slug = records[project]
+        for slug in slugs:
+            record = by_slug[slug]
             try:
                 value = _evaluate(state, compiled, node, spec, record)
                 problem = _check_result(value, result) if spec.type != "lookup" else None
@@ -249,27 +329,50 @@ def compute(dataset: Dataset) -> tuple[Dataset, list[Diagnostic]]:
                 )
                 value = None
             state.computed[(project, slug)][name] = value
-    projects = {}
-    for p, proj in dataset.projects.items():
-        schema = proj.schema
-        fields = tuple(
-            dataclasses.replace(
-                f,
-                result=_result_type(schemas, p, f, compiled, kinds),
-                result_target=_result_target(schemas, p, f),
-            )
-            if f.type in ("lookup", "rollup", "formula")
-            else f
-            for f in schema.fields
-        )
-        by_slug = {
-            s: dataclasses.replace(r, computed=frozen_map(state.computed[(p, s)]))
-            for s, r in proj.records.items()
-        }
-        projects[p] = Project(dataclasses.replace(schema, fields=fields), frozen_map(by_slug))
-    return (
-        dataclasses.replace(
-            dataset, projects=frozen_map(projects), reads=frozen_map(compiled.reads)
-        ),
-        diags,
-    )
+    return state.computed, diags
+
+
+def shares(
+    schemas: Mapping[str, ProjectSchema],
+    records: Mapping[str, Mapping[str, Record]],
+    ways: int,
+) -> list[Share]:
+    """The records cut into at most ``ways`` shares of about the same size, each closed: a
+    computed field reads only its own record and the records a reference leads to, in either
+    direction (lookups, rollups, ``referenced-by``), so each share is a union of the groups of
+    records that references connect (a client, its deals, projects and invoices).
+
+    Records keep their project and slug order within a share, so each share is evaluated in
+    the order a single share would be.
+    """
+    keys = [(p, s) for p, by_slug in records.items() for s in by_slug]
+    if ways <= 1:
+        return [tuple(keys)]
+    parent = {key: key for key in keys}
+
+    def root(key: tuple[str, str]) -> tuple[str, str]:
+        while parent[key] != key:
+            parent[key] = parent[parent[key]]
+            key = parent[key]
+        return key
+
+    for project, by_slug in records.items():
+        links = [f for f in schemas[project].fields if f.type == "reference" and f.target]
+        for slug, record in by_slug.items():
+            for spec in links:
+                value = record.values.get(spec.name)
+                for target in value if isinstance(value, tuple) else (value,):
+                    if isinstance(target, str):
+                        other = (spec.target or "", target.rsplit("/", 1)[-1])
+                        if other in parent:
+                            a, b = root((project, slug)), root(other)
+                            if a != b:
+                                parent[a] = b
+    groups: dict[tuple[str, str], list[tuple[str, str]]] = {}
+    for key in keys:
+        groups.setdefault(root(key), []).append(key)
+    cut: list[list[tuple[str, str]]] = [[] for _ in range(ways)]
+    for group in sorted(groups.values(), key=len, reverse=True):
+        min(cut, key=len).extend(group)
+    order = {key: n for n, key in enumerate(keys)}
+    return [tuple(sorted(share, key=order.__getitem__)) for share in cut if share]
