@@ -187,7 +187,8 @@ class _Dictionary:
         width = 1
         while 36**width < len(self.values):
             width += 1
-        index = "".join(_base36(i, width) for i in self.index)
+        codes = [_base36(i, width) for i in range(len(self.values))]  # each value's code once
+        index = "".join(map(codes.__getitem__, self.index))
         return {"values": self.values, "index": index, "width": width}
 
 
