@@ -1,0 +1,87 @@
+"""Bodies rendered by markdown-it-pyrs (``markdown._fast``) come out exactly as the Python
+parser would render them, and every body where the two differ takes the Python parser."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from crmgen.fields import markdown
+
+EXAMPLE = Path(__file__).parent.parent
+
+
+def _python(text: str) -> str:
+    return markdown._render_python(text, "", "", lambda path: False).html
+
+
+PIECES = [
+    "# ", "## ", "###### ", "####### ", "> ", "- ", "* ", "+ ", "1. ", "2) ", "10. ", "    ",
+    "\t", "```", "~~~", "```py", "---", "***", "___", "===", "| a | b |\n", "|---|:-:|\n",
+    "a | b\n", "-:\n", "**", "__", "*", "_", "~~", "~", "`", "\\", "&amp;", "&copy;", "&#35;",
+    "&#x41;", "&nbsp;", "&bogus;", "\n", "\n\n", "  \n", "\r\n", "\r", "text", "word ", "é",
+    "😀", "€", "http://x.example", "www.x.example", "a@b.example", "!", "(", ")", "[x] ",
+    "[ ] ", "- [ ] ", "[", "]", "[a]", "[a](http://x.example)", "[a](javascript:x)", "![i](a.png)",
+    "<b>", "<http://x.example>", "[a]: http://x.example\n",
+]  # fmt: skip
+LETTERS = "ab Z9*_~`#>-+=|\\&;:!()\n \t.,'\"/é€{}^%$@?1\rΩ中ـ\u0301\u200b\ufeff\x00«»–“…\xa0"
+BODIES = st.lists(
+    st.one_of(st.sampled_from(PIECES), st.text(LETTERS, max_size=6)), max_size=40
+).map("".join)
+
+
+@settings(max_examples=600, deadline=None, suppress_health_check=list(HealthCheck))
+@given(BODIES)
+def test_every_body_renders_as_the_python_parser_renders_it(body: str) -> None:
+    # ``render_body`` takes either parser; made line ends are what both read
+    expected = _python(markdown._NEWLINES.sub("\n", body)) if body.strip() else ""
+    assert markdown.render_body(body).html == expected
+
+
+@pytest.mark.parametrize(
+    ("body", "python"),
+    [
+        ("> ", False),  # an empty quote: written without a line end inside, by both now
+        (";\u200b文\n-:", False),  # a "table" without any |: no tables in the compiled one
+        ("1\xa0", True),  # the Python parser strips Unicode spaces at a paragraph's end
+        ("> ”'»€http://x.example\n*", True),  # an empty list item after a quote's paragraph
+        ("> **text\r2) 9- \\*", True),  # a list item after a quote's paragraph (and a lone CR)
+        ("😀___*_$a**$Ztext", True),  # emphasis beside characters that are not ASCII
+        ("__9&- Zé€***&#x41;a@b.example", True),  # emphasis beside an entity
+        ("```\nunclosed fence", True),  # the compiled parser ends it with a line end
+        ("a\x00b", True),
+        ("[a](javascript:alert(1)) and [b](https://ok.example)", True),  # only Python checks links
+        ("![logo](../../files/a.png)", True),  # only Python rewrites images
+    ],
+)
+def test_where_the_parsers_differ_the_body_takes_the_python_parser_or_is_evened(
+    body: str, python: bool
+) -> None:
+    text = markdown._NEWLINES.sub("\n", body)
+    assert markdown._fast(text) is not python
+    assert markdown.render_body(body).html == _python(text)
+
+
+def test_plain_notes_take_the_compiled_parser() -> None:
+    body = (
+        "# Kick-off\n\nCalled *Maria*: she wants **two** options.\n\n- draft by Friday\n"
+        "- [x] brief signed\n\n1. scope\n2. price\n\n---\n\nDone &amp; dusted.\n"
+    )
+    assert markdown._fast(body)
+    html = markdown.render_body(body).html
+    assert html == _python(body)
+    assert "<h2>Kick-off</h2>" in html and "<h1>" not in html  # one level down
+
+
+def test_the_example_bodies_render_alike_and_most_take_the_compiled_parser() -> None:
+    bodies = [p.read_text().split("---", 2)[2] for p in (EXAMPLE / "data").rglob("*.md")]
+    fast = 0
+    for body in bodies:
+        text = markdown._NEWLINES.sub("\n", body)
+        if body.strip():
+            assert markdown.render_body(body).html == _python(text)
+            fast += markdown._fast(text)
+    assert fast > len(bodies) // 2
