@@ -1005,24 +1005,29 @@ def _record_view(ctx: _Context, project: Project, record: Record, values: _Row) 
 def fields_html(fields: Sequence[ValueView]) -> Markup:
     """A record page's fields as the items of its ``<dl>``, built here in one pass instead of
     a template loop (``record.html`` prints it; an overriding template may still loop over
-    ``record.fields``). Every attribute and label is escaped; each value's HTML is its own."""
+    ``record.fields``). Every attribute and label is escaped; each value's HTML is its own.
+    What a field shows on every record (its type, name, label and origin) is made once."""
     out: list[str] = []
     for v in fields:
+        head, tail = _field_frame(v.type, v.name, v.label, v.origin)
         value = '<span class="empty">—</span>' if v.shown.kind == "empty" else v.html
-        origin = ""
-        if v.origin.startswith("via "):
-            origin = f' <small class="origin">{escape(v.origin)}</small>'
-        elif v.origin:
-            origin = (
-                ' <details class="origin"><summary>How it is computed</summary>'
-                f"<code>{escape(v.origin)}</code></details>"
-            )
-        out.append(
-            f'<div class="field type-{escape(v.type)}" data-field="{escape(v.name)}" '
-            f'data-sort="{escape(v.shown.sort)}">\n<dt>{escape(v.label)}</dt>\n'
-            f"<dd>{value}{origin}</dd>\n</div>\n"
-        )
+        out.append(f"{head}{escape(v.shown.sort)}{tail[0]}{value}{tail[1]}")
     return Markup("".join(out))
+
+
+@functools.lru_cache(maxsize=4096)
+def _field_frame(type_: str, name: str, label: str, origin: str) -> tuple[str, tuple[str, str]]:
+    """The HTML of a field around its sort key and its value (see ``fields_html``)."""
+    note = ""
+    if origin.startswith("via "):
+        note = f' <small class="origin">{escape(origin)}</small>'
+    elif origin:
+        note = (
+            ' <details class="origin"><summary>How it is computed</summary>'
+            f"<code>{escape(origin)}</code></details>"
+        )
+    head = f'<div class="field type-{escape(type_)}" data-field="{escape(name)}" data-sort="'
+    return head, (f'">\n<dt>{escape(label)}</dt>\n<dd>', f"{note}</dd>\n</div>\n")
 
 
 def _table_view(ctx: _Context, project: Project, values: _Values, board: bool) -> TableView:
