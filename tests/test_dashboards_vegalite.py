@@ -148,7 +148,7 @@ def test_the_bundle_works_offline_under_a_strict_csp() -> None:
             title="T",
             key_title="Month",
             series=["Sales", "Paid"],
-        ),  # fmt: skip
+        ),
         lambda: charts.chart_spec(
             "line",
             "number",
@@ -157,7 +157,7 @@ def test_the_bundle_works_offline_under_a_strict_csp() -> None:
             key_title="Month",
             series=["Sales", "Paid"],
             display={"decimals": 1},
-        ),  # fmt: skip
+        ),
         lambda: charts.chart_spec(
             "bar",
             "count",
@@ -166,7 +166,7 @@ def test_the_bundle_works_offline_under_a_strict_csp() -> None:
             key_title="Owner",
             horizontal=True,
             colours={"Jan 2025": "#111111"},
-        ),  # fmt: skip
+        ),
         lambda: charts.chart_spec(
             "bar",
             "count",
@@ -175,7 +175,7 @@ def test_the_bundle_works_offline_under_a_strict_csp() -> None:
             key_title="Owner",
             series=["Sales", "Paid"],
             horizontal=True,
-        ),  # fmt: skip
+        ),
         lambda: charts.chart_spec(
             "pie", "percent", ROWS, title="T", key_title="Source", colours={"X": "#444444"}
         ),

@@ -40,8 +40,11 @@ def neutralise(text: str) -> str:
 
 
 def unneutralise(text: str) -> str:
-    """The text ``neutralise`` was given (a ``'`` is dropped only before what it protects)."""
-    if text.startswith("'") and text[1:2] and text[1:].startswith((*DANGEROUS, "'")):
+    """The text ``neutralise`` was given (a ``'`` is dropped only before what it protects).
+
+    A ``'`` before a line feed is dropped too: it protected a carriage return that a CSV
+    reader joined with the line feed after it (``neutralise`` never quotes a line feed)."""
+    if text.startswith("'") and text[1:2] and text[1:].startswith((*DANGEROUS, "'", "\n")):
         return text[1:]
     return text
 
