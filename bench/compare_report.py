@@ -481,7 +481,10 @@ def notes(report: Report) -> list[str]:
         '- Full builds: crmgen "cold" has no `.crmgen-cache` and no site folder; "warm cache"'
         " keeps the cache and deletes the site folder first. Hugo renders into a destination"
         " deleted before each run (no `--gc`, no `--cleanDestinationDir`); crmgen, Hugo, crmgen"
-        " (warm), Hugo alternate.",
+        " (warm), Hugo alternate. \"Cold\" removes the data repo's cache only: the Vega bundle,"
+        " which depends on nothing but the installed vl-convert, is also kept once per user"
+        " (`~/.cache/crmgen/shared/`), so only a machine's first build makes it (about 1 s"
+        " more).",
         "- Rebuilds go into the site of the previous build; the edit changes one digit of an"
         " `amount:` line, the restore writes the original bytes back.",
         "- Peak memory is `ru_maxrss` from `os.wait4` (the child, or the largest of the"
