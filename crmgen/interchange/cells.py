@@ -166,6 +166,8 @@ def plain_decimal(value: int | Decimal) -> str:
 
 def export_text(value: Any) -> tuple[str, bool]:
     """A value as cell text, and whether it is a number (numbers are never neutralised)."""
+    if type(value) is str:  # most cells: before the checks of the other kinds
+        return value, False
     if value is None:
         return "", False
     if isinstance(value, bool):

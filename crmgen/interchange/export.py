@@ -50,6 +50,9 @@ def _has_parts(project: Project, spec: FieldSpec) -> bool:
     return any(isinstance(r.values.get(spec.name), Mapping) for r in project.records.values())
 
 
+_SCALARS = frozenset({str, int, bool, Decimal, dt.date})
+
+
 def _value(dataset: Dataset, record: Any, how: tuple[Any, ...]) -> Any:
     kind = how[0]
     if kind == "slug":
@@ -59,6 +62,8 @@ def _value(dataset: Dataset, record: Any, how: tuple[Any, ...]) -> Any:
     if kind == "field":
         spec_: FieldSpec = how[2]
         value = record.get(how[1])
+        if value is None or type(value) in _SCALARS:  # most values: no list or mapping
+            return value
         if spec_.type == "referenced-by" and spec_.target and isinstance(value, tuple | list):
             return [str(v).removeprefix(f"{spec_.target}/") for v in value]
         if isinstance(value, Mapping) and how[1] in record.values:

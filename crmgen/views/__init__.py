@@ -369,6 +369,14 @@ class _Cells(Sequence["ValueView"]):
     def __len__(self) -> int:
         return len(self._names)
 
+    def __iter__(self) -> Iterator[ValueView]:  # not Sequence's: an index and a check a cell
+        row, names = self._row, self._names
+        if self._first is not None:
+            yield self._first
+            names = names[1:]
+        for name in names:
+            yield row[name]
+
     def __eq__(self, other: object) -> bool:
         if isinstance(other, Sequence):
             return tuple(self) == tuple(other)
@@ -859,10 +867,30 @@ def _display_type(spec: FieldSpec) -> tuple[str, str | None]:
     return spec.type, spec.target
 
 
+_SpecView = tuple[str, str | None, NumberFormat, str]
+#: ``_spec_view`` by the identity of the spec (kept, so that its id is never reused while in
+#: here; a spec's hash would hash its 19 fields at every value).
+_SPEC_VIEWS: dict[int, tuple[FieldSpec, _SpecView]] = {}
+
+
+def _spec_view(spec: FieldSpec) -> _SpecView:
+    """What ``value_view`` needs of a field besides its value: the type it shows as, the
+    project its links lead to, its number format and where its value comes from."""
+    found = _SPEC_VIEWS.get(id(spec))
+    if found is not None and found[0] is spec:
+        return found[1]
+    if len(_SPEC_VIEWS) > 4096:
+        _SPEC_VIEWS.clear()
+    shown, target = _display_type(spec)
+    made = (shown, target, number_format(spec.display), _origin(spec))
+    _SPEC_VIEWS[id(spec)] = (spec, made)
+    return made
+
+
 def value_view(ctx: _Context, project: str, record: Record, spec: FieldSpec) -> ValueView:
     """One visible field of a record as a ``ValueView``."""
     value = record.get(spec.name)
-    shown, target = _display_type(spec)
+    shown, target, number, origin = _spec_view(spec)
     if shown in _LINKING and value not in (None, ()):
         refs = [
             str(v).split("/", 1) if "/" in str(v) else [str(target), str(v)] for v in items(value)
@@ -876,12 +904,11 @@ def value_view(ctx: _Context, project: str, record: Record, spec: FieldSpec) -> 
         shown_as = Display("links", labels, labels.casefold(), links)
     else:
         config = ctx.dataset.config
-        number = number_format(spec.display)
         shown_as, html = _shown(
             value, shown, config.currency, config.locale, config.attachments, number
         )
-        return ValueView(spec.name, spec.label, shown, _origin(spec), shown_as, html)
-    return _value(spec.name, spec.label, shown, _origin(spec), shown_as)
+        return ValueView(spec.name, spec.label, shown, origin, shown_as, html)
+    return _value(spec.name, spec.label, shown, origin, shown_as)
 
 
 _SHOWN: dict[tuple[Any, ...], tuple[Display, Markup]] = {}
