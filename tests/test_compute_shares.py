@@ -1,6 +1,7 @@
-"""Computing on both cores: the records are cut into closed shares (``evaluate.shares``), and
-any cut, evaluated here or in forked children (``build.forked.run_forked``), gives the same
-values and problems as one share."""
+"""Computing on both cores and from the cache: the records fall into closed groups
+(``evaluate.groups``) dealt into shares; any cut, evaluated here or in forked children
+(``build.forked.run_forked``), gives the same values and problems as one share; each group's
+values and problems are kept under a key of all it reads, and read back."""
 
 from __future__ import annotations
 
@@ -148,3 +149,112 @@ def test_the_share_of_a_child_that_died_is_done_here() -> None:
         return n * 10
 
     assert run_forked(work, [1, 2, 3]) == [10, 20, 30]
+
+
+def _groups_and_keys(dataset: Dataset) -> tuple[list[Any], list[str]]:
+    schemas, records = _parts(dataset)
+    found = evaluate.groups(schemas, records)
+    return found, evaluate._group_keys(dataset, schemas, found)
+
+
+@pytest.fixture
+def own_key(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+
+
+@pytest.mark.usefixtures("own_key")
+def test_computed_values_are_kept_by_group_and_read_back(
+    datasets: list[Dataset], tmp_path: Path
+) -> None:
+    from crmgen.cache import Cache
+    from crmgen.model.store import pack
+
+    path = tmp_path / "c.sqlite"
+    for dataset in datasets:
+        whole, problems = evaluate.compute(dataset)
+        for _ in range(2):  # made and kept, then read back
+            store = Cache(path)
+            kept, found = evaluate.compute(dataset, store=store)
+            store.close()
+            assert kept == whole and ordered(found) == ordered(problems)
+    # what is read back is the entry under the group's key: a planted entry shows
+    dataset = datasets[1]
+    found_groups, keys = _groups_and_keys(dataset)
+    group, key = next((g, k) for g, k in zip(found_groups, keys, strict=True) if len(g) > 1)
+    planted = [{"planted": n} for n in range(len(group))]
+    store = Cache(path)
+    store.put(evaluate.SPACE, key, pack((planted, [])))
+    kept, _ = evaluate.compute(dataset, store=store)
+    store.close()
+    project, slug = group[1]
+    assert dict(kept.projects[project].records[slug].computed) == {"planted": 1}
+
+
+def test_problems_are_kept_with_their_group(make_repo: Any, tmp_path: Path, own_key: None) -> None:
+    from conftest import record
+
+    from crmgen.cache import Cache
+
+    schema = (Path(__file__).parent.parent / "schema" / "opportunities.schema.yaml").read_text()
+    root = make_repo(
+        {
+            "schema/opportunities.schema.yaml": schema.replace(
+                "properties:\n",
+                "properties:\n  ratio: {x-crmgen: {type: formula, "
+                'formula: "1 / (len(title) - 2)"}}\n',
+                1,
+            ),
+            "data/opportunities/ab.md": record("title: AB\nlist: Lead\nclient: acme"),
+            "data/clients/acme.md": record("title: Acme"),
+        }
+    )
+    dataset = _uncomputed(load_dataset(root, today=DAY))
+    whole, problems = evaluate.compute(dataset)
+    ratio = [d for d in problems if d.field == "ratio"]
+    assert len(ratio) == 1 and "division by zero" in ratio[0].message
+    for _ in range(2):
+        store = Cache(tmp_path / "c.sqlite")
+        kept, found = evaluate.compute(dataset, store=store)
+        store.close()
+        assert kept == whole and ordered(found) == ordered(problems)
+
+
+def test_what_a_group_key_depends_on(datasets: list[Dataset]) -> None:
+    dataset = datasets[1]
+    found_groups, keys = _groups_and_keys(dataset)
+    assert all(keys) and len(set(keys)) == len(keys)
+    # one record's file changed: its group's key only
+    group = next(g for g in found_groups if len(g) > 1)
+    project, slug = group[0]
+    edited = dataset.projects[project].records[slug]
+    changed = _with_record(dataset, dataclasses.replace(edited, source="another text"))
+    _, again = _groups_and_keys(changed)
+    assert [n for n, (a, b) in enumerate(zip(keys, again, strict=True)) if a != b] == [
+        found_groups.index(group)
+    ]
+    # the day, the commit the history was read at, a schema: every group
+    for other in (
+        dataclasses.replace(dataset, today=DAY + dt.timedelta(days=1)),
+        dataclasses.replace(dataset, head="0" * 40),
+        _with_schema(dataset),
+    ):
+        _, moved = _groups_and_keys(other)
+        assert not set(moved) & set(keys)
+    # a record read from nowhere (made in memory): its group is never kept
+    unknown = _with_record(dataset, dataclasses.replace(edited, source=""))
+    _, blank = _groups_and_keys(unknown)
+    assert blank[found_groups.index(group)] == "" and sum(not k for k in blank) == 1
+
+
+def _with_record(dataset: Dataset, record: Record) -> Dataset:
+    project = dataset.projects[record.project]
+    records = {**project.records, record.slug: record}
+    projects = {**dataset.projects, record.project: Project(project.schema, frozen_map(records))}
+    return dataclasses.replace(dataset, projects=frozen_map(projects))
+
+
+def _with_schema(dataset: Dataset) -> Dataset:
+    name, project = next(iter(dataset.projects.items()))
+    schema = dataclasses.replace(project.schema, title=(project.schema.title or "") + " (new)")
+    projects = {**dataset.projects, name: Project(schema, project.records)}
+    return dataclasses.replace(dataset, projects=frozen_map(projects))

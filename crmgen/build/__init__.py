@@ -77,6 +77,8 @@ def validate_repo(
         found = store.get(RUNS, key)
         if found is not None:
             return tuple(unpack(found))
+        from crmgen.compute.evaluate import SPACE as COMPUTED
+
         from .pipeline import load_dataset
         from .records import SPACE
 
@@ -84,6 +86,7 @@ def validate_repo(
             dataset = load_dataset(root, today=day, store=store)
         store.put(RUNS, key, pack(dataset.diagnostics))
         store.forget_unused(SPACE)  # old versions of edited records
+        store.forget_unused(COMPUTED)  # and the values computed from them
         return dataset.diagnostics
 
 

@@ -36,6 +36,7 @@ from crmgen import (
     views,
     write,
 )
+from crmgen.compute.evaluate import SPACE as COMPUTED
 from crmgen.compute.evaluate import Run, compute, run_here
 from crmgen.config import load_config
 from crmgen.link import link_records
@@ -117,7 +118,7 @@ def load_dataset(
     projects = {p: Project(schemas[p], frozen_map(records.get(p, {}))) for p in order}
     dataset = Dataset(str(root), config, frozen_map(projects), today)
     dataset = run("history", _history, dataset, git_root, rev)
-    dataset = run("compute", compute, dataset, *_compute_on_cores())
+    dataset = run("compute", compute, dataset, *_compute_on_cores(), store)
     boards = run("dashboards", dashboards.check, dataset)
     dataset = run("checks", checks.run, dataclasses.replace(dataset, dashboards=boards))
     run("templates", _check_templates, root)
@@ -265,6 +266,7 @@ def build_and_remember(
     if result.written:
         store.put(RUNS, key, remembered(result, root, out))
         store.forget_unused(records.SPACE)
+        store.forget_unused(COMPUTED)
     return result
 
 

@@ -14,6 +14,7 @@ the result is the same whichever way it was made.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import multiprocessing
 import os
@@ -72,7 +73,7 @@ def read_records(
     missing = [source for source in keys if keys[source] not in found]
     # the results come in file order as the workers finish each share: this process takes
     # each share while the workers check the next ones
-    made = _check_all(root, config, schemas, missing, texts)
+    made = _check_all(root, config, schemas, missing, texts, keys)
     checkers: dict[str, Checker] = {}
     out: dict[str, dict[str, Record]] = {name: {} for name in schemas}
     for source, key in keys.items():
@@ -103,15 +104,16 @@ def _check_all(
     schemas: Mapping[str, ProjectSchema],
     sources: Sequence[Source],
     texts: Mapping[Source, str],
+    keys: Mapping[Source, str],
 ) -> Iterator[bytes]:
     """Parse and check the text of each source: packed (diagnostics, Checked | None), in
     the order of ``sources``, each share as soon as it is done."""
     global _WORK
     count = workers()
     if len(sources) < PARALLEL_FROM or count < 2 or not can_fork():
-        yield from _check_range(root, config, schemas, sources, texts, 0, len(sources))
+        yield from _check_range(root, config, schemas, sources, texts, keys, 0, len(sources))
         return
-    _WORK = (root, config, schemas, sources, texts)  # inherited by the forked workers
+    _WORK = (root, config, schemas, sources, texts, keys)  # inherited by the forked workers
     pool = None
     try:
         size = -(-len(sources) // (count * 8))
@@ -144,8 +146,8 @@ def can_fork() -> bool:
 
 def _check_work(span: tuple[int, int]) -> list[bytes]:
     assert _WORK is not None
-    root, config, schemas, sources, texts = _WORK
-    return _check_range(root, config, schemas, sources, texts, *span)
+    root, config, schemas, sources, texts, keys = _WORK
+    return _check_range(root, config, schemas, sources, texts, keys, *span)
 
 
 def _check_range(
@@ -154,6 +156,7 @@ def _check_range(
     schemas: Mapping[str, ProjectSchema],
     sources: Sequence[Source],
     texts: Mapping[Source, str],
+    keys: Mapping[Source, str],
     start: int,
     end: int,
 ) -> list[bytes]:
@@ -166,6 +169,7 @@ def _check_range(
         )
         checked: Checked | None = None
         if record is not None:
+            record = dataclasses.replace(record, source=keys[source])
             checker = checkers.get(source.project)
             if checker is None:
                 checker = checkers[source.project] = Checker(root, config, schema)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import hashlib
 from collections.abc import Callable, Mapping, Sequence
 from collections.abc import Set as AbstractSet
 from decimal import Decimal
@@ -33,6 +34,7 @@ from crmgen.model import (
     error,
     frozen_map,
 )
+from crmgen.model.store import NO_STORE, Store, digest, pack, unpack
 
 _MISSING = object()
 
@@ -212,6 +214,8 @@ Share = tuple[tuple[str, str], ...]
 Evaluated = tuple[dict[tuple[str, str], dict[str, Any]], list[Diagnostic]]
 #: Below this many records the values are computed in one share.
 SHARE_FROM = 1_000
+#: The store's space for the computed values and problems of a group of records.
+SPACE = "computed"
 
 
 def run_here(fn: Callable[[Share], Evaluated], shares: Sequence[Share]) -> list[Evaluated]:
@@ -219,13 +223,15 @@ def run_here(fn: Callable[[Share], Evaluated], shares: Sequence[Share]) -> list[
 
 
 def compute(
-    dataset: Dataset, run: Run = run_here, ways: int = 1
+    dataset: Dataset, run: Run = run_here, ways: int = 1, store: Store = NO_STORE
 ) -> tuple[Dataset, list[Diagnostic]]:
     """Evaluate every computed field of every record.
 
-    The records are cut into ``ways`` shares that never read each other (``shares``), each
-    evaluated by ``run`` (the build's runs them on both cores); the result is the same for
-    any cut.
+    The records fall into groups that never read each other (``groups``). A group's values
+    and problems are kept in ``store`` under a hash of all it reads (``_group_keys``); the
+    groups not there are dealt into ``ways`` shares, each evaluated by ``run`` (the build's
+    runs them on both cores). The result is the same for any cut, and with or without the
+    store.
 
     Returns:
         The dataset with computed values, result types and ``reads`` filled in, and the
@@ -236,16 +242,41 @@ def compute(
     compiled, diags = plan(schemas)
     kinds, broken, problems = check_plan(schemas, compiled)
     diags += problems
-    count = sum(len(by_slug) for by_slug in records.values())
-    cut = shares(schemas, records, ways if count >= SHARE_FROM else 1)
+    found_groups = groups(schemas, records)
+    keys = _group_keys(dataset, schemas, found_groups)
+    kept = store.get_many(SPACE, [key for key in keys if key])
+    computed: dict[tuple[str, str], dict[str, Any]] = {}
+    todo: list[tuple[Share, str]] = []
+    for group, key in zip(found_groups, keys, strict=True):
+        blob = kept.get(key) if key else None
+        if blob is None:
+            todo.append((group, key))
+            continue
+        values, found = unpack(blob)
+        computed.update(zip(group, values, strict=True))
+        diags += found
+    count = sum(len(group) for group, _ in todo)
+    cut = deal(
+        [group for group, _ in todo], ways if count >= SHARE_FROM else 1, record_order(records)
+    )
 
     def evaluate(share: Share) -> Evaluated:
         return _evaluate_share(schemas, records, dataset.today, compiled, kinds, broken, share)
 
-    computed: dict[tuple[str, str], dict[str, Any]] = {}
+    made: dict[tuple[str, str], dict[str, Any]] = {}
+    problems_of: dict[str, list[Diagnostic]] = {}
     for values, found in run(evaluate, cut):
-        computed.update(values)
+        made.update(values)
+        for problem in found:
+            problems_of.setdefault(problem.path, []).append(problem)
+    computed.update(made)
+    for group, key in todo:
+        found = [d for p, s in group for d in problems_of.pop(records[p][s].path, ())]
         diags += found
+        if key:
+            store.put(SPACE, key, pack(([made[member] for member in group], found)))
+    for rest in problems_of.values():  # pragma: no cover - every problem is at a record
+        diags += rest
     projects = {}
     for p, proj in dataset.projects.items():
         schema = proj.schema
@@ -332,22 +363,16 @@ def _evaluate_share(
     return state.computed, diags
 
 
-def shares(
-    schemas: Mapping[str, ProjectSchema],
-    records: Mapping[str, Mapping[str, Record]],
-    ways: int,
+def groups(
+    schemas: Mapping[str, ProjectSchema], records: Mapping[str, Mapping[str, Record]]
 ) -> list[Share]:
-    """The records cut into at most ``ways`` shares of about the same size, each closed: a
-    computed field reads only its own record and the records a reference leads to, in either
-    direction (lookups, rollups, ``referenced-by``), so each share is a union of the groups of
-    records that references connect (a client, its deals, projects and invoices).
-
-    Records keep their project and slug order within a share, so each share is evaluated in
-    the order a single share would be.
-    """
+    """The records in groups that never read each other: a computed field reads only its own
+    record and the records a reference leads to, in either direction (lookups, rollups,
+    ``referenced-by``), so a group is the records that references connect (a client, its
+    deals, projects and invoices). Union-find over the reference values; each group keeps
+    the order of the records (project, then slug), and the groups come in the order of their
+    first record."""
     keys = [(p, s) for p, by_slug in records.items() for s in by_slug]
-    if ways <= 1:
-        return [tuple(keys)]
     parent = {key: key for key in keys}
 
     def root(key: tuple[str, str]) -> tuple[str, str]:
@@ -368,11 +393,54 @@ def shares(
                             a, b = root((project, slug)), root(other)
                             if a != b:
                                 parent[a] = b
-    groups: dict[tuple[str, str], list[tuple[str, str]]] = {}
+    found: dict[tuple[str, str], list[tuple[str, str]]] = {}
     for key in keys:
-        groups.setdefault(root(key), []).append(key)
-    cut: list[list[tuple[str, str]]] = [[] for _ in range(ways)]
-    for group in sorted(groups.values(), key=len, reverse=True):
+        found.setdefault(root(key), []).append(key)
+    return [tuple(group) for group in found.values()]
+
+
+def deal(found: Sequence[Share], ways: int, order: Mapping[tuple[str, str], int]) -> list[Share]:
+    """Groups dealt into at most ``ways`` shares of about the same size (largest first),
+    each share's records in ``order`` (the dataset's: project, then slug)."""
+    cut: list[list[tuple[str, str]]] = [[] for _ in range(max(1, ways))]
+    for group in sorted(found, key=len, reverse=True):
         min(cut, key=len).extend(group)
-    order = {key: n for n, key in enumerate(keys)}
     return [tuple(sorted(share, key=order.__getitem__)) for share in cut if share]
+
+
+def record_order(records: Mapping[str, Mapping[str, Record]]) -> dict[tuple[str, str], int]:
+    """Each record's place in the dataset: project, then slug."""
+    return {(p, s): n for n, (p, s) in enumerate((p, s) for p in records for s in records[p])}
+
+
+def shares(
+    schemas: Mapping[str, ProjectSchema],
+    records: Mapping[str, Mapping[str, Record]],
+    ways: int,
+) -> list[Share]:
+    """Every record, in at most ``ways`` closed shares of about the same size."""
+    return deal(groups(schemas, records), ways, record_order(records))
+
+
+def _group_keys(
+    dataset: Dataset, schemas: Mapping[str, ProjectSchema], found: Sequence[Share]
+) -> list[str]:
+    """Each group's key in the store: a hash of all its values and problems depend on. That
+    is each member's ``source`` (its file's text, path, schema, ``crmgen.yml`` and crmgen's
+    version; nothing a group reads comes from outside it), every schema (a lookup reads
+    another project's), the day (``today()``) and the commit the history was read at (which
+    fixes every record's history: a new commit makes every group again). "" for a group with
+    a record that has no ``source`` (never kept)."""
+    context = f"{digest(dict(schemas))}\0{dataset.today.isoformat()}\0{dataset.head}\0"
+    records = {name: project.records for name, project in dataset.projects.items()}
+    keys = []
+    for group in found:
+        parts = [context]
+        for project, slug in group:
+            source = records[project][slug].source
+            if not source:
+                parts = []
+                break
+            parts.append(f"{project}/{slug}\0{source}")
+        keys.append(hashlib.sha256("\n".join(parts).encode()).hexdigest() if parts else "")
+    return keys

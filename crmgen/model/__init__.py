@@ -366,6 +366,10 @@ class Record:
             this one through that field.
         history: when it was created, entered its list, closed and last changed, and its list
             transitions (the history stage; fields win over git).
+        source: what the record was read from, for caches: a hash of its file's text, its
+            path, its schema, ``crmgen.yml`` and crmgen's version (``build.records``), and the
+            file fields the disk check dropped (``!`` and their names); "" when not known (a
+            record made in memory), which no cache keys on.
     """
 
     project: str
@@ -379,6 +383,7 @@ class Record:
     computed: Mapping[str, Any] = _field(default_factory=lambda: EMPTY)
     backlinks: Backlinks = _field(default_factory=lambda: EMPTY)
     history: RecordHistory = _field(default_factory=RecordHistory)
+    source: str = ""
 
     def get(self, name: str, default: Any = None) -> Any:
         """A stored or computed value by field name."""

@@ -209,7 +209,12 @@ class Checker:
                 )
         if failed:
             kept = {k: v for k, v in record.values.items() if k not in failed}
-            record = dataclasses.replace(record, values=frozen_map(kept))
+            dropped = ",".join(sorted(failed))  # the values are no longer the file's alone
+            record = dataclasses.replace(
+                record,
+                values=frozen_map(kept),
+                source=f"{record.source}!{dropped}" if record.source else "",
+            )
         return record, diags
 
     def _file_checks(
