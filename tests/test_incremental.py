@@ -91,6 +91,24 @@ def rename_client(n: int) -> Edit:
     return edit
 
 
+def move_deal(n: int) -> Edit:
+    """A deal moves to another client (a new one, every third time): two groups of records
+    that references connect change (``compute`` keeps each group's values by its records)."""
+
+    def edit(root: Path) -> None:
+        deal = _existing(root)[n % len(_existing(root))]
+        client = ("acme", "globex", "initech")[n % 3]
+        if client == "initech" and not (root / "data" / "clients" / "initech.md").exists():
+            (root / "data" / "clients" / "initech.md").write_text(
+                "---\ntitle: Initech\n---\n", encoding="utf-8"
+            )
+        text = deal.read_text(encoding="utf-8")
+        lines = [f"client: {client}" if x.startswith("client:") else x for x in text.splitlines()]
+        deal.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+    return edit
+
+
 def add_deal(n: int) -> Edit:
     def edit(root: Path) -> None:
         _deal(root, f"new-deal-{n}").write_text(
@@ -161,8 +179,8 @@ def change_config(n: int) -> Edit:
 
 EDITS = st.sampled_from(
     [
-        change_amount, change_list, change_body, rename_client, add_deal, delete_deal,
-        rename_deal, change_schema, toggle_template, change_config,
+        change_amount, change_list, change_body, rename_client, move_deal, add_deal,
+        delete_deal, rename_deal, change_schema, toggle_template, change_config,
     ]
 )  # fmt: skip
 STEP = st.tuples(EDITS, st.integers(0, 50), st.booleans())
@@ -204,6 +222,7 @@ def _clean_build(repo: Path, scratch: Path) -> dict[str, bytes]:
 )
 @given(steps=st.lists(STEP, min_size=1, max_size=4))
 @example(steps=[(rename_deal, 33, False), (rename_deal, 33, False), (delete_deal, 38, False)])
+@example(steps=[(move_deal, 2, False), (change_amount, 2, False), (move_deal, 3, True)])
 def test_incremental_build_equals_clean_build(
     tmp_path_factory: pytest.TempPathFactory, steps: list[tuple[Callable[[int], Edit], int, bool]]
 ) -> None:

@@ -244,6 +244,9 @@ def compute(
     diags += problems
     found_groups = groups(schemas, records)
     keys = _group_keys(dataset, schemas, found_groups)
+    inputs = {
+        member: key for group, key in zip(found_groups, keys, strict=True) for member in group
+    }
     kept = store.get_many(SPACE, [key for key in keys if key])
     computed: dict[tuple[str, str], dict[str, Any]] = {}
     todo: list[tuple[Share, str]] = []
@@ -291,7 +294,9 @@ def compute(
             for f in schema.fields
         )
         by_slug = {
-            s: dataclasses.replace(r, computed=frozen_map(computed[(p, s)]))
+            s: dataclasses.replace(
+                r, computed=frozen_map(computed[(p, s)]), inputs=inputs.get((p, s), "")
+            )
             for s, r in proj.records.items()
         }
         projects[p] = Project(dataclasses.replace(schema, fields=fields), frozen_map(by_slug))

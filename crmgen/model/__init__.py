@@ -370,6 +370,9 @@ class Record:
             path, its schema, ``crmgen.yml`` and crmgen's version (``build.records``), and the
             file fields the disk check dropped (``!`` and their names); "" when not known (a
             record made in memory), which no cache keys on.
+        inputs: a hash of everything the record's values, computed values, back-links and
+            history depend on: the key of its group of records in ``compute`` (every record a
+            reference connects it to, the schemas, the day, the commit); "" when not known.
     """
 
     project: str
@@ -384,6 +387,7 @@ class Record:
     backlinks: Backlinks = _field(default_factory=lambda: EMPTY)
     history: RecordHistory = _field(default_factory=RecordHistory)
     source: str = ""
+    inputs: str = ""
 
     def get(self, name: str, default: Any = None) -> Any:
         """A stored or computed value by field name."""

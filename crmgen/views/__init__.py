@@ -737,6 +737,12 @@ def page_keys(dataset: Dataset, shared: str) -> dict[str, str]:
     records it links to and of those that link to it, its alerts, and whether each image its
     notes show is still an attachment the site may publish. Two builds that give a page the
     same key render it to the same bytes, so the second keeps the first's file.
+
+    A record that knows its ``inputs`` (the key of its group in ``compute``: every record a
+    reference connects it to, which holds all it links to and all that links to it, their
+    files, the schemas, the day and the commit) is keyed by them, its alerts and its images,
+    instead of hashing all of the above: after an edit, the pages of the edited record's
+    group are made again, not only those that changed.
     """
     ctx = _context(dataset)
     keys: dict[str, str] = {}
@@ -744,6 +750,14 @@ def page_keys(dataset: Dataset, shared: str) -> dict[str, str]:
         linking = [f for f in ctx.visible[name] if _display_type(f)[0] in _LINKING]
         for slug, record in project.records.items():
             node = (name, slug)
+            images = [
+                (image.path, image.path is not None and ctx.shows_image(image.path))
+                for image in body_images(record.body, record.path)
+            ]
+            if record.inputs:
+                facts = (shared, record.path, record.inputs, ctx.findings.get(node, ()), images)
+                keys[record_page(name, slug)] = digest(facts)
+                continue
             targets = sorted(
                 tuple(str(v).split("/", 1)) if "/" in str(v) else (str(target), str(v))
                 for spec in linking
@@ -755,10 +769,6 @@ def page_keys(dataset: Dataset, shared: str) -> dict[str, str]:
             backlinks = [
                 (p, s, ctx.title(p, s), backlink_facts(ctx, p, s))
                 for p, s in sorted(ctx.backlinks.get(node, ()))
-            ]
-            images = [
-                (image.path, image.path is not None and ctx.shows_image(image.path))
-                for image in body_images(record.body, record.path)
             ]
             inputs = (
                 shared,
