@@ -13,6 +13,7 @@ in, so this module only ever reads.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, fields, is_dataclass
@@ -32,7 +33,7 @@ from markupsafe import Markup
 
 from crmgen.fields.rules import inside
 from crmgen.model import Diagnostic, Page, Pos, error
-from crmgen.model.store import Store
+from crmgen.model.store import NO_STORE, Store, pack, unpack
 
 #: The Content-Security-Policy of every page: no inline script or style, no foreign origin.
 CSP = (
@@ -394,17 +395,51 @@ def _template_path(
     return f"templates/{name}"
 
 
-def check_templates(root: Path) -> list[Diagnostic]:
+def check_templates(root: Path, store: Store = NO_STORE, version: str = "") -> list[Diagnostic]:
     """Compile every template (packaged and the data repo's overrides) in the sandbox.
 
     Finds what can be found without data: syntax errors, and any attribute or item whose name
     starts with ``_`` (the sandbox refuses those at render time). Both at the template's line.
+    The problems are kept in ``store`` under the templates' files and texts and ``version``
+    (crmgen's): most runs read the templates but compile none.
     """
     folder = root / "templates"
     dirs = [folder] if folder.is_dir() else []
     env = make_environment(dirs)
+    names = sorted(set(env.list_templates()))
+    key = _templates_key(env, names, root, version) if version else ""
+    found = store.get(TEMPLATE_CHECKS, key) if key else None
+    if found is not None:
+        problems_found: list[Diagnostic] = unpack(found)
+        return problems_found
+    problems = _template_problems(env, names, dirs, root)
+    if key:
+        store.put(TEMPLATE_CHECKS, key, pack(problems))
+    return problems
+
+
+#: The store's space for the problems ``check_templates`` found.
+TEMPLATE_CHECKS = "template-checks"
+
+
+def _templates_key(env: jinja2.Environment, names: Sequence[str], root: Path, version: str) -> str:
+    """A hash of every template's file and text, the repo's place and crmgen's version; ""
+    when a template cannot be read (it is checked every time, and reported)."""
+    digest = hashlib.sha256(f"{version}\0{root}".encode())
+    for name in names:
+        try:
+            source, filename, _ = env.loader.get_source(env, name)  # type: ignore[union-attr]
+        except (jinja2.TemplateError, OSError, UnicodeDecodeError):
+            return ""
+        digest.update(f"\0{name}\0{filename}\0{source}".encode("utf-8", "surrogatepass"))
+    return digest.hexdigest()
+
+
+def _template_problems(
+    env: jinja2.Environment, names: Sequence[str], dirs: Sequence[Path], root: Path
+) -> list[Diagnostic]:
     problems: list[Diagnostic] = []
-    for name in sorted(set(env.list_templates())):
+    for name in names:
         try:
             source, filename, _ = env.loader.get_source(env, name)  # type: ignore[union-attr]
             tree = env.parse(source, name, filename)

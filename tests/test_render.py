@@ -194,6 +194,35 @@ def test_check_templates_finds_syntax_errors_and_internals(tmp_path: Path) -> No
     assert check_templates(tmp_path / "nothing-here") == []  # the packaged templates are clean
 
 
+def test_template_problems_are_kept_by_the_templates_texts(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from crmgen.cache import Cache
+    from crmgen.model.store import pack
+    from crmgen.render import TEMPLATE_CHECKS, _templates_key, make_environment
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    (tmp_path / "templates").mkdir()
+    card = tmp_path / "templates" / "card.html"
+    card.write_text("a\n\n{{ x.__class__ }}", encoding="utf-8")
+    store = Cache(tmp_path / "c.sqlite")
+    first = check_templates(tmp_path, store, "v1")
+    assert [(d.path, d.line) for d in first] == [("templates/card.html", 3)]
+    assert check_templates(tmp_path, store, "v1") == first  # read back
+    # what is read back is the entry under the templates' key: a planted one shows
+    env = make_environment([tmp_path / "templates"])
+    key = _templates_key(env, sorted(set(env.list_templates())), tmp_path, "v1")
+    store.put(TEMPLATE_CHECKS, key, pack([]))
+    assert check_templates(tmp_path, store, "v1") == []
+    # another crmgen or another text of a template: checked again
+    assert check_templates(tmp_path, store, "v2") == first
+    card.write_text("a\n{{ x._y }}", encoding="utf-8")
+    assert [(d.path, d.line) for d in check_templates(tmp_path, store, "v1")] == [
+        ("templates/card.html", 2)
+    ]
+    store.close()
+
+
 def test_override_dir_wins_file_by_file(tmp_path: Path) -> None:
     (tmp_path / "home.html").write_text(
         '{% extends "base.html" %}{% block content %}<h1>Our own home</h1>'

@@ -121,7 +121,7 @@ def load_dataset(
     dataset = run("compute", compute, dataset, *_compute_on_cores(), store)
     boards = run("dashboards", dashboards.check, dataset)
     dataset = run("checks", checks.run, dataclasses.replace(dataset, dashboards=boards))
-    run("templates", _check_templates, root)
+    run("templates", _check_templates, root, store)
     return dataclasses.replace(dataset, diagnostics=tuple(report.ordered(run.diagnostics)))
 
 
@@ -425,8 +425,8 @@ def _history(
     return history.attach(dataset, git_root=git_root, rev=rev)
 
 
-def _check_templates(root: Path) -> tuple[None, list[Diagnostic]]:
-    return None, render.check_templates(root)
+def _check_templates(root: Path, store: Store) -> tuple[None, list[Diagnostic]]:
+    return None, render.check_templates(root, store, code_version())
 
 
 def _views(
