@@ -481,7 +481,7 @@ def notes(report: Report) -> list[str]:
         '- Full builds: crmgen "cold" has no `.crmgen-cache` and no site folder; "warm cache"'
         " keeps the cache and deletes the site folder first. Hugo renders into a destination"
         " deleted before each run (no `--gc`, no `--cleanDestinationDir`); crmgen, Hugo, crmgen"
-        " (warm), Hugo alternate. \"Cold\" removes the data repo's cache only: the Vega bundle,"
+        ' (warm), Hugo alternate. "Cold" removes the data repo\'s cache only: the Vega bundle,'
         " which depends on nothing but the installed vl-convert, is also kept once per user"
         " (`~/.cache/crmgen/shared/`), so only a machine's first build makes it (about 1 s"
         " more).",
