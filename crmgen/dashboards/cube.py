@@ -22,8 +22,11 @@ from .metrics import NOT_SET, Dims, Fact, FieldDim
 from .resolve import project_order
 
 Filters = tuple[tuple[str, tuple[str | None, ...]], ...]
-#: A record with its list, tags and the lists it reached, as the audience sees them.
-Placed = tuple[Record, ListSpec | None, tuple[str, ...], tuple[str, ...]]
+#: A record with its list, tags and the lists it reached, as the audience sees them, and its
+#: values of the page's field filters (the same in every cube of the page: made once).
+Placed = tuple[
+    Record, ListSpec | None, tuple[str, ...], tuple[str, ...], Mapping[str, tuple[str, ...]]
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,7 +71,7 @@ def build_cubes(
             needed = columns.setdefault(cube_key(chart, series), {})
             needed.update(dict.fromkeys(metrics.columns_for(series.measure)))
     names = {name for key in columns for name in key.projects}
-    placed = {name: _placed(dataset.projects[name]) for name in sorted(names)}
+    placed = {name: _placed(dataset.projects[name], fields) for name in sorted(names)}
     cubes = {key: _cube(dataset, placed, key, tuple(c), fields) for key, c in columns.items()}
     return _keep_top(cubes, read)
 
@@ -101,18 +104,20 @@ def _keep_top(cubes: dict[CubeKey, Cube], charts: Iterable[ChartSpec]) -> dict[C
     return cubes
 
 
-def _placed(project: Project) -> list[Placed]:
-    """Each record with its list and tags (none when the schema has no such field)."""
+def _placed(project: Project, fields: tuple[str, ...] = ()) -> list[Placed]:
+    """Each record with its list and tags (none when the schema has no such field), and its
+    values of ``fields``."""
     schema = project.schema
     list_field, tags_field = schema.list_field, schema.tags_field
-    placed = []
+    placed: list[Placed] = []
     for record in project.records.values():
         value = record.get(list_field) if list_field else None
         list_spec = schema.list_spec(value) if isinstance(value, str) else None
         tags = record.get(tags_field) if tags_field else None
         reached = reached_lists(project.schema, record) if list_field else ()
         unique = tuple(dict.fromkeys(str(t) for t in tags or ()))
-        placed.append((record, list_spec, unique, reached))
+        extra = {f: metrics.record_groups(record, f) for f in fields} if fields else {}
+        placed.append((record, list_spec, unique, reached, extra))
     return placed
 
 
@@ -126,12 +131,11 @@ def _cube(
     facts: list[Fact] = []
     missing: list[tuple[str, Record]] = []
     for name in key.projects:
-        for record, list_spec, tags, reached in placed[name]:
-            fact, lacking = record_fact(name, record, list_spec, tags, key, columns, reached)
+        for record, list_spec, tags, reached, extra in placed[name]:
+            fact, lacking = record_fact(
+                name, record, list_spec, tags, key, columns, reached, extra
+            )
             if fact is not None:
-                if fields:
-                    extra = {f: metrics.record_groups(record, f) for f in fields}
-                    fact = replace(fact, extra=extra)
                 facts.append(fact)
                 missing.extend((field, record) for field in sorted(lacking))
     groups: tuple[str, ...] = (NOT_SET,)
@@ -177,6 +181,7 @@ def record_fact(
     key: CubeKey,
     columns: tuple[str, ...],
     reached: tuple[str, ...] = (),
+    extra: Mapping[str, tuple[str, ...]] | None = None,
 ) -> tuple[Fact | None, set[str]]:
     """A record's fact, None when the cube's filters leave it out; and the dates it lacks.
 
@@ -187,6 +192,8 @@ def record_fact(
         tags: its tags (none when the audience may not see them).
         key: the cube.
         columns: the cube's measure columns.
+        reached: the lists it reached (for a cube grouped by them).
+        extra: its values of the page's field filters.
     """
     list_name, kind = (list_spec.name, list_spec.kind) if list_spec else ("", "")
     for name, allowed in key.filters:
@@ -201,6 +208,8 @@ def record_fact(
         groups = reached
     else:
         groups = metrics.record_groups(record, key.group) if key.group else ()
+    if extra:  # one mapping, shared by the record's facts in every cube of the page
+        return Fact(project, list_name, kind, tags, month, groups, values, extra), lacking
     return Fact(project, list_name, kind, tags, month, groups, values), lacking
 
 
