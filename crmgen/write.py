@@ -29,6 +29,7 @@ import json
 import os
 import secrets
 import shutil
+import stat
 import sys
 from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
@@ -170,6 +171,7 @@ class SiteWriter:
         self.new_keys: dict[str, str] = {}
         self.written = 0
         self.kept = 0
+        self._folders: set[str] = set()  # staging folders known to exist (``keep``)
         self._lock: contextlib.ExitStack | None = None
 
     def __enter__(self) -> SiteWriter:
@@ -195,12 +197,26 @@ class SiteWriter:
         if not key or self.keys.get(rel) != key or rel in self.new:
             return False
         check_site_path(rel)
-        old, digest = self.out.joinpath(*rel.split("/")), self.old.get(rel)
-        target = self.staging.joinpath(*rel.split("/"))
-        if digest is None or self.stamps.get(rel) != _stamp(old):
+        digest = self.old.get(rel)
+        if digest is None:
             return False
-        target.parent.mkdir(parents=True, exist_ok=True)
-        if not _link(old, target):
+        parts = rel.split("/")
+        old = os.path.join(self.out, *parts)
+        try:  # one lstat: a regular file (not a link), as the manifest saw it
+            found = os.lstat(old)
+        except OSError:
+            return False
+        stamp = (found.st_size, found.st_mtime_ns, found.st_ino)
+        if not stat.S_ISREG(found.st_mode) or self.stamps.get(rel) != stamp:
+            return False
+        target = os.path.join(self.staging, *parts)
+        folder = os.path.dirname(target)
+        if folder not in self._folders:
+            os.makedirs(folder, exist_ok=True)
+            self._folders.add(folder)
+        try:
+            os.link(old, target)
+        except OSError:  # another file system, a name taken...: it is written instead
             return False
         self.new[rel] = digest
         self.new_keys[rel] = key

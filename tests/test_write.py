@@ -238,6 +238,36 @@ def test_unchanged_files_are_linked_and_an_equal_site_is_not_swapped(tmp_path: P
     assert snapshot(out) == {"a.html": b"ONE", "b/c.html": b"two", MARKER: write.MARKER_TEXT}
 
 
+def test_a_page_is_kept_only_when_its_key_and_its_file_are_unchanged(tmp_path: Path) -> None:
+    """``keep`` links a page of the current site only when its key is the one the manifest
+    has and the file is the regular file the manifest saw (not changed, not a link)."""
+    out, remembered = tmp_path / "site", tmp_path / "site.json"
+    pages = {"a.html": b"one", "deep/b.html": b"two", "deep/c.html": b"3", "d.html": b"4"}
+    with SiteWriter(out, remembered) as writer:
+        for rel, content in pages.items():
+            writer.put(rel, content, key=f"key-{rel}")
+        writer.commit()
+    time.sleep(0.02)
+    (out / "deep" / "c.html").unlink()
+    (out / "deep" / "c.html").write_bytes(b"x")  # changed by hand
+    (out / "d.html").unlink()
+    (out / "d.html").symlink_to(tmp_path / "elsewhere.html")  # replaced by a link
+    (tmp_path / "elsewhere.html").write_bytes(b"4")
+    with SiteWriter(out, remembered) as writer:
+        kept = {rel: writer.keep(rel, f"key-{rel}") for rel in pages}
+        assert kept == {"a.html": True, "deep/b.html": True, "deep/c.html": False, "d.html": False}
+        assert writer.keep("a.html", "key-a.html") is False  # already in the new site
+        assert writer.keep("new.html", "key-new.html") is False  # not in the current site
+        writer.put("deep/c.html", b"3")
+        writer.put("d.html", b"4")
+        assert writer.kept == 2
+        writer.commit()
+    assert snapshot(out) == {**pages, MARKER: write.MARKER_TEXT}
+    assert not (out / "d.html").is_symlink()
+    with SiteWriter(out, remembered) as writer:  # another key: rendered again
+        assert writer.keep("a.html", "another key") is False
+
+
 def test_a_file_changed_by_hand_is_written_again(tmp_path: Path) -> None:
     out = tmp_path / "site"
     remembered = tmp_path / "site.json"
