@@ -242,47 +242,65 @@ def compute(
     compiled, diags = plan(schemas)
     kinds, broken, problems = check_plan(schemas, compiled)
     diags += problems
-    found_groups = groups(schemas, records)
-    keys = _group_keys(dataset, schemas, found_groups)
-    inputs = {
-        member: key for group, key in zip(found_groups, keys, strict=True) for member in group
-    }
-    kept = store.get_many(SPACE, [key for key in keys if key])
-    computed: dict[tuple[str, str], dict[str, Any]] = {}
-    todo: list[tuple[Share, str]] = []
-    for group, key in zip(found_groups, keys, strict=True):
-        blob = kept.get(key) if key else None
-        if blob is None:
-            todo.append((group, key))
-            continue
-        values, found = unpack(blob)
-        computed.update(zip(group, values, strict=True))
-        diags += found
-    count = sum(len(group) for group, _ in todo)
-    cut = deal(
-        [group for group, _ in todo], ways if count >= SHARE_FROM else 1, record_order(records)
-    )
+    found = groups(schemas, records)
+    keys = _group_keys(dataset, schemas, found)
+    computed, todo, kept_problems = _kept(store, found, keys)
+    diags += kept_problems
 
     def evaluate(share: Share) -> Evaluated:
         return _evaluate_share(schemas, records, dataset.today, compiled, kinds, broken, share)
 
+    count = sum(len(group) for group, _ in todo)
+    cut = deal([group for group, _ in todo], ways if count >= SHARE_FROM else 1, records)
     made: dict[tuple[str, str], dict[str, Any]] = {}
-    problems_of: dict[str, list[Diagnostic]] = {}
-    for values, found in run(evaluate, cut):
+    problems_at: dict[str, list[Diagnostic]] = {}
+    for values, found_problems in run(evaluate, cut):
         made.update(values)
-        for problem in found:
-            problems_of.setdefault(problem.path, []).append(problem)
-    computed.update(made)
-    for group, key in todo:
-        found = [d for p, s in group for d in problems_of.pop(records[p][s].path, ())]
-        diags += found
+        for problem in found_problems:
+            problems_at.setdefault(problem.path, []).append(problem)
+    for group, key in todo:  # each group's problems, and both kept under its key
+        mine = [d for p, s in group for d in problems_at.pop(records[p][s].path, ())]
+        diags += mine
         if key:
-            store.put(SPACE, key, pack(([made[member] for member in group], found)))
-    for rest in problems_of.values():  # pragma: no cover - every problem is at a record
-        diags += rest
+            store.put(SPACE, key, pack(([made[member] for member in group], mine)))
+    diags += [d for rest in problems_at.values() for d in rest]  # none: each is at a record
+    computed.update(made)
+    inputs = {member: key for group, key in zip(found, keys, strict=True) for member in group}
+    return _with_computed(dataset, compiled, kinds, computed, inputs), diags
+
+
+def _kept(
+    store: Store, found: Sequence[Share], keys: Sequence[str]
+) -> tuple[dict[tuple[str, str], dict[str, Any]], list[tuple[Share, str]], list[Diagnostic]]:
+    """The computed values and problems of the groups ``store`` has, and the groups still to
+    evaluate, each with its key."""
+    kept = store.get_many(SPACE, [key for key in keys if key])
+    computed: dict[tuple[str, str], dict[str, Any]] = {}
+    todo: list[tuple[Share, str]] = []
+    diags: list[Diagnostic] = []
+    for group, key in zip(found, keys, strict=True):
+        blob = kept.get(key) if key else None
+        if blob is None:
+            todo.append((group, key))
+            continue
+        values, problems = unpack(blob)
+        computed.update(zip(group, values, strict=True))
+        diags += problems
+    return computed, todo, diags
+
+
+def _with_computed(
+    dataset: Dataset,
+    compiled: Plan,
+    kinds: Mapping[Node, Kind],
+    computed: Mapping[tuple[str, str], Mapping[str, Any]],
+    inputs: Mapping[tuple[str, str], str],
+) -> Dataset:
+    """The dataset with each record's computed values and inputs, the computed fields'
+    result types, and what each computed field reads."""
+    schemas = {name: project.schema for name, project in dataset.projects.items()}
     projects = {}
     for p, proj in dataset.projects.items():
-        schema = proj.schema
         fields = tuple(
             dataclasses.replace(
                 f,
@@ -291,7 +309,7 @@ def compute(
             )
             if f.type in ("lookup", "rollup", "formula")
             else f
-            for f in schema.fields
+            for f in proj.schema.fields
         )
         by_slug = {
             s: dataclasses.replace(
@@ -299,12 +317,10 @@ def compute(
             )
             for s, r in proj.records.items()
         }
-        projects[p] = Project(dataclasses.replace(schema, fields=fields), frozen_map(by_slug))
-    return (
-        dataclasses.replace(
-            dataset, projects=frozen_map(projects), reads=frozen_map(compiled.reads)
-        ),
-        diags,
+        schema = dataclasses.replace(proj.schema, fields=fields)
+        projects[p] = Project(schema, frozen_map(by_slug))
+    return dataclasses.replace(
+        dataset, projects=frozen_map(projects), reads=frozen_map(compiled.reads)
     )
 
 
@@ -404,18 +420,16 @@ def groups(
     return [tuple(group) for group in found.values()]
 
 
-def deal(found: Sequence[Share], ways: int, order: Mapping[tuple[str, str], int]) -> list[Share]:
+def deal(
+    found: Sequence[Share], ways: int, records: Mapping[str, Mapping[str, Record]]
+) -> list[Share]:
     """Groups dealt into at most ``ways`` shares of about the same size (largest first),
-    each share's records in ``order`` (the dataset's: project, then slug)."""
+    each share's records in the order of ``records`` (project, then slug)."""
+    order = {key: n for n, key in enumerate((p, s) for p in records for s in records[p])}
     cut: list[list[tuple[str, str]]] = [[] for _ in range(max(1, ways))]
     for group in sorted(found, key=len, reverse=True):
         min(cut, key=len).extend(group)
     return [tuple(sorted(share, key=order.__getitem__)) for share in cut if share]
-
-
-def record_order(records: Mapping[str, Mapping[str, Record]]) -> dict[tuple[str, str], int]:
-    """Each record's place in the dataset: project, then slug."""
-    return {(p, s): n for n, (p, s) in enumerate((p, s) for p in records for s in records[p])}
 
 
 def shares(
@@ -424,7 +438,7 @@ def shares(
     ways: int,
 ) -> list[Share]:
     """Every record, in at most ``ways`` closed shares of about the same size."""
-    return deal(groups(schemas, records), ways, record_order(records))
+    return deal(groups(schemas, records), ways, records)
 
 
 def _group_keys(
