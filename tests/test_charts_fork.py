@@ -221,3 +221,64 @@ def test_a_drawer_draws_what_this_process_would_and_is_never_waited_for(
     assert out["forked"] and not out["loaded here"]
     assert out["same"] and out["svg"] and out["waiting"] and out["reaped"]
     assert out["error"].startswith("drawing a chart failed: ")
+
+
+_EARLY = """
+import json, os, sys
+from pathlib import Path
+from crmgen.build import charts, pipeline
+from crmgen.cache import opened
+
+log = Path(sys.argv[2])
+real_draw = charts.Drawer.draw
+made = []
+real_init = charts.Drawer.__init__
+
+def init(self):
+    real_init(self)
+    made.append((self, self._pid))
+
+def draw(self, jobs):  # runs in the charts child: written down in a file
+    with log.open("a") as out:
+        out.write(json.dumps([os.getpid(), id(self), len(jobs)]) + "\\n")
+    return real_draw(self, jobs)
+
+charts.Drawer.__init__, charts.Drawer.draw = init, draw
+root = Path(sys.argv[1])
+with opened(None) as store:
+    result = pipeline.build_and_remember(
+        root, Path(sys.argv[3]), None, None, False, pipeline.build_date(), lambda *a: None,
+        store, "key",
+    )
+calls = [json.loads(line) for line in log.read_text().splitlines()]
+early, pid = made[0]
+try:
+    os.waitpid(pid, os.WNOHANG)  # reaped by the build: no such child any more
+    gone = False
+except ChildProcessError:
+    gone = True
+print(json.dumps({
+    "written": bool(result.written),
+    "drawers": len(made),
+    "used": [c[1] == id(early) and c[0] != os.getpid() for c in calls],
+    "drawings": sum(c[2] for c in calls),
+    "ended": pid != 0 and early._pid == 0 and gone,
+}))
+"""
+
+
+def test_a_build_starts_the_drawer_first_and_its_charts_child_draws_with_it(
+    tmp_path: Path,
+) -> None:
+    """The build forks the drawer before it loads anything (``charts.early_drawer``), so its
+    engine is ready when the charts are: the charts child draws with that one (it starts no
+    other), and the build ends it."""
+    done = subprocess.run(
+        [sys.executable, "-c", _EARLY, str(EXAMPLE), str(tmp_path / "log"), str(tmp_path / "s")],
+        check=True, capture_output=True, text=True, cwd=tmp_path,
+        env={**os.environ, "XDG_CACHE_HOME": str(tmp_path / "xdg")},
+    )  # fmt: skip
+    out = json.loads(done.stdout.splitlines()[-1])
+    assert out["written"] and out["drawers"] == 1
+    assert out["used"] == [True] and out["drawings"] > 10  # one batch, every static SVG
+    assert out["ended"]

@@ -37,7 +37,7 @@ from crmgen.model.store import pack, unpack
 
 from .records import can_fork, workers
 
-__all__ = ["Charting", "Drawer", "start_charts"]
+__all__ = ["Charting", "Drawer", "early_drawer", "start_charts"]
 
 
 class Charting:
@@ -45,8 +45,8 @@ class Charting:
 
     ``close()`` stops a child that is still working (the build failed meanwhile)."""
 
-    def __init__(self, dataset: Dataset, store: cache.Cache) -> None:
-        self.dataset, self.store = dataset, store
+    def __init__(self, dataset: Dataset, store: cache.Cache, drawer: Drawer | None = None) -> None:
+        self.dataset, self.store, self.drawer = dataset, store, drawer
         self.frame = dashboards.frame(dataset)
         self.seconds = 0.0  # how long the charts took to make (in the child, when forked)
         self._process: Any = None
@@ -57,15 +57,18 @@ class Charting:
         context = multiprocessing.get_context("fork")
         receive, send = context.Pipe(duplex=False)
         child_store = self.store.for_child
-        dataset = self.dataset
+        dataset, early = self.dataset, self.drawer
 
         def make() -> None:  # in the child
             receive.close()
             try:
                 start = time.perf_counter()
                 store = child_store()
-                with Drawer() as drawer:
-                    made = dashboards.pages(dataset, store, drawer.draw)
+                if early is not None:  # started by the build, which ends it
+                    made = dashboards.pages(dataset, store, early.draw)
+                else:
+                    with Drawer() as drawer:
+                        made = dashboards.pages(dataset, store, drawer.draw)
                 payload = pack(("ok", made, store.handed_back(), time.perf_counter() - start))
             except BaseException as exc:  # everything goes back to the parent
                 payload = pack(("failed", f"{type(exc).__name__}: {exc}", traceback.format_exc()))
@@ -197,10 +200,20 @@ def _draw_for(conn: Connection) -> None:
         conn.send_bytes(pack(answer))
 
 
-def start_charts(dataset: Dataset, store: cache.Cache) -> Charting:
+def early_drawer() -> contextlib.AbstractContextManager[Drawer | None]:
+    """A drawer for the build's charts child, started before anything else so that its engine
+    is ready when the first chart is (the child would start its own only once forked): None
+    where no child can be forked. The build ends it when it is done."""
+    if workers() > 1 and can_fork() and not _vega_started():
+        return Drawer()
+    return contextlib.nullcontext()
+
+
+def start_charts(dataset: Dataset, store: cache.Cache, drawer: Drawer | None = None) -> Charting:
     """Start making the dashboards of ``dataset`` (cut for its audience): in a forked child
-    when there is more than one core and something to chart, else on ``result()``."""
-    charting = Charting(dataset, store)
+    when there is more than one core and something to chart, else on ``result()``. The child
+    draws with ``drawer`` when given (``early_drawer``), else with one of its own."""
+    charting = Charting(dataset, store, drawer)
     if charting.frame.nav and workers() > 1 and can_fork() and not _vega_started():
         charting._fork()
     return charting
