@@ -198,25 +198,7 @@ class SiteWriter:
             return False
         check_site_path(rel)
         digest = self.old.get(rel)
-        if digest is None:
-            return False
-        parts = rel.split("/")
-        old = os.path.join(self.out, *parts)
-        try:  # one lstat: a regular file (not a link), as the manifest saw it
-            found = os.lstat(old)
-        except OSError:
-            return False
-        stamp = (found.st_size, found.st_mtime_ns, found.st_ino)
-        if not stat.S_ISREG(found.st_mode) or self.stamps.get(rel) != stamp:
-            return False
-        target = os.path.join(self.staging, *parts)
-        folder = os.path.dirname(target)
-        if folder not in self._folders:
-            os.makedirs(folder, exist_ok=True)
-            self._folders.add(folder)
-        try:
-            os.link(old, target)
-        except OSError:  # another file system, a name taken...: it is written instead
+        if digest is None or not self._linked(rel, self._target(rel)):
             return False
         self.new[rel] = digest
         self.new_keys[rel] = key
@@ -247,18 +229,39 @@ class SiteWriter:
         self.new[rel] = digest
         if key:
             self.new_keys[rel] = key
-        target = self.staging.joinpath(*rel.split("/"))
-        target.parent.mkdir(parents=True, exist_ok=True)
-        old = self.out.joinpath(*rel.split("/"))
-        if (
-            self.old.get(rel) == digest
-            and self.stamps.get(rel) == _stamp(old)
-            and _link(old, target)
-        ):
+        target = self._target(rel)
+        if self.old.get(rel) == digest and self._linked(rel, target):
             return
         with open(target, "xb") as handle:
             handle.write(content)
         self.written += 1
+
+    def _target(self, rel: str) -> str:
+        """Where ``rel`` goes in the staging folder, its folder made (once per folder)."""
+        target = os.path.join(self.staging, *rel.split("/"))
+        folder = os.path.dirname(target)
+        if folder not in self._folders:
+            os.makedirs(folder, exist_ok=True)
+            self._folders.add(folder)
+        return target
+
+    def _linked(self, rel: str, target: str) -> bool:
+        """Hard-link the current site's ``rel`` to ``target`` when it is the regular file the
+        manifest saw (size, time, inode: not changed by hand, not a link); False when it is
+        not, or cannot be linked (another file system...): then it is written instead."""
+        old = os.path.join(self.out, *rel.split("/"))
+        try:
+            found = os.lstat(old)
+        except OSError:
+            return False
+        stamp = (found.st_size, found.st_mtime_ns, found.st_ino)
+        if not stat.S_ISREG(found.st_mode) or self.stamps.get(rel) != stamp:
+            return False
+        try:
+            os.link(old, target)
+        except OSError:
+            return False
+        return True
 
     def commit(self) -> bool:
         """Swap the new site in, unless it equals the current one. Returns whether it swapped."""
@@ -362,18 +365,6 @@ def _stamp(path: Path) -> tuple[int, int, int]:
     except OSError:
         return (-1, -1, -1)
     return (found.st_size, found.st_mtime_ns, found.st_ino)
-
-
-def _link(source: Path, target: Path) -> bool:
-    """Hard-link an unchanged file from the current site; False when that cannot be done (the
-    file was changed by hand, another file system...), and then it is written instead."""
-    try:
-        if source.is_symlink() or not source.is_file():
-            return False
-        os.link(source, target)
-    except OSError:
-        return False
-    return True
 
 
 def write_site(
