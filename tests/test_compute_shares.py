@@ -1,7 +1,8 @@
 """Computing on both cores and from the cache: the records fall into closed groups
-(``evaluate.groups``) dealt into shares; any cut, evaluated here or in forked children
-(``build.forked.run_forked``), gives the same values and problems as one share; each group's
-values and problems are kept under a key of all it reads, and read back."""
+(``evaluate.groups``) dealt into shares (``evaluate.deal``); any cut, evaluated here or in
+forked children (``build.forked.run_forked``), gives the same values and problems as one
+share; each group's values and problems are kept under a key of all it reads, and read
+back."""
 
 from __future__ import annotations
 
@@ -75,7 +76,7 @@ def test_shares_cover_every_record_once_and_references_never_cross(
 ) -> None:
     for dataset in datasets:
         schemas, records = _parts(dataset)
-        cut = evaluate.shares(schemas, records, ways)
+        cut = evaluate.deal(evaluate.groups(schemas, records), ways, records)
         assert 1 <= len(cut) <= ways
         where = {key: n for n, share in enumerate(cut) for key in share}
         every = [(p, s) for p, by_slug in records.items() for s in by_slug]
@@ -90,7 +91,8 @@ def test_shares_cover_every_record_once_and_references_never_cross(
         for share in cut:  # in the order one share has them
             assert list(share) == sorted(share, key=every.index)
     generated = datasets[1]
-    cut = evaluate.shares(*_parts(generated), 2)
+    schemas, records = _parts(generated)
+    cut = evaluate.deal(evaluate.groups(schemas, records), 2, records)
     sizes = sorted(len(share) for share in cut)
     assert len(cut) == 2 and sizes[1] - sizes[0] < 60  # about even: many small groups
 
@@ -154,7 +156,7 @@ def test_the_share_of_a_child_that_died_is_done_here() -> None:
 def _groups_and_keys(dataset: Dataset) -> tuple[list[Any], list[str]]:
     schemas, records = _parts(dataset)
     found = evaluate.groups(schemas, records)
-    return found, evaluate._group_keys(dataset, schemas, found)
+    return found, evaluate._group_keys(dataset, schemas, records, found)
 
 
 @pytest.fixture

@@ -45,7 +45,7 @@ from crmgen.model.store import NO_STORE, Store, digest
 from crmgen.schema import load_schemas
 
 from . import records
-from .charts import Charting, Drawer, early_drawer, start_charts
+from .charts import Charting, early_drawer, start_charts
 from .forked import run_forked
 from .inputs import RUNS, build_date, code_version
 from .interchange import site_csv_files
@@ -288,48 +288,32 @@ def _build_with(
 ) -> BuildResult:
     # the SVG drawer starts its engine now, while the records load (see ``charts.Drawer``)
     with early_drawer() as drawer:
-        return _build_drawn(root, out, audience, base_url, strict, today, progress, past, store,
-                            drawer)  # fmt: skip
+        run = _Run(progress)
+        git_root, rev = (past[0], past[1]) if past else (None, "HEAD")
+        dataset = load_dataset(
+            root, today=today, progress=progress, git_root=git_root, rev=rev, store=store
+        )
+        if past is not None:  # every page says which day it shows
+            dataset = dataclasses.replace(dataset, as_of=past[2])
+        run.diagnostics.extend(dataset.diagnostics)
 
+        def done() -> BuildResult:
+            return BuildResult(dataset, tuple(report.ordered(run.diagnostics)), 0)
 
-def _build_drawn(
-    root: Path,
-    out: Path,
-    audience: str | None,
-    base_url: str | None,
-    strict: bool,
-    today: dt.date | None,
-    progress: Progress,
-    past: tuple[Path, str, tuple[dt.date, str]] | None,
-    store: cache.Cache,
-    drawer: Drawer | None,
-) -> BuildResult:
-    run = _Run(progress)
-    git_root, rev = (past[0], past[1]) if past else (None, "HEAD")
-    dataset = load_dataset(
-        root, today=today, progress=progress, git_root=git_root, rev=rev, store=store
-    )
-    if past is not None:  # every page says which day it shows
-        dataset = dataclasses.replace(dataset, as_of=past[2])
-    run.diagnostics.extend(dataset.diagnostics)
-
-    def done() -> BuildResult:
-        return BuildResult(dataset, tuple(report.ordered(run.diagnostics)), 0)
-
-    if run.failed(strict):
-        return done()
-    cut = run("redact", redaction.redact, dataset, audience)
-    if run.failed(strict):
-        return done()
-    # the dashboards are made in a child on the other core while the views and pages are made
-    charting = start_charts(cut, store, drawer)
-    try:
-        count = _site(root, out, cut, charting, base_url, strict, progress, store, run)
-    finally:
-        charting.close()
-    if count is None:
-        return done()
-    return BuildResult(dataset, tuple(report.ordered(run.diagnostics)), count)
+        if run.failed(strict):
+            return done()
+        cut = run("redact", redaction.redact, dataset, audience)
+        if run.failed(strict):
+            return done()
+        # the dashboards are made in a child on the other core while the views and pages are made
+        charting = start_charts(cut, store, drawer)
+        try:
+            count = _site(root, out, cut, charting, base_url, strict, progress, store, run)
+        finally:
+            charting.close()
+        if count is None:
+            return done()
+        return BuildResult(dataset, tuple(report.ordered(run.diagnostics)), count)
 
 
 def _site(

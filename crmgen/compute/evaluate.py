@@ -243,7 +243,7 @@ def compute(
     kinds, broken, problems = check_plan(schemas, compiled)
     diags += problems
     found = groups(schemas, records)
-    keys = _group_keys(dataset, schemas, found)
+    keys = _group_keys(dataset, schemas, records, found)
     computed, todo, kept_problems = _kept(store, found, keys)
     diags += kept_problems
 
@@ -266,7 +266,7 @@ def compute(
     diags += [d for rest in problems_at.values() for d in rest]  # none: each is at a record
     computed.update(made)
     inputs = {member: key for group, key in zip(found, keys, strict=True) for member in group}
-    return _with_computed(dataset, compiled, kinds, computed, inputs), diags
+    return _with_computed(dataset, schemas, compiled, kinds, computed, inputs), diags
 
 
 def _kept(
@@ -291,6 +291,7 @@ def _kept(
 
 def _with_computed(
     dataset: Dataset,
+    schemas: Mapping[str, ProjectSchema],
     compiled: Plan,
     kinds: Mapping[Node, Kind],
     computed: Mapping[tuple[str, str], Mapping[str, Any]],
@@ -298,7 +299,6 @@ def _with_computed(
 ) -> Dataset:
     """The dataset with each record's computed values and inputs, the computed fields'
     result types, and what each computed field reads."""
-    schemas = {name: project.schema for name, project in dataset.projects.items()}
     projects = {}
     for p, proj in dataset.projects.items():
         fields = tuple(
@@ -432,17 +432,11 @@ def deal(
     return [tuple(sorted(share, key=order.__getitem__)) for share in cut if share]
 
 
-def shares(
+def _group_keys(
+    dataset: Dataset,
     schemas: Mapping[str, ProjectSchema],
     records: Mapping[str, Mapping[str, Record]],
-    ways: int,
-) -> list[Share]:
-    """Every record, in at most ``ways`` closed shares of about the same size."""
-    return deal(groups(schemas, records), ways, records)
-
-
-def _group_keys(
-    dataset: Dataset, schemas: Mapping[str, ProjectSchema], found: Sequence[Share]
+    found: Sequence[Share],
 ) -> list[str]:
     """Each group's key in the store: a hash of all its values and problems depend on. That
     is each member's ``source`` (its file's text, path, schema, ``crmgen.yml`` and crmgen's
@@ -451,7 +445,6 @@ def _group_keys(
     fixes every record's history: a new commit makes every group again). "" for a group with
     a record that has no ``source`` (never kept)."""
     context = f"{digest(dict(schemas))}\0{dataset.today.isoformat()}\0{dataset.head}\0"
-    records = {name: project.records for name, project in dataset.projects.items()}
     keys = []
     for group in found:
         parts = [context]
