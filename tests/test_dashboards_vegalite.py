@@ -123,10 +123,11 @@ def test_a_declared_display_format_shapes_axes_and_cards(
 
 def test_static_svg_uses_the_site_currency_and_is_deterministic() -> None:
     spec = charts.chart_spec("bar", "currency", ROWS, title="Sales", key_title="Month")
-    svg = charts.render_svg(spec, charts.format_locale("de_DE", "EUR"))
+    german = charts.format_locale("de_DE", "EUR")
+    [svg] = charts.render_svgs([(spec, german)])
     assert svg.startswith("<svg") and "Mar 2025" in svg
     assert "30.000\xa0€" in svg  # an axis label in German with the euro after it
-    assert charts.render_svg(spec, charts.format_locale("de_DE", "EUR")) == svg
+    assert charts.render_svgs([(spec, german)]) == [svg]
 
 
 def test_the_bundle_works_offline_under_a_strict_csp() -> None:

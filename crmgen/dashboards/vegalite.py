@@ -273,18 +273,13 @@ def static_size(spec: Mapping[str, Any]) -> dict[str, Any]:
 Draw = Callable[[Sequence[tuple[Mapping[str, Any], Mapping[str, Any]]]], list[str]]
 
 
-def render_svg(spec: Mapping[str, Any], locale: Mapping[str, Any], store: Store = NO_STORE) -> str:
-    """Draw a spec as a static SVG with the given d3-format locale (for no-JS and print), at
-    a fixed width when the spec takes its container's (see ``render_svgs``)."""
-    return render_svgs([(spec, locale)], store)[0]
-
-
 def render_svgs(
     jobs: Sequence[tuple[Mapping[str, Any], Mapping[str, Any]]],
     store: Store = NO_STORE,
     draw: Draw | None = None,
 ) -> list[str]:
-    """Each (spec, d3 locale) drawn as a static SVG, in order.
+    """Each (spec, d3 locale) drawn as a static SVG (for no-JS and print) with that d3-format
+    locale, at a fixed width when the spec takes its container's (``static_size``), in order.
 
     Cached in ``store`` by the spec, the locale and the version of vl-convert; those not in it
     are drawn by ``draw`` (default: ``draw_here``, in this process) in one call.
