@@ -118,6 +118,13 @@ def test_a_child_that_fails_fails_with_its_reason(
 def test_a_child_that_dies_fails_the_build_instead_of_hanging(
     example: Dataset, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    # vl-convert's engine running here, as after any test that drew a chart: a drawer the
+    # child forked would hang starting it and keep the child's pipe open, so its death would
+    # never be seen
+    from crmgen.dashboards import vegalite
+
+    vegalite.warm_up()
+
     monkeypatch.setattr(dashboards, "pages", lambda dataset, store, draw=None: os._exit(3))
     charting = _forked(example, Cache(None))
     start = time.monotonic()

@@ -132,7 +132,11 @@ class Drawer:
     def __init__(self) -> None:
         self._pid = 0
         self._conn: Connection | None = None
-        if _vega_started():  # a drawer forked now could never draw (see ``_vega_started``)
+        # never forked from a process that has loaded vl-convert: it would hang starting the
+        # engine (see ``_vega_started``), and hold open every pipe of the process that forked
+        # it, so a charts child that died would never be seen to end. This is the module
+        # check itself, not ``_vega_started``: it holds even where a charts child was forked.
+        if "vl_convert" in sys.modules:
             return
         here, there = multiprocessing.Pipe()
         self._pid = os.fork()
