@@ -50,7 +50,12 @@ NO_STORE: Store = _NoStore()
 
 def _mapping(items: dict[Any, Any]) -> Mapping[Any, Any]:
     # keys are field names and paths, the same in every record: one string each in memory
-    return MappingProxyType({sys.intern(k) if type(k) is str else k: v for k, v in items.items()})
+    try:
+        return MappingProxyType(dict(zip(map(sys.intern, items), items.values(), strict=True)))
+    except TypeError:  # a key that is not exactly a str
+        return MappingProxyType(
+            {sys.intern(k) if type(k) is str else k: v for k, v in items.items()}
+        )
 
 
 # read-only mappings (``frozen_map``) are written as the dict they show; positions are shared
@@ -64,16 +69,17 @@ _DISPATCH = {
 def pack(value: Any) -> bytes:
     """A pipeline value (records, diagnostics, views) as bytes for a store; see ``unpack``."""
     out = io.BytesIO()
-    pickler = pickle.Pickler(out, protocol=5)
+    pickler = _FieldsPickler(out, protocol=5)
     pickler.dispatch_table = _DISPATCH
     pickler.dump(value)
     return out.getvalue()
 
 
-class _DigestPickler(pickle.Pickler):
+class _FieldsPickler(pickle.Pickler):
     """Pickles a frozen dataclass as its class and a tuple of its fields, read by one
-    ``operator.attrgetter`` made per class: the dataclasses' own ``__getstate__`` walks
-    ``fields()`` in Python for every object, a third of the time of a page key."""
+    ``operator.attrgetter`` made per class, and unpickled by calling the class with them: the
+    dataclasses' own ``__getstate__`` and ``__setstate__`` walk ``fields()`` in Python for
+    every object (a third of the time of a page key, 40% of unpacking a record)."""
 
     def reducer_override(self, obj: Any) -> Any:
         cls = type(obj)
@@ -91,8 +97,11 @@ _GETTERS: dict[type, Any] = {}
 
 
 def _getter(cls: type) -> Any:
-    """A function giving the tuple of a dataclass's fields, or None for another class."""
+    """A function giving the tuple of a frozen dataclass's fields, or None for another class
+    (a mutable one may hold itself, which a call with its fields could not make again)."""
     if cls in _DISPATCH or not dataclasses.is_dataclass(cls):
+        return None
+    if not cls.__dataclass_params__.frozen:  # type: ignore[attr-defined]
         return None
     names = [f.name for f in dataclasses.fields(cls)]
     if len(names) == 1:
@@ -110,7 +119,7 @@ def digest(value: Any) -> str:
     from process to process (``test_incremental`` makes keys in two processes with
     different hash seeds)."""
     out = io.BytesIO()
-    pickler = _DigestPickler(out, protocol=5)
+    pickler = _FieldsPickler(out, protocol=5)
     pickler.dispatch_table = _DISPATCH
     pickler.fast = True  # no memo: every part written out in full, wherever it is shared
     pickler.dump(value)
