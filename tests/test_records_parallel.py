@@ -4,6 +4,7 @@ cold cache and from a warm one."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -56,3 +57,86 @@ def test_workers_read_what_one_process_reads(
         assert _read(root, store) == one
     with cache.opened(root) as store:
         assert _read(root, store) == one
+
+
+def _counting_reads(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The record files ``read_records`` reads from now on (by their names)."""
+    read: list[str] = []
+    real = records.read_source
+
+    def counted(root: Path, file: Path, max_size: int) -> tuple[str | None, list[object]]:
+        read.append(file.name)
+        return real(root, file, max_size)
+
+    monkeypatch.setattr(records, "read_source", counted)
+    return read
+
+
+def test_a_file_whose_stat_is_unchanged_is_not_read_again(
+    make_repo: MakeRepo, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = _repo(make_repo)
+    expected = _read(root, cache.Cache(None))
+    monkeypatch.setattr(records, "RACY", 0)  # the files were written a moment ago
+    read = _counting_reads(monkeypatch)
+    with cache.opened(root) as store:
+        assert _read(root, store) == expected
+    assert len(read) == 61
+    read.clear()
+    with cache.opened(root) as store:
+        assert _read(root, store) == expected
+    assert read == []  # every record from the store, by its file's stat
+    edited = root / "data/opportunities/deal-004.md"
+    before = edited.stat()
+    edited.write_text(edited.read_text().replace("Deal 4", "Deal 9"), encoding="utf-8")
+    with cache.opened(root) as store:
+        found, _ = _read(root, store)
+    assert read == ["deal-004.md"]  # same size: its times told
+    assert found["opportunities"]["deal-004"].values["title"] == "Deal 9"  # type: ignore[index]
+    # a file edited back to its old text with its old times: a change of ctime still shows
+    read.clear()
+    edited.write_text(edited.read_text().replace("Deal 9", "Deal 4"), encoding="utf-8")
+    os.utime(edited, ns=(before.st_atime_ns, before.st_mtime_ns))
+    with cache.opened(root) as store:
+        assert _read(root, store) == expected
+    assert read == ["deal-004.md"]
+
+
+def test_files_changed_just_before_a_run_and_links_are_read_every_time(
+    make_repo: MakeRepo, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = _repo(make_repo)
+    target = root / "data/opportunities/deal-001.md"
+    (root / "data/opportunities/linked.md").symlink_to(target.name)
+    expected = _read(root, cache.Cache(None))
+    read = _counting_reads(monkeypatch)
+    for _ in range(2):  # written less than RACY seconds ago: never remembered
+        with cache.opened(root) as store:
+            assert _read(root, store) == expected
+    assert len(read) == 2 * 62
+    monkeypatch.setattr(records, "RACY", 0)
+    read.clear()
+    for _ in range(2):
+        with cache.opened(root) as store:
+            assert _read(root, store) == expected
+    assert read.count("linked.md") == 2 and len(read) == 62 + 1  # the link: every time
+    target.write_text(target.read_text().replace("Deal 1\n", "Deal one\n"), encoding="utf-8")
+    with cache.opened(root) as store:
+        found, _ = _read(root, store)
+    assert found["opportunities"]["linked"].values["title"] == "Deal one"  # type: ignore[index]
+
+
+def test_a_remembered_file_whose_record_the_store_lost_is_read(
+    make_repo: MakeRepo, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = _repo(make_repo)
+    expected = _read(root, cache.Cache(None))
+    monkeypatch.setattr(records, "RACY", 0)
+    with cache.opened(root) as store:
+        _read(root, store)
+    with cache.opened(root) as store:  # the records forgotten, the files' stats kept
+        store.forget_unused(records.SPACE)
+    read = _counting_reads(monkeypatch)
+    with cache.opened(root) as store:
+        assert _read(root, store) == expected
+    assert len(read) == 61

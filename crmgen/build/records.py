@@ -18,6 +18,8 @@ import dataclasses
 import hashlib
 import multiprocessing
 import os
+import stat
+import time
 from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
@@ -35,6 +37,10 @@ __all__ = ["SPACE", "can_fork", "read_records", "workers"]
 
 #: The store's space for checked records.
 SPACE = "records"
+#: The store's space for the hash of each record file's text by its stat (``_Known``).
+FILES = "record-files"
+#: A file changed less than this many seconds before a run is read again by the next one.
+RACY = 2
 #: Below this many files to parse, one process does it (forking costs more than it saves).
 PARALLEL_FROM = 400
 
@@ -62,14 +68,28 @@ def read_records(
     contexts = {name: digest((code_version(), config, schema)) for name, schema in schemas.items()}
     texts: dict[Source, str] = {}
     keys: dict[Source, str] = {}
+    known = _Known(root, store)
     for source in sources:
+        seen = known.text_hash(source.path, source.file)
+        if seen is None:
+            text, problems = read_source(root, source.file, config.max_file_size)
+            diags.extend(problems)
+            if text is None:
+                continue
+            texts[source] = text
+            seen = known.read(source.path, text)
+        keys[source] = _key(contexts[source.project], source.path, seen)
+    found = dict(store.get_many(SPACE, keys.values()))
+    for source in [s for s in keys if keys[s] not in found and s not in texts]:
+        # its file looked unchanged, but its record is not in the store: read it now
         text, problems = read_source(root, source.file, config.max_file_size)
         diags.extend(problems)
-        if text is not None:
-            texts[source] = text
-            content = f"{contexts[source.project]}\0{source.path}\0{text}"
-            keys[source] = hashlib.sha256(content.encode("utf-8", "surrogatepass")).hexdigest()
-    found = dict(store.get_many(SPACE, keys.values()))
+        if text is None:
+            del keys[source]
+            continue
+        texts[source] = text
+        keys[source] = _key(contexts[source.project], source.path, known.read(source.path, text))
+    known.remember()
     missing = [source for source in keys if keys[source] not in found]
     # the results come in file order as the workers finish each share: this process takes
     # each share while the workers check the next ones
@@ -96,6 +116,63 @@ def read_records(
         raise AssertionError("more results than files to check")
     texts.clear()  # a 50,000-record repo is 60 MB of text: let it go before the records grow
     return {name: dict(sorted(by_slug.items())) for name, by_slug in out.items()}, diags
+
+
+def _key(context: str, path: str, text_hash: str) -> str:
+    """The store's key of a record: its project's context, its path and its text's hash."""
+    return hashlib.sha256(
+        f"{context}\0{path}\0{text_hash}".encode("utf-8", "surrogatepass")
+    ).hexdigest()
+
+
+def _text_hash(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+class _Known:
+    """What each record file's text hashed to in the last run, by the file's stat (size,
+    modification and change times, inode): a file whose stat is unchanged is not read again,
+    as git's index does. A file changed in the ``RACY`` seconds before a run is not
+    remembered by it (a second edit within the file system's time step could leave the stat
+    as it was), and neither is a symbolic link (what it points to may change). ``--no-cache``
+    reads every file."""
+
+    def __init__(self, root: Path, store: Store) -> None:
+        self.store = store
+        self.key = digest(str(root.resolve()))
+        blob = store.get(FILES, self.key)
+        self.before: dict[str, tuple[str, str]] = unpack(blob) if blob is not None else {}
+        self.now: dict[str, tuple[str, str]] = {}
+        self.stats: dict[str, str] = {}
+        self.limit = time.time_ns() - RACY * 1_000_000_000
+
+    def text_hash(self, path: str, file: Path) -> str | None:
+        """The hash of the file's text if its stat is as the last run remembered it."""
+        try:
+            info = os.lstat(file)
+        except OSError:
+            return None
+        if not stat.S_ISREG(info.st_mode) or max(info.st_mtime_ns, info.st_ctime_ns) > self.limit:
+            return None
+        signature = f"{info.st_size}:{info.st_mtime_ns}:{info.st_ctime_ns}:{info.st_ino}"
+        self.stats[path] = signature  # taken before the file is read: a change since is seen
+        found = self.before.get(path)
+        if found is None or found[0] != signature:
+            return None
+        self.now[path] = found
+        return found[1]
+
+    def read(self, path: str, text: str) -> str:
+        """The hash of a text read now, remembered by the stat taken before reading it."""
+        hashed = _text_hash(text)
+        signature = self.stats.get(path)
+        if signature is not None:
+            self.now[path] = (signature, hashed)
+        return hashed
+
+    def remember(self) -> None:
+        if self.now != self.before:
+            self.store.put(FILES, self.key, pack(self.now))
 
 
 def _check_all(
