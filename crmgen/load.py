@@ -104,19 +104,23 @@ def parse_record(
     return record, diags
 
 
-def _walk(folder: Path) -> tuple[list[Path], list[Path], list[Path]]:
-    """Files, symlinked folders, and hidden files or folders (names starting with '.')."""
-    files: list[Path] = []
+def _walk(folder: Path) -> tuple[list[tuple[Path, str]], list[Path], list[Path]]:
+    """Files (each with its path below ``folder``, "/"-separated), symlinked folders, and
+    hidden files or folders (names starting with '.'); in the order of their paths' parts."""
+    files: list[tuple[tuple[str, ...], str]] = []
     links: list[Path] = []
     hidden: list[Path] = []
     for current, dirs, names in os.walk(folder, followlinks=False):
         here = Path(current)
+        below = os.path.relpath(current, folder)
+        parts = () if below == "." else tuple(below.split(os.sep))
         hidden.extend(here / d for d in dirs if d.startswith("."))
         hidden.extend(here / n for n in names if n.startswith("."))
         dirs[:] = sorted(d for d in dirs if not d.startswith("."))
         links.extend(here / d for d in dirs if (here / d).is_symlink())
-        files.extend(here / n for n in sorted(names) if not n.startswith("."))
-    return sorted(files), links, sorted(hidden)
+        files.extend(((*parts, n), os.path.join(current, n)) for n in names if n[0] != ".")
+    files.sort()  # as Paths sort: by their parts ("a/b" before "a-c")
+    return [(Path(file), "/".join(parts)) for parts, file in files], links, sorted(hidden)
 
 
 @dataclass(frozen=True, slots=True)
@@ -184,6 +188,7 @@ def find_records(
                 )
     for name in schemas:
         files, links, hidden = _walk(data / name)
+        prefix = f"{rel(root, data / name)}/"
         for secret in hidden:
             diags.append(
                 warning(
@@ -203,8 +208,8 @@ def find_records(
                 )
             )
         seen: dict[str, str] = {}
-        for file in files:
-            path = rel(root, file)
+        for file, below in files:
+            path = prefix + below
             if file.suffix != ".md":
                 diags.append(
                     warning(
