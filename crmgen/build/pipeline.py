@@ -346,6 +346,11 @@ def _site(
             rendering = start_pages(writer, early, site, templates, root, problems, store)
             try:
                 index, count = _other_files(writer, cut, site, page_keys, store, read)
+                # the search index is written while the charts child still works: after an
+                # edit, the child's cubes take longer than this process's tables
+                searched = time.perf_counter()
+                count += _write_search(writer, index)
+                progress("search", time.perf_counter() - searched + index.seconds)
                 charts = charting.result()
                 progress("charts", charting.seconds)
                 late = [
@@ -365,9 +370,6 @@ def _site(
                 rendering.close()
             run.diagnostics.extend(problems)
             progress("render", time.perf_counter() - start)
-            start = time.perf_counter()
-            count += _write_search(writer, index)
-            progress("search", time.perf_counter() - start + index.seconds)
             if run.failed(strict):
                 return None
             run("write", _quiet(writer.commit))
