@@ -9,12 +9,11 @@ skipped here: the schema's own errors say what to fix.
 
 from __future__ import annotations
 
-import dataclasses
 from collections import defaultdict
 from collections.abc import Mapping
 
 from crmgen import messages
-from crmgen.model import Diagnostic, ProjectSchema, Record, error, frozen_map
+from crmgen.model import Diagnostic, ProjectSchema, Record, error, evolve, frozen_map
 
 
 def _hint(slug: str, targets: Mapping[str, Record], title_field: str) -> str:
@@ -76,10 +75,12 @@ def link_records(
                     for project, fields in sorted(incoming.items())
                 }
             )
-            record = dataclasses.replace(record, backlinks=backlinks)
-            computed = dict(record.computed)
-            for spec in backfields:
-                chosen = record.linked_from(spec.target or "", spec.via)
-                computed[spec.name] = tuple(f"{spec.target}/{s}" for s in chosen)
-            out[name][slug] = dataclasses.replace(record, computed=frozen_map(computed))
+            record = evolve(record, backlinks=backlinks)
+            if backfields:
+                computed = dict(record.computed)
+                for spec in backfields:
+                    chosen = record.linked_from(spec.target or "", spec.via)
+                    computed[spec.name] = tuple(f"{spec.target}/{s}" for s in chosen)
+                record = evolve(record, computed=frozen_map(computed))
+            out[name][slug] = record
     return out, diags

@@ -42,22 +42,39 @@ def _is_string_schema(schema: Any) -> bool:
 
 
 def string_paths(schema: ProjectSchema) -> Any:
-    """A ``keep_string`` predicate: does the schema type the value at this path as a string?"""
+    """A ``keep_string`` predicate: does the schema type the value at this path as a string?
+    One per schema, answering each path once (it is asked for every value of every record)."""
+    found = _STRING_PATHS.get(id(schema))
+    if found is not None and found[0] is schema:
+        return found[1]
     props = {f.name: f.schema for f in schema.fields}
+    answers: dict[tuple[str | int, ...], bool] = {}
 
     def keep(path: tuple[str | int, ...]) -> bool:
-        node: Any = props.get(str(path[0])) if path else None
-        for step in path[1:]:
-            if not isinstance(node, Mapping):
-                return False
-            node = (
-                node.get("items")
-                if isinstance(step, int)
-                else node.get("properties", {}).get(step)
-            )
-        return _is_string_schema(node)
+        answer = answers.get(path)
+        if answer is None:
+            answer = _string_at(props, path)
+            if len(answers) < 4096:  # a bound: list items have a path each
+                answers[path] = answer
+        return answer
 
+    if len(_STRING_PATHS) >= 64:
+        _STRING_PATHS.clear()
+    _STRING_PATHS[id(schema)] = (schema, keep)
     return keep
+
+
+#: ``string_paths`` made for each schema (by id, with the schema, so the id is not reused).
+_STRING_PATHS: dict[int, tuple[ProjectSchema, Any]] = {}
+
+
+def _string_at(props: Mapping[str, Any], path: tuple[str | int, ...]) -> bool:
+    node: Any = props.get(str(path[0])) if path else None
+    for step in path[1:]:
+        if not isinstance(node, Mapping):
+            return False
+        node = node.get("items") if isinstance(step, int) else node.get("properties", {}).get(step)
+    return _is_string_schema(node)
 
 
 def split_front_matter(text: str) -> tuple[str, str, int] | str:

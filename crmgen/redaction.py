@@ -25,6 +25,7 @@ from crmgen.model import (
     ProjectSchema,
     Record,
     error,
+    evolve,
     freeze,
     frozen_map,
 )
@@ -139,7 +140,7 @@ def _record(record: Record, gone: set[str], hidden: frozenset[Node], list_gone: 
     history = record.history
     if list_gone:  # the stage timeline and the stage dates tell the hidden list
         history = dataclasses.replace(history, transitions=(), stage_since=Dated(), closed=Dated())
-    return dataclasses.replace(
+    return evolve(
         record,
         history=history,
         values=frozen_map({k: v for k, v in record.values.items() if k not in gone}),

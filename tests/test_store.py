@@ -7,10 +7,11 @@ import dataclasses
 import datetime as dt
 from decimal import Decimal
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from crmgen.model import Pos, frozen_map, shared_pos
+from crmgen.model import Pos, Record, evolve, frozen_map, shared_pos
 from crmgen.model.store import digest, pack, unpack
 
 
@@ -71,3 +72,35 @@ def test_shared_parts_hash_like_their_copies() -> None:
     shared = One((pos, pos, frozen_map({"a": pos})))
     copied = One((Pos(3, 1), Pos(3, 1), frozen_map({"a": Pos(3, 1)})))
     assert digest(shared) == digest(copied)
+
+
+@dataclasses.dataclass(slots=True)
+class Loop:
+    """A mutable dataclass may hold itself: it keeps pickle's own way."""
+
+    items: list[object]
+
+
+def test_a_mutable_dataclass_that_holds_itself_packs() -> None:
+    loop = Loop([])
+    loop.items.append(loop)
+    again = unpack(pack(loop))
+    assert again.items[0] is again
+
+
+def test_frozen_dataclasses_unpack_by_their_fields() -> None:
+    value = [Two(One(frozen_map({"k": shared_pos(3, 4)})), (Two(1), Two(1))), OtherTwo(None)]
+    again = unpack(pack(value))
+    assert again == value
+    assert type(again[1]) is OtherTwo
+    assert again[0].a.a["k"] is shared_pos(3, 4)
+
+
+def test_evolve_is_dataclasses_replace() -> None:
+    record = Record("p", "s", "data/p/s.md", frozen_map({"a": 1}), frozen_map({}), body="x")
+    changed = evolve(record, body="y", source="k")
+    assert changed == dataclasses.replace(record, body="y", source="k")
+    assert record.body == "x" and record.source == ""
+    assert evolve(record) == record
+    with pytest.raises(TypeError, match="no field 'bogus'"):
+        evolve(record, bogus=1)

@@ -32,6 +32,7 @@ from crmgen.model import (
     ProjectSchema,
     Record,
     error,
+    evolve,
     frozen_map,
 )
 from crmgen.model.store import NO_STORE, Store, digest, pack, unpack
@@ -312,9 +313,7 @@ def _with_computed(
             for f in proj.schema.fields
         )
         by_slug = {
-            s: dataclasses.replace(
-                r, computed=frozen_map(computed[(p, s)]), inputs=inputs.get((p, s), "")
-            )
+            s: evolve(r, computed=frozen_map(computed[(p, s)]), inputs=inputs.get((p, s), ""))
             for s, r in proj.records.items()
         }
         schema = dataclasses.replace(proj.schema, fields=fields)

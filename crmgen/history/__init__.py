@@ -16,7 +16,15 @@ import datetime as dt
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from crmgen.model import Dataset, Diagnostic, Project, ProjectSchema, Record, frozen_map
+from crmgen.model import (
+    Dataset,
+    Diagnostic,
+    Project,
+    ProjectSchema,
+    Record,
+    evolve,
+    frozen_map,
+)
 from crmgen.model.history import FROM_FIELD, FROM_GIT, Dated, RecordHistory
 
 from .git import export_tree, rev_for
@@ -113,4 +121,4 @@ def _record(
         spec = schema.field(name)
         if spec is not None and spec.type == "date" and dated.source == FROM_GIT:
             computed[name] = dated.date
-    return dataclasses.replace(record, history=history, computed=frozen_map(computed))
+    return evolve(record, history=history, computed=frozen_map(computed))
