@@ -43,6 +43,32 @@ def test_what_a_run_puts_the_next_run_gets(tmp_path: Path) -> None:
         assert cache.get_many("svg", ["a", "b", "a"]) == {"a": b"<svg/>"}
 
 
+def test_a_cache_file_of_an_earlier_format_is_removed(tmp_path: Path) -> None:
+    folder = (tmp_path / CACHE_FILE).parent
+    folder.mkdir(parents=True)
+    for name in ("cache-v1.sqlite", "cache-v1.sqlite-wal", "cache-v1.sqlite-shm", "notes.txt"):
+        (folder / name).write_bytes(b"old")
+    with opened(tmp_path) as cache:
+        cache.put("records", "a", b"x")
+    assert sorted(p.name for p in folder.iterdir() if not p.name.startswith("cache-v2")) == [
+        "notes.txt"
+    ]
+    db = sqlite3.connect(tmp_path / CACHE_FILE)
+    assert db.execute("PRAGMA page_size").fetchone() == (16384,)
+    db.close()
+
+
+def test_an_entry_put_again_replaces_the_first(tmp_path: Path) -> None:
+    for value in (b"first", b"second"):
+        with opened(tmp_path) as cache:
+            cache.put("records", "a", value)
+    db = sqlite3.connect(tmp_path / CACHE_FILE)
+    assert db.execute("SELECT count(*) FROM entries").fetchone() == (1,)
+    db.close()
+    with opened(tmp_path) as cache:
+        assert cache.get("records", "a") == b"second"
+
+
 def test_get_many_reads_more_keys_than_one_statement_takes(tmp_path: Path) -> None:
     keys = [f"k{n}" for n in range(1_234)]
     with opened(tmp_path) as cache:
