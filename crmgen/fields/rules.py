@@ -8,6 +8,7 @@ value that links, and a path that is refused is refused everywhere. Stdlib plus 
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -53,12 +54,14 @@ class WebAddress:
         return self.host != self.ascii_host
 
 
+@functools.lru_cache(maxsize=4096)
 def parse_web_address(value: str) -> WebAddress | str:
     """Parse a URL as browsers do; an http(s) URL with a clean host, or why it is not one.
 
     A host with spaces, quotes, angle brackets or any character outside letters, digits,
     hyphens and dots (after IDNA) is refused, and so are user names and passwords in a URL
-    (``https://bank.com@evil.example``).
+    (``https://bank.com@evil.example``). Kept for the last few thousand values (a site shows
+    each URL as a link's text and its target; both parse it).
     """
     from ada_url import URL, idna_to_unicode
 
@@ -68,7 +71,9 @@ def parse_web_address(value: str) -> WebAddress | str:
         return "must be an http:// or https:// address, e.g. https://example.com/page"
     if _CONTROL.search(text):
         return "must not contain control characters"
-    hidden = next((ch for ch in text if unicodedata.category(ch) == "Cf"), None)
+    hidden = None  # ASCII has no format character (Cf): only other text is looked through
+    if not text.isascii():
+        hidden = next((ch for ch in text if unicodedata.category(ch) == "Cf"), None)
     if hidden is not None:
         return (
             f"contains the invisible character U+{ord(hidden):04X}, which can disguise an "
