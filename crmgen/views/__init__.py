@@ -877,7 +877,10 @@ def _display_type(spec: FieldSpec) -> tuple[str, str | None]:
     return spec.type, spec.target
 
 
-_SpecView = tuple[str, str | None, NumberFormat, str]
+#: The ``ValueView`` of each value of a field (by ``repr``), per currency, locale and
+#: attachments folder: every record with that value shows the same view.
+_Views = dict[tuple[str, str, str], dict[str, "ValueView"]]
+_SpecView = tuple[str, str | None, NumberFormat, str, _Views]
 #: ``_spec_view`` by the identity of the spec (kept, so that its id is never reused while in
 #: here; a spec's hash would hash its 19 fields at every value).
 _SPEC_VIEWS: dict[int, tuple[FieldSpec, _SpecView]] = {}
@@ -892,7 +895,8 @@ def _spec_view(spec: FieldSpec) -> _SpecView:
     if len(_SPEC_VIEWS) > 4096:
         _SPEC_VIEWS.clear()
     shown, target = _display_type(spec)
-    made = (shown, target, number_format(spec.display), _origin(spec))
+    views: _Views = {}
+    made = (shown, target, number_format(spec.display), _origin(spec), views)
     _SPEC_VIEWS[id(spec)] = (spec, made)
     return made
 
@@ -900,7 +904,7 @@ def _spec_view(spec: FieldSpec) -> _SpecView:
 def value_view(ctx: _Context, project: str, record: Record, spec: FieldSpec) -> ValueView:
     """One visible field of a record as a ``ValueView``."""
     value = record.get(spec.name)
-    shown, target, number, origin = _spec_view(spec)
+    shown, target, number, origin, views = _spec_view(spec)
     if shown in _LINKING and value not in (None, ()):
         refs = [
             str(v).split("/", 1) if "/" in str(v) else [str(target), str(v)] for v in items(value)
@@ -914,11 +918,23 @@ def value_view(ctx: _Context, project: str, record: Record, spec: FieldSpec) -> 
         shown_as = Display("links", labels, labels.casefold(), links)
     else:
         config = ctx.dataset.config
-        shown_as, html = _shown(
-            value, shown, config.currency, config.locale, config.attachments, number
-        )
-        return ValueView(spec.name, spec.label, shown, origin, shown_as, html)
+        settings = (config.currency, config.locale, config.attachments)
+        made = views.get(settings)
+        if made is None:
+            made = views[settings] = {}
+        key = repr(value)  # tells apart what == does not (see ``_shown``)
+        found = made.get(key)
+        if found is None:
+            if len(made) > _KEEP_VIEWS:  # a field's repeated values are what it is for
+                made.clear()
+            shown_as, html = _shown(value, shown, *settings, number)
+            found = made[key] = ValueView(spec.name, spec.label, shown, origin, shown_as, html)
+        return found
     return _value(spec.name, spec.label, shown, origin, shown_as)
+
+
+#: Values kept per field by ``value_view``.
+_KEEP_VIEWS = 4096
 
 
 _SHOWN: dict[tuple[Any, ...], tuple[Display, Markup]] = {}
