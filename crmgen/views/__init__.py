@@ -801,9 +801,17 @@ class _Context:
     visible: Mapping[str, tuple[FieldSpec, ...]]
     backlinks: Mapping[_Node, frozenset[_Node]]
     findings: Mapping[_Node, tuple[FindingView, ...]]
+    # made when first asked for: each project's visible fields by name, each record's link
+    _fields: dict[str, dict[str, FieldSpec]] = dataclasses.field(default_factory=dict)
+    _links: dict[_Node, LinkView] = dataclasses.field(default_factory=dict)
 
     def field(self, project: str, name: str | None) -> FieldSpec | None:
-        return next((f for f in self.visible.get(project, ()) if f.name == name), None)
+        by_name = self._fields.get(project)
+        if by_name is None:
+            by_name = self._fields[project] = {}
+            for spec in reversed(self.visible.get(project, ())):  # the first of a name wins
+                by_name[spec.name] = spec
+        return by_name.get(name) if name is not None else None
 
     def title(self, project: str, slug: str) -> str:
         proj = self.dataset.projects.get(project)
@@ -824,9 +832,14 @@ class _Context:
         )
 
     def record_link(self, project: str, slug: str) -> LinkView:
-        if self.dataset.record(project, slug) is None:
-            return LinkView(slug)
-        return LinkView(self.title(project, slug), quote(record_page(project, slug)))
+        found = self._links.get((project, slug))
+        if found is None:
+            if self.dataset.record(project, slug) is None:
+                found = LinkView(slug)
+            else:
+                found = LinkView(self.title(project, slug), quote(record_page(project, slug)))
+            self._links[(project, slug)] = found
+        return found
 
 
 def _project_view(ctx: _Context, project: Project) -> ProjectView:
