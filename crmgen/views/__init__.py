@@ -946,8 +946,9 @@ def value_view(ctx: _Context, project: str, record: Record, spec: FieldSpec) -> 
     return _value(spec.name, spec.label, shown, origin, shown_as)
 
 
-#: Values kept per field by ``value_view``.
-_KEEP_VIEWS = 4096
+#: Values kept per field by ``value_view`` (lists, owners, tags and days repeat; a title
+#: or an amount seldom does, and a 50,000-record build must not keep them all).
+_KEEP_VIEWS = 512
 
 
 _SHOWN: dict[tuple[Any, ...], tuple[Display, Markup]] = {}
