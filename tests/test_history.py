@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import os
 import subprocess
@@ -758,3 +759,53 @@ def test_the_cache_follows_a_change_of_list_keys(tmp_path: Path) -> None:
     read(repo, cache_dir=cache)
     keys = {"opportunities": "owner"}
     assert read_history(repo, keys, cache_dir=cache) == read_history(repo, keys)
+
+
+# --- The histories at a commit, kept in the build's store -----------------------------------
+
+
+def test_the_histories_at_a_commit_are_kept_in_the_store(tmp_path: Path) -> None:
+    from crmgen.cache import Cache
+    from crmgen.model.history import Transition as Move_
+
+    repo = tmp_path / "repo"
+    path = "data/opportunities/acme.md"
+    make_git_repo(repo, [Write(path, deal("Lead")), Commit("2026-01-05T09:00:00+00:00")])
+    store, folder = Cache(tmp_path / "c.sqlite"), tmp_path / "log-cache"
+    first = read(repo, cache_dir=folder, store=store, version="v1")
+    assert first[0][path].transitions[-1].to_list == "Lead"
+    assert read(repo, cache_dir=folder) == first  # the same as without the store
+    # a planted entry under the key shows: the histories at this commit come from the store
+    planted = {path: dataclasses.replace(first[0][path], transitions=(Move_(d("2026-01-01"),
+               None, "Planted", "Nobody", "0" * 40),))}  # fmt: skip
+    key = history.digest(("v1", first[1].head, "", sorted(KEYS.items())))
+    store.put(history.HISTORIES, key, history.pack(planted))
+    assert read(repo, cache_dir=folder, store=store, version="v1")[0] == planted
+    # another crmgen, another list key or another commit: read from git again
+    assert read(repo, cache_dir=folder, store=store, version="v2")[0] == first[0]
+    other = read_history(repo, {"opportunities": "stage"}, cache_dir=folder, store=store,
+                         version="v1")  # fmt: skip
+    assert other[0] != planted
+    make_git_repo(repo, [Write(path, deal("Won")), Commit("2026-01-09T09:00:00+00:00")])
+    later = read(repo, cache_dir=folder, store=store, version="v1")
+    assert [t.to_list for t in later[0][path].transitions] == ["Lead", "Won"]
+    # without a log cache (--no-cache) or a version, the store is not used
+    assert read(repo, store=store, version="v1")[0] == later[0]
+    store.put(history.HISTORIES, key, history.pack(planted))
+    assert read(repo, cache_dir=folder, store=store)[0] == later[0]
+
+
+def test_a_shallow_clone_keeps_no_histories_in_the_store(tmp_path: Path) -> None:
+    from crmgen.cache import Cache
+
+    origin = tmp_path / "origin"
+    path = "data/opportunities/acme.md"
+    steps = [Write(path, deal("Lead")), Commit("2026-01-05T09:00:00+00:00")]
+    make_git_repo(origin, [*steps, Write(path, deal("Won")), Commit("2026-01-09T09:00:00+00:00")])
+    clone = tmp_path / "clone"
+    git(tmp_path, "clone", "-q", "--depth", "1", f"file://{origin}", str(clone))
+    store = Cache(tmp_path / "c.sqlite")
+    found = read(clone, cache_dir=tmp_path / "log-cache", store=store, version="v1")
+    assert "history-shallow" in codes(found[2])
+    assert found[0][path].transitions  # read from git
+    assert not store._pending  # and nothing put in the store

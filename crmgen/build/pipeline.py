@@ -39,6 +39,7 @@ from crmgen import (
 from crmgen.compute.evaluate import SPACE as COMPUTED
 from crmgen.compute.evaluate import Run, compute, run_here
 from crmgen.config import load_config
+from crmgen.history.log import HISTORIES
 from crmgen.link import link_records
 from crmgen.model import Config, Dataset, Diagnostic, Page, PageSet, Project, error, frozen_map
 from crmgen.model.store import NO_STORE, Store, digest
@@ -117,7 +118,7 @@ def load_dataset(
     order = config.project_order(schemas)
     projects = {p: Project(schemas[p], frozen_map(records.get(p, {}))) for p in order}
     dataset = Dataset(str(root), config, frozen_map(projects), today)
-    dataset = run("history", _history, dataset, git_root, rev)
+    dataset = run("history", _history, dataset, git_root, rev, store)
     dataset = run("compute", compute, dataset, *_compute_on_cores(), store)
     boards = run("dashboards", dashboards.check, dataset)
     dataset = run("checks", checks.run, dataclasses.replace(dataset, dashboards=boards))
@@ -267,6 +268,7 @@ def build_and_remember(
         store.put(RUNS, key, remembered(result, root, out))
         store.forget_unused(records.SPACE)
         store.forget_unused(COMPUTED)
+        store.forget_unused(HISTORIES)
     return result
 
 
@@ -424,9 +426,9 @@ def _write_search(writer: write.SiteWriter, index: views.SearchIndex) -> int:
 
 
 def _history(
-    dataset: Dataset, git_root: Path | None, rev: str
+    dataset: Dataset, git_root: Path | None, rev: str, store: Store
 ) -> tuple[Dataset, list[Diagnostic]]:
-    return history.attach(dataset, git_root=git_root, rev=rev)
+    return history.attach(dataset, git_root=git_root, rev=rev, store=store, version=code_version())
 
 
 def _check_templates(root: Path, store: Store) -> tuple[None, list[Diagnostic]]:

@@ -26,6 +26,7 @@ from crmgen.model import (
     frozen_map,
 )
 from crmgen.model.history import FROM_FIELD, FROM_GIT, Dated, RecordHistory
+from crmgen.model.store import NO_STORE, Store
 
 from .git import export_tree, rev_for
 
@@ -39,7 +40,13 @@ CACHE_FOLDER = ".crmgen-cache"
 
 
 def attach(
-    dataset: Dataset, *, git_root: Path | None = None, rev: str = "HEAD", cache: bool = True
+    dataset: Dataset,
+    *,
+    git_root: Path | None = None,
+    rev: str = "HEAD",
+    cache: bool = True,
+    store: Store = NO_STORE,
+    version: str = "",
 ) -> tuple[Dataset, list[Diagnostic]]:
     """Every record with its history.
 
@@ -49,13 +56,17 @@ def attach(
             the files of an older revision from elsewhere).
         rev: the revision whose history is read.
         cache: keep the log in the data repo's cache folder.
+        store: keep the histories at a commit in the build's store too, under a key with
+            crmgen's ``version`` (see ``log.read_history``).
     """
     root = git_root or Path(dataset.root)
     keys = {name: project.schema.list_field or "" for name, project in dataset.projects.items()}
     cache_dir = root / CACHE_FOLDER if cache else None
     from .log import read_history  # yaml and the rest: only when the history is read
 
-    histories, checkout, notes = read_history(root, keys, rev=rev, cache_dir=cache_dir)
+    histories, checkout, notes = read_history(
+        root, keys, rev=rev, cache_dir=cache_dir, store=store, version=version
+    )
     diags = [
         dataclasses.replace(n, severity="warning") if n.code == "history-shallow" else
         dataclasses.replace(n, severity="info")

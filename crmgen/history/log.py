@@ -57,6 +57,7 @@ from typing import Any
 
 from crmgen.model import Diagnostic, warning
 from crmgen.model.history import Transition
+from crmgen.model.store import NO_STORE, Store, digest, pack, unpack
 
 from . import git
 from .values import front_value
@@ -389,10 +390,24 @@ def _read_at(
     checkout: Checkout,
     list_keys: Mapping[str, str],
     cache_dir: Path | None,
+    store: Store = NO_STORE,
+    version: str = "",
 ) -> tuple[dict[str, FileHistory], str]:
-    """The histories at ``checkout.head``, through the cache; or a message when git fails."""
+    """The histories at ``checkout.head``, through the caches; or a message when git fails.
+
+    The histories at a commit depend on nothing but the commits up to it, the data repo's
+    place in the git repo and the list keys: ``store`` keeps them under a hash of those (and
+    crmgen's ``version``), so a run at the commit of the last one reads neither the log's
+    cache nor git. A shallow clone's history is kept by neither cache (a fetch deepens it
+    under the same commit)."""
     assert checkout.head is not None
     use_cache = cache_dir is not None and not checkout.shallow  # a shallow history is not kept
+    key = digest((version, checkout.head, prefix, sorted(list_keys.items())))
+    if use_cache and version:
+        blob = store.get(HISTORIES, key)
+        if blob is not None:
+            kept: dict[str, FileHistory] = unpack(blob)
+            return kept, ""
     cached = _load_cache(cache_dir, prefix) if use_cache and cache_dir else None
     state = _read(top, prefix, checkout.head, cached)
     if isinstance(state, str):
@@ -400,7 +415,13 @@ def _read_at(
     histories, learnt = _histories(top, state, list_keys)
     if use_cache and cache_dir and (learnt or state is not cached):
         _save_cache(cache_dir, state, list_keys)
+    if use_cache and version:
+        store.put(HISTORIES, key, pack(histories))
     return histories, ""
+
+
+#: The store's space for the histories at a commit (``_read_at``).
+HISTORIES = "histories"
 
 
 def read_history(
@@ -409,6 +430,8 @@ def read_history(
     *,
     rev: str = "HEAD",
     cache_dir: Path | None = None,
+    store: Store = NO_STORE,
+    version: str = "",
 ) -> tuple[dict[str, FileHistory], Checkout, list[Diagnostic]]:
     """Histories keyed by the CURRENT repo-relative path at ``rev`` of every record file
     (data/<project>/**/*.md) that has any history.
@@ -424,6 +447,8 @@ def read_history(
             when the project has no lists: dates only). Other folders are not records.
         rev: the commit to read (a branch, tag, SHA or ``HEAD~2``).
         cache_dir: where to keep the cache between calls; None: no cache.
+        store: where the histories at a commit are kept as well (with ``cache_dir`` only).
+        version: crmgen's version, part of their key; "" keeps none.
 
     Returns:
         Histories by path (sorted), the state of the checkout, and the notes (sorted).
@@ -455,7 +480,7 @@ def read_history(
             code, why = "history-bad-rev", f"'{rev}' is not a commit of the repository"
         notes.append(warning(code, f"{why}: {_FIELDS_ONLY}"))
     else:
-        histories, failed = _read_at(top, prefix, checkout, list_keys, cache_dir)
+        histories, failed = _read_at(top, prefix, checkout, list_keys, cache_dir, store, version)
         if failed:
             notes.append(warning("history-git-error", f"{failed}: {_FIELDS_ONLY}"))
     return histories, checkout, sorted(notes, key=lambda note: note.sort_key)
