@@ -114,6 +114,14 @@ def resolve_plain(text: str) -> Any:
     return text
 
 
+def plain_value(text: str, keep: bool) -> Any:
+    """A plain scalar's value: resolved (``resolve_plain``), or its text as typed when ``keep``
+    (a field the schema types as a string), an empty one or ``~`` still null."""
+    if keep:
+        return None if text in ("", "~") else text
+    return resolve_plain(text)
+
+
 def _codepoint(character: object) -> int:
     if isinstance(character, str) and character:
         return ord(character[0])
@@ -195,11 +203,12 @@ def parse(
 
 
 # The fast path: most front matter is lines of ``key: value``, a flow list of plain words, or
-# a key with a block list under it. Such a document is read here, line by line, into exactly
-# the values and positions the event stream would give, ten times faster; anything else (a
-# comment, a nested mapping, a multi-line or escaped scalar, a character YAML treats
-# specially, a duplicate key, ...) returns None and takes the full parser, which also reports
-# every problem. ``tests/test_yamlfast.py`` compares the two on generated documents.
+# a key with a block list or a mapping of such lines under it. Such a document is read here,
+# line by line, into exactly the values and positions the event stream would give, in about
+# half the time; anything else (a comment, deeper nesting, an empty value, a multi-line or
+# escaped scalar, a character YAML treats specially, a duplicate key, ...) returns None and
+# takes the full parser, which also reports every problem. ``tests/test_yamlfast.py``
+# compares the two on generated documents.
 
 #: Characters the fast path accepts anywhere: printable, no tab, CR, NEL, LS, PS or BOM.
 _FAST_TEXT = re.compile(
@@ -258,16 +267,15 @@ def _fast_parse(text: str, offset: int, keep_string: Callable[[Path], bool]) -> 
                                  positions, values):  # fmt: skip
                 return None
             continue
+        depth = len(line) - len(line.lstrip(" "))
         if pending is not None:  # the first line below a key with an empty value
-            parent, pending = pending, None
-            item = _FAST_ITEM.match(line)
-            inner = [] if item is not None else {}
-            indent = len(item.group(1)) if item is not None else len(line) - len(line.lstrip(" "))
+            parent, pending, indent = pending, None, depth
+            inner = [] if line[depth] == "-" else {}
             if isinstance(inner, dict) and not indent:
                 return None
             root[parent] = inner
             values[(parent,)] = positions[(parent,)]
-        if inner is None or len(line) - len(line.lstrip(" ")) != indent:
+        if inner is None or depth != indent:
             return None
         if isinstance(inner, list):
             item = _FAST_ITEM.match(line)
@@ -333,9 +341,7 @@ def _fast_scalar(text: str, path: Path, keep_string: Callable[[Path], bool]) -> 
     text = text.rstrip(" ")
     if not _FAST_PLAIN.fullmatch(text):
         return _NOT_FAST
-    if keep_string(path):
-        return None if text == "~" else text
-    return resolve_plain(text)
+    return plain_value(text, keep_string(path))
 
 
 def _fast_flow(
@@ -362,10 +368,7 @@ def _fast_flow(
             return None
         place: Path = (*path, len(out))
         where = shared_pos(number, start + len(part) - len(part.lstrip(" ")))
-        if keep_string(place):
-            out.append(None if item == "~" else item)
-        else:
-            out.append(resolve_plain(item))
+        out.append(plain_value(item, keep_string(place)))
         positions[place] = values[place] = where
         start += len(part) + 1
     return out
@@ -464,11 +467,9 @@ class _Builder:
         path, pos = self._slot(frame, event)
         if isinstance(event, yaml.ScalarEvent):
             value: Any
-            plain = not event.style  # None (pure-Python parser) or "" (libyaml)
-            if plain and event.tag is None and not self.keep_string(path):
-                value = resolve_plain(event.value)
-            elif plain and event.value in ("", "~"):
-                value = None
+            if not event.style:  # plain: None (pure-Python parser) or "" (libyaml)
+                keep = event.tag is not None or self.keep_string(path)
+                value = plain_value(event.value, keep)
             else:
                 value = event.value
             self._store(frame, path, pos, value)
