@@ -14,7 +14,6 @@ the result is the same whichever way it was made.
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import multiprocessing
 import os
@@ -26,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from crmgen.load import Source, find_records, parse_record
-from crmgen.model import Config, Diagnostic, ProjectSchema, Record
+from crmgen.model import Config, Diagnostic, ProjectSchema, Record, evolve
 from crmgen.model.store import NO_STORE, Store, digest, pack, unpack
 from crmgen.validate import Checked, Checker
 from crmgen.yamlstrict import read_source
@@ -69,26 +68,28 @@ def read_records(
     texts: dict[Source, str] = {}
     keys: dict[Source, str] = {}
     known = _Known(root, store)
-    for source in sources:
-        seen = known.text_hash(source.path, source.file)
-        if seen is None:
-            text, problems = read_source(root, source.file, config.max_file_size)
-            diags.extend(problems)
-            if text is None:
-                continue
-            texts[source] = text
-            seen = known.read(source.path, text)
-        keys[source] = _key(contexts[source.project], source.path, seen)
-    found = dict(store.get_many(SPACE, keys.values()))
-    for source in [s for s in keys if keys[s] not in found and s not in texts]:
-        # its file looked unchanged, but its record is not in the store: read it now
+
+    def read(source: Source) -> str | None:
+        """Read a file into ``texts``: its text's hash, or None (the problem is reported)."""
         text, problems = read_source(root, source.file, config.max_file_size)
         diags.extend(problems)
         if text is None:
-            del keys[source]
-            continue
+            return None
         texts[source] = text
-        keys[source] = _key(contexts[source.project], source.path, known.read(source.path, text))
+        return known.read(source.path, text)
+
+    for source in sources:
+        seen = known.text_hash(source.path, source.file) or read(source)
+        if seen is not None:
+            keys[source] = _key(contexts[source.project], source.path, seen)
+    found = dict(store.get_many(SPACE, keys.values()))
+    for source in [s for s in keys if keys[s] not in found and s not in texts]:
+        # its file looked unchanged, but its record is not in the store: read it now
+        seen = read(source)
+        if seen is None:
+            del keys[source]
+        else:
+            keys[source] = _key(contexts[source.project], source.path, seen)
     known.remember()
     missing = [source for source in keys if keys[source] not in found]
     # the results come in file order as the workers finish each share: this process takes
@@ -120,9 +121,7 @@ def read_records(
 
 def _key(context: str, path: str, text_hash: str) -> str:
     """The store's key of a record: its project's context, its path and its text's hash."""
-    return hashlib.sha256(
-        f"{context}\0{path}\0{text_hash}".encode("utf-8", "surrogatepass")
-    ).hexdigest()
+    return _text_hash(f"{context}\0{path}\0{text_hash}")
 
 
 def _text_hash(text: str) -> str:
@@ -246,7 +245,7 @@ def _check_range(
         )
         checked: Checked | None = None
         if record is not None:
-            record = dataclasses.replace(record, source=keys[source])
+            record = evolve(record, source=keys[source])
             checker = checkers.get(source.project)
             if checker is None:
                 checker = checkers[source.project] = Checker(root, config, schema)
