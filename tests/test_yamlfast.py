@@ -81,27 +81,21 @@ LINE_PIECES = [
 
 @st.composite
 def _documents(draw: st.DrawFn) -> str:
+    spaces, scalars = st.sampled_from([" ", "  ", ""]), st.sampled_from(SCALARS)
     lines: list[str] = []
     for _ in range(draw(st.integers(1, 8))):
         key = draw(st.sampled_from(KEYS))
         kind = draw(st.sampled_from(["value", "value", "list", "map", "odd"]))
         if kind == "value":
-            lines.append(f"{key}:{draw(st.sampled_from([' ', '  ', '']))}"
-                         f"{draw(st.sampled_from(SCALARS))}")  # fmt: skip
-        elif kind == "list":
+            lines.append(f"{key}:{draw(spaces)}{draw(scalars)}")
+        elif kind in ("list", "map"):  # a key with items or keys below it
             lines.append(f"{key}:")
-            indent = " " * draw(st.sampled_from([0, 2, 2, 4]))
+            indent = " " * draw(st.sampled_from([0, 2, 2, 4] if kind == "list" else [0, 2, 2, 3]))
             for _ in range(draw(st.integers(0, 3))):
-                lines.append(f"{indent}-{draw(st.sampled_from([' ', '  ', '']))}"
-                             f"{draw(st.sampled_from(SCALARS))}")  # fmt: skip
-        elif kind == "map":
-            lines.append(f"{key}:")
-            indent = " " * draw(st.sampled_from([0, 2, 2, 3]))
-            for _ in range(draw(st.integers(0, 3))):
-                lines.append(f"{indent}{draw(st.sampled_from(KEYS))}: "
-                             f"{draw(st.sampled_from(SCALARS))}")  # fmt: skip
+                lead = f"-{draw(spaces)}" if kind == "list" else f"{draw(st.sampled_from(KEYS))}: "
+                lines.append(f"{indent}{lead}{draw(scalars)}")
         else:
-            lines.append(draw(st.sampled_from(LINE_PIECES)) + draw(st.sampled_from(SCALARS)))
+            lines.append(draw(st.sampled_from(LINE_PIECES)) + draw(scalars))
     end = draw(st.sampled_from(["\n", "\n", "", "\r\n"]))
     return "\n".join(lines) + end
 
