@@ -704,13 +704,17 @@ class _Once:
         return self._both()[1] or b""
 
 
+#: The store's space for each row of ``table.json``, as JSON texts (``table.encode_row``).
+_TABLE_ROWS = "table-cells"
+
+
 def _table_json(
     project: ProjectView, frame: object, row_keys: Sequence[str], store: Store
 ) -> tuple[bytes, bytes | None]:
     table = project.table
     shared = digest(frame)
     wanted = {i: f"{shared}:{k}" for i, k in enumerate(row_keys) if k}
-    found = dict(store.get_many("table-rows", wanted.values()))
+    found = dict(store.get_many(_TABLE_ROWS, wanted.values()))
 
     def encoded() -> Iterator[tuple[str, Any]]:  # one row at a time: never all of them at once
         for index, slug in enumerate(table.rows.slugs):
@@ -720,7 +724,7 @@ def _table_json(
                 continue
             row = encode_row(table.rows[index], table.titled)
             if index in wanted:
-                store.put("table-rows", wanted[index], pack(row))
+                store.put(_TABLE_ROWS, wanted[index], pack(row))
             yield slug, row
 
     sort = ("-" if table.descending else "") + table.sort if table.sort else ""

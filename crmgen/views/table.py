@@ -37,6 +37,7 @@ one. A table of 10,000 deals is 0.7 MB to open instead of 1.7 MB.
 
 from __future__ import annotations
 
+import itertools
 import json
 from array import array
 from collections.abc import Callable, Iterable, Sequence
@@ -166,49 +167,58 @@ def _base36(number: int, width: int) -> str:
 
 
 class _Dictionary:
-    """Distinct values in first-seen order, and each row's index into them."""
+    """Distinct values in first-seen order, and each row's index into them. A value is its
+    JSON text: equal texts are equal values, and the work per row is done in C (a dict, a
+    ``map``); the Python loop runs over the values not seen before only."""
 
     def __init__(self) -> None:
-        self.values: list[Any] = []
+        self.values: list[str] = []
         self.index = array("l")  # 8 bytes a row, not a list's pointer and int object
         self._seen: dict[str, int] = {}
 
-    def add(self, value: Any) -> None:
-        key = repr(value)  # lists of str, int and None: equal values have equal reprs
-        found = self._seen.get(key)
-        if found is None:
-            found = self._seen[key] = len(self.values)
-            self.values.append(value)
-        self.index.append(found)
+    def extend(self, texts: Sequence[str]) -> None:
+        seen = self._seen
+        for text in dict.fromkeys(texts):
+            if text not in seen:
+                seen[text] = len(self.values)
+                self.values.append(text)
+        self.index.extend(map(seen.__getitem__, texts))
 
-    def encoded(self) -> dict[str, Any]:
+    def encoded(self) -> str:
+        """``{"values": [...], "index": ..., "width": ...}`` as JSON text."""
+        values = ",".join(self.values)
         if all(i == n for n, i in enumerate(self.index)):
-            return {"values": self.values, "index": None, "width": 0}
+            return f'{{"values":[{values}],"index":null,"width":0}}'
         width = 1
         while 36**width < len(self.values):
             width += 1
         codes = [_base36(i, width) for i in range(len(self.values))]  # each value's code once
         index = "".join(map(codes.__getitem__, self.index))
-        return {"values": self.values, "index": index, "width": width}
+        return f'{{"values":[{values}],"index":"{index}","width":{width}}}'
 
 
-def encode_row(row: RowView, titled: bool) -> tuple[list[Any], str, list[str]]:
-    """One row as ``table.json`` writes it: its cells (see the module doc), list and tags."""
-    cells: list[Any] = []
+#: A row as ``table.json`` takes it: its cells, list and tags, each as JSON text.
+EncodedRow = tuple[tuple[str, ...], str, str]
+
+
+def encode_row(row: RowView, titled: bool) -> EncodedRow:
+    """One row as ``table.json`` writes it: its cells (see the module doc), list and tags,
+    each as JSON text (kept so in the cache: a table is put together from them as text)."""
+    cells: list[str] = []
     for number, cell in enumerate(row.cells):
         shown = cell.shown
         if number == 0 and titled:  # the title links to the row's record page
             sort = 0 if shown.sort == shown.text.casefold() else shown.sort
-            cells.append(["r", sort, shown.text])
+            cells.append(_json(["r", sort, shown.text]))
         else:
-            cells.append(_cell(shown))
-    return cells, row.list, json.loads(row.tags_json)
+            cells.append(_json(_cell(shown)))
+    return tuple(cells), _json(row.list), _json(json.loads(row.tags_json))
 
 
 def table_json(
     project: str,
     columns: Sequence[ColumnView],
-    rows: Iterable[tuple[str, tuple[list[Any], str, list[str]]]],
+    rows: Iterable[tuple[str, EncodedRow]],
     lists: Sequence[str],
     tags: Sequence[str],
     sort: str = "",
@@ -224,13 +234,16 @@ def table_json(
     """
     cells = [_Dictionary() for _ in columns]
     listed, tagged = _Dictionary(), _Dictionary()
-    slugs = []
-    for slug, (row_cells, row_list, row_tags) in rows:
-        slugs.append(slug)
-        for dictionary, cell in zip(cells, row_cells, strict=True):
-            dictionary.add(cell)
-        listed.add(row_list)
-        tagged.add(row_tags)
+    slugs: list[str] = []
+    rows = iter(rows)
+    while chunk := list(itertools.islice(rows, _CHUNK)):  # never every row's cells at once
+        names, encoded = zip(*chunk, strict=True)
+        slugs.extend(names)
+        row_cells, row_lists, row_tags = zip(*encoded, strict=True)
+        for dictionary, column in zip(cells, zip(*row_cells, strict=True), strict=True):
+            dictionary.extend(column)
+        listed.extend(row_lists)
+        tagged.extend(row_tags)
     hidden = [i for i, c in enumerate(columns) if not c.shown]
     data = {
         "format": FORMAT,
@@ -252,26 +265,41 @@ def table_json(
         "slugs": slugs,
         "lists": list(lists),
         "tags": list(tags),
-        "list": listed.encoded() if lists else None,
-        "tagged": tagged.encoded() if tags else None,
-        "cells": [None if i in hidden else d.encoded() for i, d in enumerate(cells)],
-        **({"more": MORE_FILE} if hidden else {}),
     }
+    parts = {
+        "list": listed.encoded() if lists else "null",
+        "tagged": tagged.encoded() if tags else "null",
+        "cells": _list("null" if i in hidden else d.encoded() for i, d in enumerate(cells)),
+    }
+    if hidden:
+        parts["more"] = _json(MORE_FILE)
     more = None
     if hidden:
-        rest = {
-            "format": FORMAT,
-            "project": project,
-            "columns": hidden,
-            "cells": [cells[i].encoded() for i in hidden],
-        }
-        more = _dump(rest)
-    return _dump(data), more
+        rest = {"format": FORMAT, "project": project, "columns": hidden}
+        more = _joined(rest, {"cells": _list(cells[i].encoded() for i in hidden)})
+    return _joined(data, parts), more
 
+
+def _joined(data: dict[str, Any], parts: dict[str, str]) -> bytes:
+    """``data`` as JSON followed by ``parts``, members already written as JSON text."""
+    head = _json(data)[:-1]
+    tail = "".join(f",{_json(name)}:{text}" for name, text in parts.items())
+    return f"{head}{tail}}}".encode()
+
+
+def _list(texts: Iterable[str]) -> str:
+    return f"[{','.join(texts)}]"
+
+
+_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
+
+
+def _json(value: Any) -> str:
+    return _ENCODER.encode(value)
+
+
+#: Rows encoded at a time (``table_json``): enough for C to do the work per cell.
+_CHUNK = 1000
 
 #: The file beside ``table.json`` with the columns hidden at first.
 MORE_FILE = "table-more.json"
-
-
-def _dump(data: Any) -> bytes:
-    return json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
