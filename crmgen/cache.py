@@ -89,6 +89,9 @@ class Cache:
                 "CREATE TABLE IF NOT EXISTS entries (space TEXT NOT NULL, key TEXT NOT NULL, "
                 "value BLOB NOT NULL, used INTEGER NOT NULL, UNIQUE (space, key))"
             )
+            # the stamps to renew are found without reading the rows, whose values fill the
+            # file (scanning every used entry's row at ``close`` took 0.4 s at 10,000 deals)
+            db.execute("CREATE INDEX IF NOT EXISTS entries_used ON entries (space, used)")
             db.execute("SELECT count(*) FROM entries WHERE 0").fetchone()
         except (sqlite3.Error, OSError) as exc:
             self._off(f"cannot open {path}: {exc}")
@@ -267,14 +270,16 @@ class Cache:
             )
             for space in sorted(set(self._used) | forget):
                 used = self._used.get(space, set())
-                stamps = db.execute("SELECT key, used FROM entries WHERE space = ?", (space,))
-                stale, unused = [], []
-                for key, stamp in stamps:  # one scan, instead of a lookup per key used
-                    if key in used:
-                        if stamp < self._now - REFRESH_MS:
-                            stale.append(key)
-                    elif space in forget:
-                        unused.append(key)
+                # one query each, instead of a lookup per key used; both read an index only
+                old = db.execute(
+                    "SELECT key FROM entries WHERE space = ? AND used < ?",
+                    (space, self._now - REFRESH_MS),
+                )
+                stale = [key for (key,) in old if key in used]
+                unused = []
+                if space in forget:
+                    keys = db.execute("SELECT key FROM entries WHERE space = ?", (space,))
+                    unused = [key for (key,) in keys if key not in used]
                 db.executemany(
                     "UPDATE entries SET used = ? WHERE space = ? AND key = ?",
                     ((self._now, space, key) for key in stale),

@@ -135,6 +135,22 @@ def test_a_used_stamp_is_written_at_most_once_a_day(tmp_path: Path) -> None:
         assert stamp() == int(expected * 1000), now
 
 
+def test_closing_finds_the_stamps_to_renew_without_reading_the_entries(tmp_path: Path) -> None:
+    """The entries' rows hold their values (most of the file): ``close`` looks for the used
+    stamps to renew and the keys to forget through indexes, never row by row."""
+    path = tmp_path / "c.sqlite"
+    Cache(path, now=1_000.0).close()
+
+    def plan(query: str, *args: object) -> str:
+        with sqlite3.connect(path) as db:
+            return " ".join(row[-1] for row in db.execute(f"EXPLAIN QUERY PLAN {query}", args))
+
+    stale = plan("SELECT key FROM entries WHERE space = ? AND used < ?", "s", 0)
+    assert "INDEX entries_used (space=? AND used<?)" in stale, stale
+    keys = plan("SELECT key FROM entries WHERE space = ?", "s")
+    assert "COVERING INDEX" in keys, keys
+
+
 def test_a_corrupt_cache_file_turns_the_cache_off_and_is_started_afresh(tmp_path: Path) -> None:
     path = tmp_path / CACHE_FILE
     path.parent.mkdir(parents=True)
