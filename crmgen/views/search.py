@@ -298,33 +298,36 @@ def _gaps(numbers: Sequence[int]) -> list[int]:
 def index_files(site: Any, rows: Iterable[_Row]) -> dict[str, bytes]:
     """Every file of the index (site path -> bytes), from the rows in document order."""
     files: dict[str, bytes] = {}
-    postings: dict[str, array[int]] = {}
-    fields: dict[str, int] = {}
-    previous: dict[str, int] = {}
+    # per term: its postings, the last document it is in, and the fields it is in anywhere
+    seen: dict[str, tuple[array[int], list[int]]] = {}
     lists: dict[str, list[int]] = {}
     tags: dict[str, list[int]] = {}
     docs: list[list[Any]] = []
     for number, (doc, doc_tags, doc_terms) in enumerate(rows):
         docs.append(list(doc))
-        for term, where in doc_terms:
-            found = postings.get(term)
+        for term, where in doc_terms:  # the hot loop of a build's index: one lookup a term
+            found = seen.get(term)
             if found is None:
-                found = postings[term] = array("q")
-            found.append((number - previous.get(term, 0)) * 32 + where)
-            previous[term] = number
-            fields[term] = fields.get(term, 0) | where
+                found = seen[term] = (array("q"), [0, 0])
+            last = found[1]
+            found[0].append((number - last[0]) * 32 + where)
+            last[0] = number
+            last[1] |= where
         if doc[3]:
             lists.setdefault(doc[3], []).append(number)
         for tag in doc_tags:
             tags.setdefault(tag, []).append(number)
     for start in range(0, len(docs), DOC_CHUNK):
         files[f"search/d-{start // DOC_CHUNK}.json"] = _dump(docs[start : start + DOC_CHUNK])
+    postings = {term: found[0] for term, found in seen.items()}
     vocabulary: dict[str, list[list[Any]]] = {}
     for term in sorted(postings):
-        vocabulary.setdefault(term[:2], []).append([term, len(postings[term]), fields[term]])
+        vocabulary.setdefault(term[:2], []).append([term, len(postings[term]), seen[term][1][1]])
     for key, entries in vocabulary.items():
         files[f"search/v-{_hex(key)}.json"] = _dump(entries)
-    sizes = {term: len(term) + 6 + sum(len(str(n)) + 1 for n in p) for term, p in postings.items()}
+    # a term's share of its shard: its key, its numbers and a comma each (``repr`` writes the
+    # numbers of a list with ", " between them: two characters a number more than that)
+    sizes = {term: len(term) + 6 + len(repr(p.tolist())) - len(p) for term, p in postings.items()}
     shards: dict[str, int] = {}
     for key, shard_terms in _shards(sorted(postings), sizes):
         content = _dump({term: postings[term].tolist() for term in shard_terms})
