@@ -15,7 +15,7 @@ import os
 import shutil
 import subprocess
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import pytest
@@ -23,7 +23,8 @@ from conftest import git_commit_all
 from hypothesis import HealthCheck, Phase, example, given, settings
 from hypothesis import strategies as st
 
-from crmgen.build import build_site, records
+from crmgen import views
+from crmgen.build import build_site, pages, records
 
 GOLDEN = Path(__file__).parent / "golden" / "input"
 TODAY = dt.date(2026, 11, 27)
@@ -329,3 +330,37 @@ def test_an_edit_of_a_row_the_table_moves_rebuilds_its_search_row(tmp_path: Path
     changed = [name for name in expected if actual.get(name) != expected[name]]
     assert changed == []
     assert any(b"Zenith" in data for name, data in actual.items() if name.startswith("search/"))
+
+
+def _rows_made(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The slugs of the table rows made as HTML from here on (not taken from the store)."""
+    made: list[str] = []
+    original = views.rows_html
+
+    def counting(rows: Sequence[views.RowView], shown: Sequence[int]) -> object:
+        made.extend(row.slug for row in rows)
+        return original(rows, shown)
+
+    monkeypatch.setattr(views, "rows_html", counting)
+    return made
+
+
+@pytest.mark.parametrize("workers", [False, True])
+def test_a_table_page_made_again_makes_only_its_changed_rows(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, workers: bool
+) -> None:
+    """A table page re-rendered because one of its rows changed takes the other rows' HTML
+    from the store, whether the last build made them here or in its page workers."""
+    repo = tmp_path / "repo"
+    shutil.copytree(GOLDEN, repo)
+    site = tmp_path / "site"
+    with monkeypatch.context() as first:
+        if workers:  # every page rendered by forked workers, which hand their rows back
+            first.setattr(pages, "PARALLEL_FROM", 1)
+        assert build_site(repo, site, today=TODAY).written
+    made = _rows_made(monkeypatch)
+    _replace(_deal(repo, "globex-seo"), "amount: ", "amount: 1")
+    assert build_site(repo, site, today=TODAY).written
+    # the edited deal's group: the deal and its client (the client's row shows its total)
+    assert sorted(made) == ["globex", "globex-seo"]
+    assert _files(site) == _clean_build(repo, tmp_path)

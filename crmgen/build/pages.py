@@ -22,7 +22,7 @@ import jinja2
 from jinja2.exceptions import SecurityError
 
 from crmgen import render, write
-from crmgen.model import Diagnostic, Page
+from crmgen.model import Diagnostic, Page, Parts
 from crmgen.model.store import NO_STORE, Store
 
 from .inputs import code_version
@@ -34,6 +34,7 @@ __all__ = ["write_pages"]
 PARALLEL_FROM = 300
 
 _Written = tuple[str, tuple[str, int], str]  # path, (sha256, size), key
+_Made = list[tuple[str, str, bytes]]  # the pages' parts made: (space, key, value)
 
 
 def write_pages(
@@ -60,19 +61,22 @@ class Rendering:
         seen: set[str],
         drawing: _Drawing,
         problems: list[Diagnostic],
+        store: Store,
         pool: ProcessPoolExecutor | None = None,
-        futures: Sequence[Future[tuple[list[_Written], int, list[Diagnostic]]]] = (),
+        futures: Sequence[Future[tuple[list[_Written], int, list[Diagnostic], _Made]]] = (),
     ) -> None:
         self.writer, self.seen, self.problems = writer, seen, problems
-        self.drawing = drawing
+        self.drawing, self.store = drawing, store
         self.pool, self.futures = pool, futures
 
     def finish(self) -> int:
         if self.pool is not None:
             try:
                 for future in self.futures:
-                    written, count_written, found = future.result()
+                    written, count_written, found, made = future.result()
                     self.writer.adopt(written, count_written)
+                    for space, key, value in made:
+                        self.store.put(space, key, value)
                     for problem in found:
                         if problem not in self.problems:  # one per template, whichever worker
                             self.problems.append(problem)
@@ -119,11 +123,14 @@ def start_pages(
         with contextlib.suppress(jinja2.TemplateError, SecurityError):  # reported when rendered
             env.get_template(name)
     drawing: _Drawing = (site, templates, root, env)
+    parts = _fetch_parts(todo, store)
     cores = workers()
     if len(todo) < PARALLEL_FROM or cores < 2 or not can_fork():
         _put_rendered(writer, todo, drawing, problems)
-        return Rendering(writer, seen, drawing, problems)
-    _WORK = (writer, todo, drawing)
+        for space, key, value in _made(parts):
+            store.put(space, key, value)
+        return Rendering(writer, seen, drawing, problems, store)
+    _WORK = (writer, todo, drawing, parts)
     gc.collect()
     gc.freeze()  # the workers' collector leaves the shared objects alone (fewer copied pages)
     try:
@@ -136,7 +143,26 @@ def start_pages(
         raise
     finally:
         gc.unfreeze()
-    return Rendering(writer, seen, drawing, problems, pool, futures)
+    return Rendering(writer, seen, drawing, problems, store, pool, futures)
+
+
+def _fetch_parts(pages: Sequence[Page], store: Store) -> list[Parts]:
+    """Give the parts of the pages to render what the store keeps of them, before they are
+    rendered (here or in forked workers, which must not read the store); returns them."""
+    wanted: dict[int, tuple[Parts, list[str]]] = {}
+    for page in pages:
+        if page.parts is not None:
+            wanted.setdefault(id(page.parts), (page.parts, []))[1].extend(
+                page.parts.wants(page.path)
+            )
+    for parts, keys in wanted.values():
+        if keys:
+            parts.known(store.get_many(parts.space, keys))
+    return [parts for parts, _ in wanted.values()]
+
+
+def _made(parts: Sequence[Parts]) -> _Made:
+    return [(p.space, key, value) for p in parts for key, value in p.made().items()]
 
 
 def _claim(seen: set[str], pages: Sequence[Page]) -> None:
@@ -173,10 +199,11 @@ _Drawing = tuple[render.SiteInfo, Sequence[Path], Path, jinja2.Environment]
 _WORK: tuple[Any, ...] | None = None
 
 
-def _work(span: tuple[int, int]) -> tuple[list[_Written], int, list[Diagnostic]]:
-    """In a worker: render a share of the pages into the staging folder."""
+def _work(span: tuple[int, int]) -> tuple[list[_Written], int, list[Diagnostic], _Made]:
+    """In a worker: render a share of the pages into the staging folder; hands back what it
+    wrote and the parts it made, for the parent to put in the store."""
     assert _WORK is not None
-    writer, todo, drawing = _WORK
+    writer, todo, drawing, parts = _WORK
     # a template compiled here is not kept: the store is the parent's (its connection must
     # not be used in a fork), and every template a page names was compiled before the fork
     drawing[3].bytecode_cache = None
@@ -189,4 +216,4 @@ def _work(span: tuple[int, int]) -> tuple[list[_Written], int, list[Diagnostic]]
         for path in writer.new
         if path not in before
     ]
-    return done, writer.written - written_before, problems
+    return done, writer.written - written_before, problems, _made(parts)

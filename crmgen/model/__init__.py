@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from dataclasses import field as _field
 from decimal import Decimal
 from types import MappingProxyType
-from typing import Any, Literal, TypeVar
+from typing import Any, Literal, Protocol, TypeVar
 
 from crmgen.model.findings import Finding
 from crmgen.model.history import RecordHistory
@@ -563,6 +563,27 @@ class Dataset:
         return proj.records.get(slug) if proj else None
 
 
+class Parts(Protocol):
+    """Pieces of pages kept in the store by key (a table's rows as HTML): before pages are
+    rendered the build gives each page's ``parts`` what the store has of the keys it
+    ``wants``; after, it puts what rendering ``made``. A piece's key must name everything
+    it shows, like a page's."""
+
+    space: str
+
+    def wants(self, page: str) -> Iterable[str]:
+        """The store keys of the pieces page ``page`` (its path) may use."""
+        ...
+
+    def known(self, found: Mapping[str, bytes]) -> None:
+        """Take the pieces the store has."""
+        ...
+
+    def made(self) -> dict[str, bytes]:
+        """The pieces made since the last call, by key (to put in the store)."""
+        ...
+
+
 @dataclass(frozen=True, slots=True)
 class Page:
     """One page of the site to render: output path, template name and its context.
@@ -579,6 +600,7 @@ class Page:
     context: Mapping[str, Any] = _field(default_factory=lambda: EMPTY)
     make: Callable[[], Mapping[str, Any]] | None = _field(default=None, compare=False)
     key: str = ""
+    parts: Parts | None = _field(default=None, compare=False)
 
     def build_context(self) -> Mapping[str, Any]:
         """The page's context (built now for a page with ``make``)."""

@@ -12,7 +12,7 @@ import datetime as dt
 import functools
 import json
 from collections import OrderedDict
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
@@ -539,13 +539,61 @@ def _key(frame: object, where: object, row_keys: Sequence[str]) -> str:
 
 
 def _table_context(
-    context: Mapping[str, object], rows: Sequence[RowView], span: slice, paging: PagerView
+    context: Mapping[str, object],
+    rows: Sequence[RowView],
+    span: slice,
+    paging: PagerView,
+    kept: RowsHtml | None = None,
 ) -> Mapping[str, object]:
     project = context["project"]
     assert isinstance(project, ProjectView)
     shown = rows[span]
-    html = rows_html(shown, project.table.shown_columns)
+    columns = project.table.shown_columns
+    if kept is None:
+        html = rows_html(shown, columns)
+    else:
+        html = Markup("".join(kept.row(row, columns) for row in shown))
     return {**context, "rows": shown, "rows_html": html, "pager": paging}
+
+
+class RowsHtml:
+    """A table's rows as HTML (``rows_html``), kept in the store under the key of the row's
+    record page, which covers everything of the record a row can show, and the table's
+    columns (the ``Parts`` of its pages): a table page re-rendered because one of its rows
+    changed makes that row only. The build fetches the rows of the pages it renders before
+    rendering them (``wants``, ``known``) and puts the rows made (``made``)."""
+
+    space = "table-rows-html"
+
+    def __init__(self, frame: object, keys: Mapping[str, str], pages: Mapping[str, slice]):
+        self._shared = digest(("rows-html", frame))
+        self._keys = {slug: f"{self._shared}:{key}" for slug, key in keys.items() if key}
+        self._slugs = tuple(keys)
+        self._pages = pages
+        self._known: dict[str, str] = {}
+        self._made: dict[str, str] = {}
+
+    def wants(self, page: str) -> Iterable[str]:
+        span = self._pages.get(page)
+        slugs = self._slugs[span] if span is not None else ()
+        return [self._keys[slug] for slug in slugs if slug in self._keys]
+
+    def known(self, found: Mapping[str, bytes]) -> None:
+        self._known.update((key, value.decode()) for key, value in found.items())
+
+    def made(self) -> dict[str, bytes]:
+        made = {key: html.encode() for key, html in self._made.items()}
+        self._made.clear()
+        return made
+
+    def row(self, row: RowView, shown: Sequence[int]) -> str:
+        key = self._keys.get(row.slug)
+        html = self._known.get(key) if key else None
+        if html is None:
+            html = rows_html((row,), shown)
+            if key:
+                self._known[key] = self._made[key] = html
+        return html
 
 
 def rows_html(rows: Sequence[RowView], shown: Sequence[int]) -> Markup:
@@ -640,12 +688,21 @@ def pages(
             table.sort,
         )
         totals = [c.total for c in table.columns]
-        for number in range(1, pager(project.name, 1, len(rows)).count + 1):
-            span = slice((number - 1) * PAGE_SIZE, number * PAGE_SIZE)
+        count = pager(project.name, 1, len(rows)).count
+        spans = {
+            page_path(project.name, number): slice((number - 1) * PAGE_SIZE, number * PAGE_SIZE)
+            for number in range(1, count + 1)
+        }
+        kept = RowsHtml(
+            (project.name, table.frame_columns, table.shown_columns),
+            dict(zip(rows.slugs, row_keys, strict=True)),
+            spans,
+        )
+        for number, (path, span) in enumerate(spans.items(), start=1):
             paging = pager(project.name, number, len(rows), count_text=site.count_text)
-            make = functools.partial(_table_context, context, rows, span, paging)
+            make = functools.partial(_table_context, context, rows, span, paging, kept)
             key = _key(frame, (paging, totals if number == 1 else None), row_keys[span])
-            result.append(Page(page_path(project.name, number), "table.html", make=make, key=key))
+            result.append(Page(path, "table.html", make=make, key=key, parts=kept))
         if project.board is not None:
             key = _key(frame, project.board.href, row_keys)
             result.append(Page(f"{project.name}/board.html", "board.html", context, key=key))
