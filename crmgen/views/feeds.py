@@ -52,6 +52,7 @@ def owner_slug(owner: str) -> str:
 def _entries(dataset: Dataset) -> list[tuple[str, EntryView]]:
     """(owner, entry) for every transition of every record, newest first."""
     found: list[tuple[str, str, EntryView]] = []
+    quoted: dict[str, str] = {}  # a few lists, each in thousands of entries
     for name, project in dataset.projects.items():
         schema = project.schema
         if not schema.list_field:
@@ -61,14 +62,19 @@ def _entries(dataset: Dataset) -> list[tuple[str, EntryView]]:
         for record in project.records.values():
             title = str(record.get(title_field) or record.slug) if title_field else record.slug
             owner = str(record.get(owner_field) or "") if owner_field else ""
-            for step in record.history.transitions:
+            steps = record.history.transitions
+            href = "../" + quote(record_page(name, record.slug)) if steps else ""
+            for step in steps:
                 move = f"{step.from_list} → {step.to_list}" if step.from_list else step.to_list
+                to_list = quoted.get(step.to_list)
+                if to_list is None:
+                    to_list = quoted[step.to_list] = quote(step.to_list)
                 entry = EntryView(
-                    id=f"urn:crmgen:stage:{step.commit}:{name}/{record.slug}:{quote(step.to_list)}",
+                    id=f"urn:crmgen:stage:{step.commit}:{name}/{record.slug}:{to_list}",
                     title=f"{title}: {move}",
                     updated=f"{step.date.isoformat()}T00:00:00Z",
                     author=step.author or "crmgen",
-                    href="../" + quote(record_page(name, record.slug)),
+                    href=href,
                     summary=f"{schema.title}: {title} entered {step.to_list}"
                     + (f" (from {step.from_list})" if step.from_list else "")
                     + f" on {step.date.isoformat()}.",
