@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import os
 import re
+import stat
 import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -581,35 +582,9 @@ def read_source(
     The size is checked before reading; a symlink that leaves the repo is refused;
     a byte-order mark is accepted; invalid UTF-8 and NUL characters are reported at their line.
     """
-    name = rel(root, path)
-    if path.is_symlink() and not inside(root, path):
-        return None, [
-            error(
-                "symlink-outside",
-                "symbolic link points outside the repository; replace it with the file itself",
-                name,
-            )
-        ]
-    try:
-        size = os.stat(path).st_size
-    except OSError as exc:
-        return None, [error("unreadable", f"cannot read file: {exc.strerror}", name)]
-    if size > max_size:
-        return None, [
-            error(
-                "too-large",
-                f"file is {size:,} bytes, over the {max_size:,}-byte limit; split it or move "
-                "large content to an attachment",
-                name,
-            )
-        ]
-    try:
-        with open(path, "rb") as handle:
-            data = handle.read(max_size + 1)
-    except OSError as exc:
-        return None, [error("unreadable", f"cannot read file: {exc.strerror}", name)]
-    if len(data) > max_size:
-        return None, [error("too-large", f"file grew over the {max_size:,}-byte limit", name)]
+    data, problem = _read_bytes(root, path, max_size)
+    if data is None:
+        return None, [problem(rel(root, path))] if problem else []
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -619,7 +594,7 @@ def read_source(
             error(
                 "encoding",
                 f"invalid UTF-8 byte 0x{data[exc.start]:02x}; save the file as UTF-8",
-                name,
+                rel(root, path),
                 Pos(line, col),
             )
         ]
@@ -627,7 +602,73 @@ def read_source(
         line = text[: text.index("\x00")].count("\n") + 1
         return None, [
             error(
-                "encoding", "file contains a NUL character; it is not a text file", name, Pos(line)
+                "encoding",
+                "file contains a NUL character; it is not a text file",
+                rel(root, path),
+                Pos(line),
             )
         ]
     return text, []
+
+
+# not following a link (checked first), not waiting on a named pipe, not kept by a child
+_NOFOLLOW = (
+    os.O_RDONLY
+    | getattr(os, "O_NOFOLLOW", 0)
+    | getattr(os, "O_NONBLOCK", 0)
+    | getattr(os, "O_CLOEXEC", 0)
+)
+
+
+def _read_bytes(
+    root: FilePath, path: FilePath, max_size: int
+) -> tuple[bytes | None, Callable[[str], Diagnostic] | None]:
+    """The bytes of a file (one open, one ``fstat`` and the reads: a record file costs no
+    other system call), or None and the problem for the file's repo path."""
+    try:
+        fd = os.open(path, _NOFOLLOW)
+    except OSError as exc:
+        if not path.is_symlink():
+            return None, _unreadable(exc)
+        if not inside(root, path):
+            return None, lambda name: error(
+                "symlink-outside",
+                "symbolic link points outside the repository; replace it with the file itself",
+                name,
+            )
+        try:
+            fd = os.open(path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
+        except OSError as again:
+            return None, _unreadable(again)
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):  # a folder, a named pipe, a device
+            return None, lambda name: error(
+                "unreadable", "cannot read file: it is not a regular file", name
+            )
+        size = info.st_size
+        if size > max_size:
+            return None, lambda name: error(
+                "too-large",
+                f"file is {size:,} bytes, over the {max_size:,}-byte limit; split it or move "
+                "large content to an attachment",
+                name,
+            )
+        chunks = []
+        total = 0
+        while chunk := os.read(fd, max_size + 1 - total):
+            chunks.append(chunk)
+            total += len(chunk)
+            if total > max_size:
+                return None, lambda name: error(
+                    "too-large", f"file grew over the {max_size:,}-byte limit", name
+                )
+    except OSError as exc:
+        return None, _unreadable(exc)
+    finally:
+        os.close(fd)
+    return b"".join(chunks), None
+
+
+def _unreadable(exc: OSError) -> Callable[[str], Diagnostic]:
+    return lambda name: error("unreadable", f"cannot read file: {exc.strerror}", name)

@@ -140,3 +140,56 @@ def test_read_source_checks(tmp_path: Path) -> None:
     (tmp_path / "outside.md").write_text("secret")
     os.symlink(tmp_path / "outside.md", root / "link.md")
     assert read_source(root, root / "link.md")[1][0].code == "symlink-outside"
+
+
+def _read(root: Path, name: str, max_size: int = 1000) -> tuple[str | None, list[str]]:
+    text, problems = read_source(root, root / name, max_size)
+    return text, [f"{p.code} {p.path}: {p.message}" for p in problems]
+
+
+def test_read_source_reads_a_file_and_a_link_inside_the_repo(tmp_path: Path) -> None:
+    (tmp_path / "a.md").write_bytes(b"\xef\xbb\xbfhello\n")  # a byte-order mark is dropped
+    (tmp_path / "b.md").symlink_to("a.md")
+    assert _read(tmp_path, "a.md") == ("hello\n", [])
+    assert _read(tmp_path, "b.md") == ("hello\n", [])
+
+
+def test_read_source_refuses_what_cannot_be_trusted(tmp_path: Path) -> None:
+    outside = tmp_path / "outside.md"
+    outside.write_text("secret", encoding="utf-8")
+    root = tmp_path / "repo"
+    root.mkdir()
+    (root / "out.md").symlink_to(outside)
+    (root / "dangling.md").symlink_to(root / "gone.md")
+    (root / "big.md").write_text("x" * 1001, encoding="utf-8")
+    (root / "folder.md").mkdir()
+    (root / "bad.md").write_bytes(b"ok\nab\xffc\n")
+    (root / "nul.md").write_bytes(b"ok\n\nx\x00\n")
+    assert _read(root, "out.md")[1] == [
+        "symlink-outside out.md: symbolic link points outside the repository; "
+        "replace it with the file itself"
+    ]
+    assert _read(root, "dangling.md")[1][0].startswith("symlink-outside dangling.md")
+    assert _read(root, "big.md")[1] == [
+        "too-large big.md: file is 1,001 bytes, over the 1,000-byte limit; split it or move "
+        "large content to an attachment"
+    ]
+    assert _read(root, "missing.md")[1] == [
+        "unreadable missing.md: cannot read file: No such file or directory"
+    ]
+    assert _read(root, "folder.md")[1] == [
+        "unreadable folder.md: cannot read file: it is not a regular file"
+    ]
+    text, problems = read_source(root, root / "bad.md")
+    assert text is None and [(p.code, p.line, p.col) for p in problems] == [("encoding", 2, 3)]
+    text, problems = read_source(root, root / "nul.md")
+    assert text is None and [(p.code, p.line) for p in problems] == [("encoding", 3)]
+
+
+def test_read_source_does_not_wait_on_a_named_pipe(tmp_path: Path) -> None:
+    """A named pipe in the repo is refused at once, never waited on for a writer."""
+    os.mkfifo(tmp_path / "pipe.md")
+    assert _read(tmp_path, "pipe.md") == (
+        None,
+        ["unreadable pipe.md: cannot read file: it is not a regular file"],
+    )
