@@ -591,8 +591,8 @@ class RowsHtml:
         html = self._known.get(key) if key else None
         if html is None:
             html = rows_html((row,), shown)
-            if key:
-                self._known[key] = self._made[key] = html
+            if key:  # a row is on one page only: kept for the store, not for this build
+                self._made[key] = html
         return html
 
 
