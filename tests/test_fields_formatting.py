@@ -4,16 +4,22 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import re
 import subprocess
 import sys
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from babel import Locale, localedata
+from babel.numbers import format_currency
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from crmgen.fields.formatting import (
     display,
     display_format,
+    format_money,
     format_value,
     locale_lang,
     number_format,
@@ -191,3 +197,33 @@ def test_display_format_keeps_what_the_meta_schema_allows() -> None:
     assert display_format({"decimals": "two", "grouping": "no"}) == {}
     assert display_format({"decimals": True}) == {} and display_format(None) == {}
     assert number_format({"grouping": False}) == (None, False)
+
+
+def _babel_money(value: Decimal, currency: str, locale: str) -> str:
+    """``format_money`` as Babel's own ``format_currency`` says it (the reference)."""
+    place = Locale.parse(locale)
+    if value == value.to_integral_value():
+        pattern = re.sub(r"\.0+", "", place.currency_formats["standard"].pattern)
+        return str(
+            format_currency(value, currency, format=pattern, locale=place, currency_digits=False)
+        )
+    return str(format_currency(value, currency, locale=place, decimal_quantization=False))
+
+
+_LOCALES = sorted(localedata.locale_identifiers())
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    st.sampled_from(_LOCALES),
+    st.sampled_from(["USD", "EUR", "JPY", "CHF", "INR", "BHD", "XXX", "ZZZ"]),
+    st.decimals(min_value=-(10**12), max_value=10**12, places=4, allow_nan=False),
+)
+def test_money_is_formatted_as_babel_formats_it(
+    locale: str, currency: str, value: Decimal
+) -> None:
+    """The currency's symbol is written into the pattern once, instead of Babel working out
+    the currency's name for every amount: the text is Babel's, in every locale."""
+    assert format_money(value, currency=currency, locale=locale) == _babel_money(
+        value, currency, locale
+    )
