@@ -236,7 +236,7 @@ def _format(
     if isinstance(value, dt.datetime):
         value = value.date()
     if isinstance(value, dt.date):
-        return _medium_date(value, locale)
+        return str(format_date(value, format="medium", locale=_locale(locale)))
     number = to_decimal(value) if not isinstance(value, str) else None
     if number is None:
         return _format_text(value, field_type, locale)
@@ -351,13 +351,6 @@ def _money_pattern(locale: str, currency: str, whole: bool) -> NumberPattern | N
     pattern.prefix = (fill(base.prefix[0]), fill(base.prefix[1]))
     pattern.suffix = (fill(base.suffix[0]), fill(base.suffix[1]))
     return pattern
-
-
-@functools.lru_cache(maxsize=8192)
-def _medium_date(day: dt.date, locale: str) -> str:
-    """A date in the locale's medium format: kept, a CRM's records share their days (Babel
-    takes about 20 µs a date)."""
-    return str(format_date(day, format="medium", locale=_locale(locale)))
 
 
 @functools.cache
