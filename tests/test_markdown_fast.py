@@ -85,3 +85,80 @@ def test_the_example_bodies_render_alike_and_most_take_the_compiled_parser() -> 
             assert markdown.render_body(body).html == _python(text)
             fast += markdown._fast(text)
     assert fast > len(bodies) // 2
+
+
+CELL = st.text("ab Z9*_~#>-+=:!()., '\"/é€{}^%$@?1Ω中\u0301«»–“…&;\\|`[]", max_size=8)
+
+
+@st.composite
+def tables(draw: st.DrawFn, cell: st.SearchStrategy[str] = CELL) -> str:
+    """A table, mostly plain (``markdown._plain_tables``), sometimes not quite: a missing or
+    extra cell, a space before a pipe, a delimiter without dashes, a line without pipes."""
+    width = draw(st.integers(1, 4))
+    align = st.sampled_from(["---", ":---", "---:", ":-:", " --- ", "-", ":", "--"])
+    rows = [[draw(cell) for _ in range(width)] for _ in range(draw(st.integers(0, 4)))]
+    lines = [
+        "|" + "|".join(draw(cell) for _ in range(width)) + "|",
+        "|" + "|".join(draw(align) for _ in range(width)) + "|",
+        *("|" + "|".join(row) + "|" for row in rows),
+    ]
+    if draw(st.booleans()):  # now and then, something that makes it not plain
+        index = draw(st.integers(0, len(lines) - 1))
+        lines[index] = draw(
+            st.sampled_from([" ", "", "x", "| a |", "\t"]).map(
+                lambda bit, line=lines[index]: draw(
+                    st.sampled_from([bit + line, line + bit, line.strip("|"), bit])
+                )
+            )
+        )
+    return "\n".join(lines)
+
+
+TABLED = st.lists(
+    st.one_of(tables(), st.sampled_from(PIECES), st.text(LETTERS, max_size=6)), max_size=12
+).map(lambda parts: "".join(p if not p.startswith("|") else f"\n\n{p}\n\n" for p in parts))
+
+
+#: Bodies most of which take the compiled parser: plain tables among text without what
+#: sends a body to the Python parser anyway (links, code, tags).
+PLAIN_CELL = st.text("ab Z9*_#-+=:!()., '\"/1&;", max_size=8)
+PLAIN_LETTERS = "ab Z9*_#>-+=&;:!()\n \t.,'\"/1é"
+PLAIN_PIECES = [p for p in PIECES if not any(c in p for c in "<`~[]\r|") and p.isascii()]
+PLAIN_TABLED = st.lists(
+    st.one_of(
+        tables(PLAIN_CELL), st.sampled_from(PLAIN_PIECES), st.text(PLAIN_LETTERS, max_size=6)
+    ),
+    max_size=10,
+).map(lambda parts: "".join(p if not p.startswith("|") else f"\n\n{p}\n\n" for p in parts))
+
+
+@settings(max_examples=600, deadline=None, suppress_health_check=list(HealthCheck))
+@given(
+    st.one_of(
+        TABLED,
+        TABLED.map(lambda body: body.replace("\n\n|", "\n|")),
+        PLAIN_TABLED,
+        PLAIN_TABLED.map(lambda body: body.replace("\n\n|", "\n|")),
+    )
+)
+def test_bodies_with_tables_render_as_the_python_parser_renders_them(body: str) -> None:
+    """A plain table takes the compiled parser, and renders as the Python parser renders
+    it (alignment classes included); every other table takes the Python parser."""
+    expected = _python(markdown._NEWLINES.sub("\n", body)) if body.strip() else ""
+    assert markdown.render_body(body).html == expected
+
+
+def test_a_plain_table_takes_the_compiled_parser() -> None:
+    body = "Fees:\n\n| Phase | Fee (EUR) |\n| --- | ---: |\n| *Discovery* | 6,000 |\n\nDone.\n"
+    assert markdown._fast(body)
+    assert 'class="align-right"' in markdown.render_body(body).html
+    assert markdown.render_body(body).html == _python(body)
+    for other in (
+        "| a | b |\n| --- | --- |\nno pipe\n",  # a row without pipes: a row to one parser only
+        "text\n| a | b |\n| --- | --- |\n",  # right after a paragraph
+        "| a | b |\n| --- |\n",  # a cell fewer in the delimiter row
+        "| a \\| b |\n| --- |\n",  # an escaped pipe
+        " | a |\n| --- |\n",  # a space before the first pipe
+    ):
+        assert not markdown._fast(other), other
+        assert markdown.render_body(other).html == _python(other)

@@ -56,8 +56,9 @@ _ALIGN_STYLE = re.compile(r"text-align:(left|center|right)")
 
 
 #: The rules of the compiled parser: CommonMark without raw HTML, plus GitHub's
-#: strikethrough. No tables: a body with ``|`` takes the Python parser (markdown-it-pyrs makes
-#: a table of lines with no ``|`` at all, markdown-it-py does not).
+#: strikethrough; and tables, for a body whose every ``|`` is in a plain table
+#: (``_plain_tables``): markdown-it-pyrs makes a table row of a line with no ``|`` after a
+#: table, and a table of a line over ``-:`` with no ``|`` at all; markdown-it-py does not.
 _FAST_RULES: tuple[Any, ...] = (
     "blockquote", "code", "fence", "heading", "hr", "lheading", "list", "paragraph",
     "reference", "autolink", "backticks", "emphasis", "entity", "escape", "image", "link",
@@ -66,14 +67,16 @@ _FAST_RULES: tuple[Any, ...] = (
 
 _EMPTY_QUOTE = "<blockquote></blockquote>"  # as markdown-it-py writes one
 _FAST_HEADING = re.compile(r"<(/?)h([1-6])>")
+#: How both parsers align a table's column, made a class as ``_adjust`` does.
+_FAST_ALIGN = re.compile(r'<(t[hd]) style="text-align:(left|center|right)">')
 
 
 @functools.cache
-def _fast_parser() -> Any:
+def _fast_parser(tables: bool = False) -> Any:
     from markdown_it_pyrs import MarkdownIt as CompiledMarkdownIt
 
     md = CompiledMarkdownIt("zero")
-    md.enable_many(list(_FAST_RULES))
+    md.enable_many([*_FAST_RULES, "table"] if tables else list(_FAST_RULES))
     return md
 
 
@@ -81,14 +84,15 @@ def _fast_parser() -> Any:
 #:
 #: * what can make a link, an image or a tag (``](``, ``]:``, ``][``, ``[]``, ``![``, ``<``):
 #:   only the Python parser checks links and rewrites images (a lone ``[x]`` is text in both);
-#: * tables and code (``| ` ~``), a NUL, and the whitespace ``str.strip`` removes besides
+#: * code (`` ` ~``), a NUL, and the whitespace ``str.strip`` removes besides
 #:   spaces, tabs and line ends (markdown-it-py strips it at the end of a paragraph);
+#: * a ``|`` that is not in a plain table (``_plain_tables``);
 #: * ``*`` or ``_`` next to a character that is not ASCII or next to an entity (the two follow
 #:   different CommonMark versions on which characters count as punctuation beside emphasis);
 #: * an empty list item; and in a body with a quote, any line that starts like a list item
 #:   (the two differ on when it ends the quote's paragraph).
 _SLOW = re.compile(
-    "[<|`~\x00\x0b\x0c\x1c-\x1f\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]"
+    "[<`~\x00\x0b\x0c\x1c-\x1f\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]"
     "|\\]\\(|\\]:|\\]\\[|\\[\\]|!\\["
     "|[^\x00-\x7f][*_]|[*_][^\x00-\x7f]|[*_]&|;[*_]"
     "|^[ \t]*(?:[-+*]|[0-9]{1,9}[.)])[ \t]*$",
@@ -100,18 +104,60 @@ _NEWLINES = re.compile(r"\r\n?")
 
 def _fast(text: str) -> bool:
     """Whether the compiled parser renders ``text`` (its line ends made ``\\n``) as
-    ``_parser`` does (see ``_SLOW``; ``test_markdown_fast.py`` compares the two on generated
-    bodies)."""
-    if _SLOW.search(text):
+    ``_parser`` does (see ``_SLOW`` and ``_plain_tables``; ``test_markdown_fast.py`` compares
+    the two on generated bodies)."""
+    if _SLOW.search(text) or ("|" in text and not _plain_tables(text)):
         return False
     return ">" not in text or _LIST_ITEM.search(text) is None
 
 
+#: The lines of a plain table: cells between pipes, nothing before the first or after the
+#: last; the second line is the delimiter row.
+_TABLE_ROW = re.compile(r"\|(?:[^|\\\n]*\|)+")
+_DELIMITER_ROW = re.compile(r"\|(?: *:?-+:? *\|)+")
+#: A delimiter row of one column without a pipe, which the compiled parser with tables
+#: reads as one (``-:``, ``:--``); ``---`` without a colon is a heading's underline to both.
+_PIPELESS_DELIMITER = re.compile(r"^[ \t]*(?::-+:?|-+:)[ \t]*$", re.MULTILINE)
+
+
+def _plain_tables(text: str) -> bool:
+    """Whether every ``|`` of a body is in a plain table, which both parsers read alike: a
+    block of rows (``_TABLE_ROW``: no backslash, no space before the first pipe or after the
+    last), the second a delimiter row, all with as many cells, after a blank line (or the
+    start) and before one (or the end); and no line that the compiled parser with tables
+    reads as a delimiter row without pipes. Anything else with a ``|`` takes the Python
+    parser."""
+    if _PIPELESS_DELIMITER.search(text):
+        return False
+    lines = text.split("\n")
+    index = 0
+    while index < len(lines):
+        if "|" not in lines[index]:
+            index += 1
+            continue
+        if index > 0 and lines[index - 1].strip(" \t"):
+            return False  # a table right after a paragraph or a list line
+        end = index
+        while end < len(lines) and lines[end].strip(" \t"):
+            end += 1
+        block = lines[index:end]
+        if len(block) < 2 or not _DELIMITER_ROW.fullmatch(block[1]):
+            return False
+        cells = block[0].count("|")
+        if any(not _TABLE_ROW.fullmatch(row) or row.count("|") != cells for row in block):
+            return False
+        index = end
+    return True
+
+
 def _fast_render(text: str) -> str:
     """A body ``_fast`` lets through, by markdown-it-pyrs (25 times faster), with the headings
-    moved one level down as ``_adjust`` does (it has no table to align: no ``|``)."""
-    html = _fast_parser().render(text).replace("<blockquote>\n</blockquote>", _EMPTY_QUOTE)
-    return _FAST_HEADING.sub(lambda m: f"<{m.group(1)}h{min(int(m.group(2)) + 1, 6)}>", html)
+    moved one level down and the table columns' alignment made a class, as ``_adjust``
+    does."""
+    tables = "|" in text  # then every one is in a plain table (``_fast``)
+    html = _fast_parser(tables).render(text).replace("<blockquote>\n</blockquote>", _EMPTY_QUOTE)
+    html = _FAST_HEADING.sub(lambda m: f"<{m.group(1)}h{min(int(m.group(2)) + 1, 6)}>", html)
+    return _FAST_ALIGN.sub(r'<\1 class="align-\2">', html) if tables else html
 
 
 @functools.cache
@@ -144,16 +190,20 @@ def sanitize_html(html: str) -> str:
     Returns:
         HTML holding only allowed tags and attributes, with ``rel`` on every link.
     """
-    return str(
-        nh3.clean(
-            html,
-            tags=set(ALLOWED_TAGS),
-            attributes={tag: set(attrs) for tag, attrs in ALLOWED_ATTRIBUTES.items()},
-            allowed_classes={tag: set(names) for tag, names in ALLOWED_CLASSES.items()},
-            url_schemes=set(URL_SCHEMES),
-            link_rel=LINK_REL,
-            strip_comments=True,
-        )
+    return str(_cleaner().clean(html))
+
+
+@functools.cache
+def _cleaner() -> Any:
+    """The sanitiser, built once (``nh3.clean`` builds one from its arguments on every call:
+    two thirds of its time on a record's notes)."""
+    return nh3.Cleaner(
+        tags=set(ALLOWED_TAGS),
+        attributes={tag: set(attrs) for tag, attrs in ALLOWED_ATTRIBUTES.items()},
+        allowed_classes={tag: set(names) for tag, names in ALLOWED_CLASSES.items()},
+        url_schemes=set(URL_SCHEMES),
+        link_rel=LINK_REL,
+        strip_comments=True,
     )
 
 
