@@ -147,7 +147,10 @@ class _Sandbox(ImmutableSandboxedEnvironment):
     goes through the sandbox as before."""
 
     def getattr(self, obj: Any, attribute: str) -> Any:
-        if attribute in _data_fields(type(obj)):
+        names = _DATA_FIELDS.get(type(obj))  # a million reads a big build: no call for it
+        if names is None:
+            names = _data_fields(type(obj))
+        if attribute in names:
             return getattr(obj, attribute)
         return super().getattr(obj, attribute)
 
