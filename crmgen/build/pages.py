@@ -34,7 +34,6 @@ __all__ = ["write_pages"]
 PARALLEL_FROM = 300
 
 _Written = tuple[str, tuple[str, int], str]  # path, (sha256, size), key
-_Made = list[tuple[str, str, bytes]]  # the pages' parts made: (space, key, value)
 
 
 def write_pages(
@@ -61,22 +60,19 @@ class Rendering:
         seen: set[str],
         drawing: _Drawing,
         problems: list[Diagnostic],
-        store: Store,
         pool: ProcessPoolExecutor | None = None,
-        futures: Sequence[Future[tuple[list[_Written], int, list[Diagnostic], _Made]]] = (),
+        futures: Sequence[Future[tuple[list[_Written], int, list[Diagnostic]]]] = (),
     ) -> None:
         self.writer, self.seen, self.problems = writer, seen, problems
-        self.drawing, self.store = drawing, store
+        self.drawing = drawing
         self.pool, self.futures = pool, futures
 
     def finish(self) -> int:
         if self.pool is not None:
             try:
                 for future in self.futures:
-                    written, count_written, found, made = future.result()
+                    written, count_written, found = future.result()
                     self.writer.adopt(written, count_written)
-                    for space, key, value in made:
-                        self.store.put(space, key, value)
                     for problem in found:
                         if problem not in self.problems:  # one per template, whichever worker
                             self.problems.append(problem)
@@ -127,9 +123,10 @@ def start_pages(
     cores = workers()
     if len(todo) < PARALLEL_FROM or cores < 2 or not can_fork():
         _put_rendered(writer, todo, drawing, problems)
-        for space, key, value in _made(parts):
-            store.put(space, key, value)
-        return Rendering(writer, seen, drawing, problems, store)
+        for p in parts:  # only here: rows a worker made would all wait in memory for the end
+            for key, value in p.made().items():
+                store.put(p.space, key, value)
+        return Rendering(writer, seen, drawing, problems)
     _WORK = (writer, todo, drawing, parts)
     gc.collect()
     gc.freeze()  # the workers' collector leaves the shared objects alone (fewer copied pages)
@@ -143,7 +140,7 @@ def start_pages(
         raise
     finally:
         gc.unfreeze()
-    return Rendering(writer, seen, drawing, problems, store, pool, futures)
+    return Rendering(writer, seen, drawing, problems, pool, futures)
 
 
 def _fetch_parts(pages: Sequence[Page], store: Store) -> list[Parts]:
@@ -159,10 +156,6 @@ def _fetch_parts(pages: Sequence[Page], store: Store) -> list[Parts]:
         if keys:
             parts.known(store.get_many(parts.space, keys))
     return [parts for parts, _ in wanted.values()]
-
-
-def _made(parts: Sequence[Parts]) -> _Made:
-    return [(p.space, key, value) for p in parts for key, value in p.made().items()]
 
 
 def _claim(seen: set[str], pages: Sequence[Page]) -> None:
@@ -199,9 +192,9 @@ _Drawing = tuple[render.SiteInfo, Sequence[Path], Path, jinja2.Environment]
 _WORK: tuple[Any, ...] | None = None
 
 
-def _work(span: tuple[int, int]) -> tuple[list[_Written], int, list[Diagnostic], _Made]:
+def _work(span: tuple[int, int]) -> tuple[list[_Written], int, list[Diagnostic]]:
     """In a worker: render a share of the pages into the staging folder; hands back what it
-    wrote and the parts it made, for the parent to put in the store."""
+    wrote (the parts it made stay here: see ``start_pages``)."""
     assert _WORK is not None
     writer, todo, drawing, parts = _WORK
     # a template compiled here is not kept: the store is the parent's (its connection must
@@ -216,4 +209,6 @@ def _work(span: tuple[int, int]) -> tuple[list[_Written], int, list[Diagnostic],
         for path in writer.new
         if path not in before
     ]
-    return done, writer.written - written_before, problems, _made(parts)
+    for made in parts:
+        made.made()  # let them go: a worker's parts are not kept (see ``start_pages``)
+    return done, writer.written - written_before, problems
