@@ -121,7 +121,7 @@ TABLED = st.lists(
 
 #: Bodies most of which take the compiled parser: plain tables among text without what
 #: sends a body to the Python parser anyway (links, code, tags).
-PLAIN_CELL = st.text("ab Z9*_#-+=:!()., '\"/1&;", max_size=8)
+PLAIN_CELL = st.text("ab Z9*_#-+=:!()., '\"/1&;é中Ω€😀\u0301«»–…ßØ", max_size=10)
 PLAIN_LETTERS = "ab Z9*_#>-+=&;:!()\n \t.,'\"/1é"
 PLAIN_PIECES = [p for p in PIECES if not any(c in p for c in "<`~[]\r|") and p.isascii()]
 PLAIN_TABLED = st.lists(
