@@ -611,6 +611,10 @@ def read_source(
     return text, []
 
 
+#: Opening a link that stays in the repo: the same, following it.
+_FOLLOW = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)
+#: Whether ``open`` can refuse a symbolic link here (else a link is looked for first).
+_REFUSES_LINKS = hasattr(os, "O_NOFOLLOW")
 # not following a link (checked first), not waiting on a named pipe, not kept by a child
 _NOFOLLOW = (
     os.O_RDONLY
@@ -625,11 +629,14 @@ def _read_bytes(
 ) -> tuple[bytes | None, Callable[[str], Diagnostic] | None]:
     """The bytes of a file (one open, one ``fstat`` and the reads: a record file costs no
     other system call), or None and the problem for the file's repo path."""
-    try:
-        fd = os.open(path, _NOFOLLOW)
-    except OSError as exc:
-        if not path.is_symlink():
-            return None, _unreadable(exc)
+    fd = None
+    if _REFUSES_LINKS or not path.is_symlink():
+        try:
+            fd = os.open(path, _NOFOLLOW)
+        except OSError as exc:
+            if not path.is_symlink():
+                return None, _unreadable(exc)
+    if fd is None:  # a symbolic link: read only when it stays in the repo
         if not inside(root, path):
             return None, lambda name: error(
                 "symlink-outside",
@@ -637,7 +644,7 @@ def _read_bytes(
                 name,
             )
         try:
-            fd = os.open(path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
+            fd = os.open(path, _FOLLOW)
         except OSError as again:
             return None, _unreadable(again)
     try:

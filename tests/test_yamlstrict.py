@@ -5,9 +5,11 @@ import time
 from decimal import Decimal
 from pathlib import Path
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from crmgen import yamlstrict
 from crmgen.model import Pos
 from crmgen.yamlstrict import parse, read_source, resolve_plain
 
@@ -193,3 +195,17 @@ def test_read_source_does_not_wait_on_a_named_pipe(tmp_path: Path) -> None:
         None,
         ["unreadable pipe.md: cannot read file: it is not a regular file"],
     )
+
+
+def test_read_source_refuses_a_link_out_where_open_cannot_refuse_links(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Where ``open`` has no ``O_NOFOLLOW`` (Windows), a link is looked for before opening."""
+    monkeypatch.setattr(yamlstrict, "_REFUSES_LINKS", False)
+    test_read_source_refuses_what_cannot_be_trusted(tmp_path)
+    test_read_source_reads_a_file_and_a_link_inside_the_repo(tmp_path / "repo")
+    os.mkfifo(tmp_path / "repo" / "pipe.md")
+    (tmp_path / "repo" / "to-pipe.md").symlink_to("pipe.md")
+    assert _read(tmp_path / "repo", "to-pipe.md")[1] == [
+        "unreadable to-pipe.md: cannot read file: it is not a regular file"
+    ]
