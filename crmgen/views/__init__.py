@@ -561,7 +561,8 @@ class RowsHtml:
     record page, which covers everything of the record a row can show, and the table's
     columns (the ``Parts`` of its pages): a table page re-rendered because one of its rows
     changed makes that row only. The build fetches the rows of the pages it renders before
-    rendering them (``wants``, ``known``) and puts the rows made (``made``)."""
+    rendering them (``wants``, ``known``) and, when it rendered them in its own process,
+    puts the rows made (``made``; see ``build.pages.start_pages``)."""
 
     space = "table-rows-html"
 
