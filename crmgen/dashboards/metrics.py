@@ -236,6 +236,8 @@ def record_columns(
 def record_groups(record: Record, field: str) -> tuple[str, ...]:
     """The group values of a record for a field grouping (each value of a multi-select)."""
     value = record.get(field)
+    if type(value) is str:  # most: a list, an owner, a client (normalise keeps a str as is)
+        return (value,) if value else ()
     items = value if isinstance(value, tuple | list) else (value,)
     keys = (normalise(item) for item in items if item is not None and item != "")
     return tuple(dict.fromkeys(k for k in keys if k is not None))
