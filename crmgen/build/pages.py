@@ -209,6 +209,6 @@ def _work(span: tuple[int, int]) -> tuple[list[_Written], int, list[Diagnostic]]
         for path in writer.new
         if path not in before
     ]
-    for made in parts:
-        made.made()  # let them go: a worker's parts are not kept (see ``start_pages``)
+    for kept in parts:
+        kept.made()  # let them go: a worker's parts are not kept (see ``start_pages``)
     return done, writer.written - written_before, problems

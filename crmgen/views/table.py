@@ -186,15 +186,15 @@ class _Dictionary:
 
     def encoded(self) -> str:
         """``{"values": [...], "index": ..., "width": ...}`` as JSON text."""
-        values = ",".join(self.values)
+        values = _list(self.values)
         if all(i == n for n, i in enumerate(self.index)):
-            return f'{{"values":[{values}],"index":null,"width":0}}'
+            return f'{{"values":{values},"index":null,"width":0}}'
         width = 1
         while 36**width < len(self.values):
             width += 1
         codes = [_base36(i, width) for i in range(len(self.values))]  # each value's code once
         index = "".join(map(codes.__getitem__, self.index))
-        return f'{{"values":[{values}],"index":"{index}","width":{width}}}'
+        return f'{{"values":{values},"index":"{index}","width":{width}}}'
 
 
 #: A row as ``table.json`` takes it: its cells, list and tags, each as JSON text.
@@ -271,10 +271,9 @@ def table_json(
         "tagged": tagged.encoded() if tags else "null",
         "cells": _list("null" if i in hidden else d.encoded() for i, d in enumerate(cells)),
     }
-    if hidden:
-        parts["more"] = _json(MORE_FILE)
     more = None
     if hidden:
+        parts["more"] = _json(MORE_FILE)
         rest = {"format": FORMAT, "project": project, "columns": hidden}
         more = _joined(rest, {"cells": _list(cells[i].encoded() for i in hidden)})
     return _joined(data, parts), more
