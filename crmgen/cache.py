@@ -32,6 +32,7 @@ import secrets
 import sqlite3
 import time
 from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Set as AbstractSet
 from pathlib import Path
 
 __all__ = ["CACHE_FILE", "KEEP_DAYS", "SHARED", "Cache", "opened"]
@@ -147,6 +148,20 @@ class Cache:
                     if payload is not None:
                         found[key] = payload
                         self.put(space, key, payload)  # into this repo's cache as well
+        return found
+
+    def keys(self, space: str) -> AbstractSet[str]:
+        """The keys of ``space`` in the file and those put and not yet written (not the
+        user-wide copies of a ``SHARED`` space). An entry whose signature is wrong is among
+        them: a ``get`` of it finds nothing."""
+        found = {key for s, key in self._pending if s == space}
+        if self._db is None:
+            return found
+        try:
+            rows = self._db.execute("SELECT key FROM entries WHERE space = ?", (space,))
+            found.update(key for (key,) in rows)
+        except sqlite3.Error as exc:
+            self._off(f"cannot read {self.path}: {exc}")
         return found
 
     def _shared_file(self, space: str, key: str) -> Path:

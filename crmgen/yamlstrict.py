@@ -70,23 +70,37 @@ class YamlDoc:
 
     def keyed_positions(self) -> dict[str, Pos]:
         """Positions keyed by "/"-joined paths (``dashboards/0/charts/2``), root left out."""
-        return {
-            sys.intern("/".join(str(p) for p in path)): pos
-            for path, pos in self.positions.items()
-            if path
-        }
+        return _keyed(self.positions)
 
     def keyed_value_positions(self) -> dict[str, Pos]:
         """Positions of values keyed like :meth:`keyed_positions`."""
-        return {
-            sys.intern("/".join(str(p) for p in path)): pos
-            for path, pos in self.value_positions.items()
-            if path
-        }
+        return _keyed(self.value_positions)
 
     def value_pos(self, path: Path) -> Pos:
         """Position of the value at ``path`` (falls back to the key)."""
         return self.value_positions.get(path) or self.pos(path)
+
+
+#: "/"-joined path by path: every record of a project has the same few paths.
+_JOINED: dict[Path, str] = {}
+#: At most this many paths are remembered (a repo whose every record has keys of its own).
+_JOINED_MAX = 1 << 16
+
+
+def _keyed(positions: Mapping[Path, Pos]) -> dict[str, Pos]:
+    """``positions`` keyed by "/"-joined paths, each one string in memory; root left out."""
+    out = {}
+    joined = _JOINED
+    for path, pos in positions.items():
+        key = joined.get(path)
+        if key is None:
+            if not path:
+                continue
+            if len(joined) >= _JOINED_MAX:
+                joined.clear()
+            key = joined[path] = sys.intern("/".join(str(p) for p in path))
+        out[key] = pos
+    return out
 
 
 def resolve_plain(text: str) -> Any:

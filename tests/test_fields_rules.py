@@ -8,6 +8,8 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from crmgen.fields.rules import (
     WebAddress,
@@ -165,6 +167,12 @@ def test_the_one_safe_path_rule_allows_plain_paths() -> None:
 )
 def test_numbers_are_bounded_so_they_show_and_chart_exactly(number: object, ok: bool) -> None:
     assert (number_problem(number) is None) is ok
+
+
+@given(st.integers(-(10**17), 10**17) | st.sampled_from([10**15 - 1, -(10**15) + 1, 10**15]))
+def test_a_whole_number_has_the_problem_of_its_decimal(number: int) -> None:
+    """Whole numbers below 10^15 in size skip the decimal checks: they must agree."""
+    assert number_problem(number) == number_problem(Decimal(number))
 
 
 def test_inside_follows_links(tmp_path: Path) -> None:

@@ -140,3 +140,82 @@ def test_a_remembered_file_whose_record_the_store_lost_is_read(
     with cache.opened(root) as store:
         assert _read(root, store) == expected
     assert len(read) == 61
+
+
+def _counting_parses(monkeypatch: pytest.MonkeyPatch, log: Path) -> None:
+    """Each record parsed from now on adds a line to ``log``, in a forked worker as well."""
+    real = records.parse_record
+
+    def counted(text: str, path: str, *args: object) -> object:
+        fd = os.open(log, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        try:
+            os.write(fd, f"{path}\n".encode())
+        finally:
+            os.close(fd)
+        return real(text, path, *args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(records, "parse_record", counted)
+
+
+@pytest.mark.parametrize("forked", [False, True], ids=["one-process", "workers"])
+def test_files_with_new_stats_and_known_texts_are_read_but_not_parsed(
+    make_repo: MakeRepo, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, forked: bool
+) -> None:
+    """A fresh clone with its cache folder restored (as CI does): every file's stat is new,
+    so every file is read and hashed (by the workers, when there are many), but a record the
+    store has by its text's hash is never parsed or checked again."""
+    root = _repo(make_repo)
+    expected = _read(root, cache.Cache(None))
+    if forked:
+        monkeypatch.setattr(records, "workers", lambda: 2)
+        monkeypatch.setattr(records, "PARALLEL_FROM", 5)
+    with cache.opened(root) as store:
+        assert _read(root, store) == expected
+    edited = root / "data/opportunities/deal-004.md"
+    edited.write_text(edited.read_text().replace("Deal 4", "Deal four"), encoding="utf-8")
+    log = tmp_path / "parsed.txt"
+    _counting_parses(monkeypatch, log)
+    read = _counting_reads(monkeypatch)
+    with cache.opened(root) as store:  # the files were written a moment ago: no stat kept
+        found, problems = _read(root, store)
+    assert log.read_text().split() == ["data/opportunities/deal-004.md"]
+    assert found["opportunities"]["deal-004"].values["title"] == "Deal four"  # type: ignore[index]
+    assert problems == expected[1]
+    assert len(read) == (0 if forked else 61)  # in the workers, read_source is their own
+
+
+class _Forgetting:
+    """A store that says it has every key and then finds none (another run dropped them
+    between the look at its keys and the fetch)."""
+
+    def __init__(self) -> None:
+        self.put_keys: list[str] = []
+
+    def get(self, space: str, key: str) -> bytes | None:
+        return None
+
+    def get_many(self, space: str, keys: object) -> dict[str, bytes]:
+        return {}
+
+    def put(self, space: str, key: str, value: bytes) -> None:
+        self.put_keys.append(key)
+
+    def keys(self, space: str) -> _All:
+        return _All()
+
+
+class _All(frozenset[str]):
+    def __contains__(self, key: object) -> bool:
+        return True
+
+
+def test_a_record_the_store_lost_after_its_keys_were_taken_is_read_again(
+    make_repo: MakeRepo, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = _repo(make_repo)
+    expected = _read(root, cache.Cache(None))
+    monkeypatch.setattr(records, "workers", lambda: 2)
+    monkeypatch.setattr(records, "PARALLEL_FROM", 5)
+    store = _Forgetting()
+    assert _read(root, store) == expected  # type: ignore[arg-type]
+    assert len(store.put_keys) == len(set(store.put_keys)) == 61

@@ -337,6 +337,9 @@ class _DictStore:
     def put(self, space: str, key: str, value: bytes) -> None:
         self.entries[(space, key)] = value
 
+    def keys(self, space: str) -> set[str]:
+        return {k for s, k in self.entries if s == space}
+
 
 def test_compiled_templates_are_kept_by_source_and_version(tmp_path: Path) -> None:
     from crmgen.render import TEMPLATE_SPACE, make_environment

@@ -96,6 +96,43 @@ def test_frozen_dataclasses_unpack_by_their_fields() -> None:
     assert again[0].a.a["k"] is shared_pos(3, 4)
 
 
+PATHS = st.sampled_from(["title", "tags", "tags/0", "tags/1", "address/city", "ünï"])
+PLACES = st.dictionaries(
+    PATHS, st.builds(Pos, st.integers(1, 10**6), st.integers(1, 10**4)), max_size=6
+).map(frozen_map)
+
+
+@given(
+    st.text(max_size=4), st.dictionaries(PATHS, VALUES, max_size=4).map(frozen_map),
+    PLACES, PLACES | st.none(), st.text(max_size=8), st.integers(1, 99),
+    VALUES.map(lambda v: frozen_map({"f": v})),
+)  # fmt: skip
+def test_a_record_packs_with_its_positions(
+    slug: str,
+    values: object,
+    positions: object,
+    value_positions: object,
+    body: str,
+    body_line: int,
+    computed: object,
+) -> None:
+    """A record's positions are written as their keys and a flat tuple of numbers: the same
+    record comes back, its keys and places shared, whether or not the value positions have
+    the keys of the positions."""
+    record = Record(
+        "p", slug, f"data/p/{slug}.md", values, positions,
+        positions if value_positions is None else value_positions,
+        body, body_line, computed, source="k", inputs="i",
+    )  # fmt: skip
+    again = unpack(pack([record, record]))
+    assert repr(again[0]) == repr(record)
+    assert again[0] is again[1]
+    assert all(pos is shared_pos(pos.line, pos.col) for pos in again[0].positions.values())
+    assert digest(again[0]) == digest(record)
+    moved = evolve(record, positions=frozen_map({**positions, "title": Pos(7, 7)}))  # type: ignore[dict-item]
+    assert digest(moved) != digest(record) or positions.get("title") == Pos(7, 7)  # type: ignore[attr-defined]
+
+
 def test_evolve_is_dataclasses_replace() -> None:
     record = Record("p", "s", "data/p/s.md", frozen_map({"a": 1}), frozen_map({}), body="x")
     changed = evolve(record, body="y", source="k")

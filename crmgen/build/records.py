@@ -6,10 +6,11 @@ crmgen itself. That result is kept in the store under a hash of exactly those, s
 file is never parsed or checked again, whatever else changed. The checks that look at the disk
 (the files a record names) run every time: a deleted attachment is always found.
 
-Files that are not in the store are parsed and checked in worker processes (forked, so they
-share the parent's schemas and file texts without copying them) when there are enough of them
-to pay for it; each worker returns packed results, which the parent unpacks in file order, so
-the result is the same whichever way it was made.
+Files whose stat changed since the last run (or that it never saw) are read, hashed, and parsed
+and checked unless the store has their record, in worker processes (forked, so they share the
+parent's schemas and the store's keys without copying them) when there are enough of them to
+pay for it; each worker returns packed results, which the parent unpacks in file order, so the
+result is the same whichever way it was made.
 """
 
 from __future__ import annotations
@@ -20,9 +21,10 @@ import os
 import stat
 import time
 from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Set as AbstractSet
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple, Protocol
 
 from crmgen.load import Source, find_records, parse_record
 from crmgen.model import Config, Diagnostic, ProjectSchema, Record, evolve
@@ -60,49 +62,43 @@ def read_records(
 ) -> tuple[dict[str, dict[str, Record]], list[Diagnostic]]:
     """Every record of every project, parsed and checked (``load`` and ``validate`` in one).
 
+    A file whose stat is as the last run remembered it is not read: its record comes from the
+    store by the text hash remembered. Every other file is read, hashed, and parsed and
+    checked unless the store has its record; many of them are read in forked workers.
+
     Returns:
         project -> slug -> Record (slugs sorted), and the diagnostics.
     """
     sources, diags = find_records(root, config, schemas)
     contexts = {name: digest((code_version(), config, schema)) for name, schema in schemas.items()}
-    texts: dict[Source, str] = {}
     keys: dict[Source, str] = {}
     known = _Known(root, store)
-
-    def read(source: Source) -> str | None:
-        """Read a file into ``texts``: its text's hash, or None (the problem is reported)."""
-        text, problems = read_source(root, source.file, config.max_file_size)
-        diags.extend(problems)
-        if text is None:
-            return None
-        texts[source] = text
-        return known.read(source.path, text)
-
     for source in sources:
-        seen = known.text_hash(source.path, source.file) or read(source)
+        seen = known.text_hash(source.path, source.file)
         if seen is not None:
             keys[source] = _key(contexts[source.project], source.path, seen)
     found = dict(store.get_many(SPACE, keys.values()))
-    for source in [s for s in keys if keys[s] not in found and s not in texts]:
-        # its file looked unchanged, but its record is not in the store: read it now
-        seen = read(source)
-        if seen is None:
-            del keys[source]
-        else:
-            keys[source] = _key(contexts[source.project], source.path, seen)
-    known.remember()
-    missing = [source for source in keys if keys[source] not in found]
-    # the results come in file order as the workers finish each share: this process takes
-    # each share while the workers check the next ones
-    made = _check_all(root, config, schemas, missing, texts, keys)
+    # the files to read: their stat changed, or the store lost their records (file order)
+    todo = [source for source in sources if keys.get(source) not in found]
+    made = _read_all(root, config, schemas, contexts, todo, store)
     checkers: dict[str, Checker] = {}
     out: dict[str, dict[str, Record]] = {name: {} for name in schemas}
-    for source, key in keys.items():
-        if key in found:
-            blob = found.pop(key)
-        else:
-            blob = next(made)
-            store.put(SPACE, key, blob)
+    for source in sources:
+        blob = found.pop(keys[source]) if keys.get(source) in found else None
+        if blob is None:
+            read = next(made)
+            if read.kept:
+                blob = read.blob if read.blob is not None else store.get(SPACE, read.key or "")
+                if blob is None:  # the store lost it since its key was looked up: read again
+                    read = _read_range(root, config, schemas, contexts, [source], _NONE, 0, 1)[0]
+            diags.extend(read.problems)
+            if read.key is None:  # not readable: the problems say why
+                continue
+            known.hashed(source.path, read.text_hash)
+            if blob is None:
+                blob = read.blob
+                assert blob is not None
+                store.put(SPACE, read.key, blob)
         problems, checked = unpack(blob)
         diags.extend(problems)
         if checked is None:
@@ -114,8 +110,8 @@ def read_records(
         diags.extend(problems)
         out[source.project][source.slug] = record
     if next(made, None) is not None:  # pragma: no cover - one result per file missing
-        raise AssertionError("more results than files to check")
-    texts.clear()  # a 50,000-record repo is 60 MB of text: let it go before the records grow
+        raise AssertionError("more results than files to read")
+    known.remember()
     return {name: dict(sorted(by_slug.items())) for name, by_slug in out.items()}, diags
 
 
@@ -161,35 +157,82 @@ class _Known:
         self.now[path] = found
         return found[1]
 
-    def read(self, path: str, text: str) -> str:
-        """The hash of a text read now, remembered by the stat taken before reading it."""
-        hashed = _text_hash(text)
+    def hashed(self, path: str, text_hash: str) -> None:
+        """Remember the hash of a text read now by the stat taken before reading it."""
         signature = self.stats.get(path)
         if signature is not None:
-            self.now[path] = (signature, hashed)
-        return hashed
+            self.now[path] = (signature, text_hash)
 
     def remember(self) -> None:
         if self.now != self.before:
             self.store.put(FILES, self.key, pack(self.now))
 
 
-def _check_all(
+class _Read(NamedTuple):
+    """A file read: its problems, its record's key in the store and its text's hash (None and
+    "" when it could not be read), and the packed (diagnostics, Checked | None) when it was
+    checked (``kept`` False) or the store's entry, if fetched already (``kept`` True)."""
+
+    problems: list[Diagnostic]
+    key: str | None
+    text_hash: str
+    blob: bytes | None
+    kept: bool
+
+
+class _Kept(Protocol):
+    def find(self, key: str) -> tuple[bool, bytes | None]:
+        """Whether the store has ``key``, and its entry if this fetched it."""
+        ...
+
+
+class _InStore:
+    """Asks the store for each key (one process: the entry is fetched once, here)."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+
+    def find(self, key: str) -> tuple[bool, bytes | None]:
+        blob = self.store.get(SPACE, key)
+        return blob is not None, blob
+
+
+class _InKeys:
+    """Looks each key up in the store's keys, taken before forking (a worker has no store)."""
+
+    def __init__(self, keys: AbstractSet[str]) -> None:
+        self.keys = keys
+
+    def find(self, key: str) -> tuple[bool, bytes | None]:
+        return key in self.keys, None
+
+
+class _Nothing:
+    def find(self, key: str) -> tuple[bool, bytes | None]:
+        return False, None
+
+
+_NONE = _Nothing()
+
+
+def _read_all(
     root: Path,
     config: Config,
     schemas: Mapping[str, ProjectSchema],
+    contexts: Mapping[str, str],
     sources: Sequence[Source],
-    texts: Mapping[Source, str],
-    keys: Mapping[Source, str],
-) -> Iterator[bytes]:
-    """Parse and check the text of each source: packed (diagnostics, Checked | None), in
-    the order of ``sources``, each share as soon as it is done."""
+    store: Store,
+) -> Iterator[_Read]:
+    """Read, hash and (unless the store has its record) parse and check each source, in the
+    order of ``sources``, each share as soon as it is done: in forked workers when there are
+    enough (reading is a tenth of the work, so the workers read as well)."""
     global _WORK
     count = workers()
     if len(sources) < PARALLEL_FROM or count < 2 or not can_fork():
-        yield from _check_range(root, config, schemas, sources, texts, keys, 0, len(sources))
+        kept = _InStore(store)
+        yield from _read_range(root, config, schemas, contexts, sources, kept, 0, len(sources))
         return
-    _WORK = (root, config, schemas, sources, texts, keys)  # inherited by the forked workers
+    _WORK = (root, config, schemas, contexts, sources, _InKeys(store.keys(SPACE)))
     pool = None
     try:
         size = -(-len(sources) // (count * 8))
@@ -198,7 +241,7 @@ def _check_all(
         ]
         context = multiprocessing.get_context("fork")
         pool = ProcessPoolExecutor(max_workers=count, mp_context=context)
-        parts = pool.map(_check_work, ranges)  # every share submitted: the workers forked
+        parts = pool.map(_read_work, ranges)  # every share submitted: the workers forked
     except BaseException:
         if pool is not None:
             pool.shutdown(wait=True, cancel_futures=True)
@@ -220,35 +263,43 @@ def can_fork() -> bool:
     return "fork" in multiprocessing.get_all_start_methods()
 
 
-def _check_work(span: tuple[int, int]) -> list[bytes]:
+def _read_work(span: tuple[int, int]) -> list[_Read]:
     assert _WORK is not None
-    root, config, schemas, sources, texts, keys = _WORK
-    return _check_range(root, config, schemas, sources, texts, keys, *span)
+    root, config, schemas, contexts, sources, kept = _WORK
+    return _read_range(root, config, schemas, contexts, sources, kept, *span)
 
 
-def _check_range(
+def _read_range(
     root: Path,
     config: Config,
     schemas: Mapping[str, ProjectSchema],
+    contexts: Mapping[str, str],
     sources: Sequence[Source],
-    texts: Mapping[Source, str],
-    keys: Mapping[Source, str],
+    kept: _Kept,
     start: int,
     end: int,
-) -> list[bytes]:
+) -> list[_Read]:
     checkers: dict[str, Checker] = {}
     out = []
     for source in sources[start:end]:
+        text, problems = read_source(root, source.file, config.max_file_size)
+        if text is None:
+            out.append(_Read(problems, None, "", None, False))
+            continue
+        text_hash = _text_hash(text)
+        key = _key(contexts[source.project], source.path, text_hash)
+        found, blob = kept.find(key)
+        if found:
+            out.append(_Read(problems, key, text_hash, blob, True))
+            continue
         schema = schemas[source.project]
-        record, problems = parse_record(
-            texts[source], source.path, source.project, source.slug, schema
-        )
+        record, parsed = parse_record(text, source.path, source.project, source.slug, schema)
         checked: Checked | None = None
         if record is not None:
-            record = evolve(record, source=keys[source])
+            record = evolve(record, source=key)
             checker = checkers.get(source.project)
             if checker is None:
                 checker = checkers[source.project] = Checker(root, config, schema)
             checked = checker.values(record)
-        out.append(pack((problems, checked)))
+        out.append(_Read(problems, key, text_hash, pack((parsed, checked)), False))
     return out

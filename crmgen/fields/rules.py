@@ -177,10 +177,14 @@ MAX_DIGITS = 15
 #: ... and a size below 10^15 (integers of charts stay below 2^53) and above 10^-12.
 MAX_EXPONENT = 14
 MIN_EXPONENT = -12
+#: An int of smaller size has at most ``MAX_DIGITS`` digits and is below 10^(MAX_EXPONENT + 1).
+_INT_LIMIT = 10 ** (MAX_EXPONENT + 1)
 
 
 def number_problem(value: Any) -> str | None:
     """Why a stored number cannot be shown and charted exactly, or None (not a number: None)."""
+    if type(value) is int and -_INT_LIMIT < value < _INT_LIMIT:
+        return None  # at most 15 digits (most numbers): nothing to check
     if isinstance(value, bool) or not isinstance(value, int | Decimal):
         return None
     number = Decimal(value)

@@ -15,11 +15,12 @@ import io
 import operator
 import pickle
 import sys
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Set as AbstractSet
 from types import MappingProxyType
 from typing import Any, Protocol
 
-from crmgen.model import Pos, shared_pos
+from crmgen.model import Pos, Record, shared_pos
 
 
 class Store(Protocol):
@@ -30,6 +31,10 @@ class Store(Protocol):
     def get_many(self, space: str, keys: Iterable[str]) -> Mapping[str, bytes]: ...
 
     def put(self, space: str, key: str, value: bytes) -> None: ...
+
+    def keys(self, space: str) -> AbstractSet[str]:
+        """Every key ``space`` has now (a lookup of many keys made elsewhere, in a worker)."""
+        ...
 
 
 class _NoStore:
@@ -43,6 +48,9 @@ class _NoStore:
 
     def put(self, space: str, key: str, value: bytes) -> None:
         return None
+
+    def keys(self, space: str) -> AbstractSet[str]:
+        return frozenset()
 
 
 NO_STORE: Store = _NoStore()
@@ -58,11 +66,58 @@ def _mapping(items: dict[Any, Any]) -> Mapping[Any, Any]:
         )
 
 
+def _positions(names: tuple[str, ...], flat: tuple[int, ...]) -> Mapping[str, Pos]:
+    """A record's positions from its keys and their lines and columns, one after another."""
+    places = map(shared_pos, flat[0::2], flat[1::2])
+    return MappingProxyType(dict(zip(map(sys.intern, names), places, strict=True)))
+
+
+def _record(
+    head: tuple[str, str, str],
+    values: Mapping[str, Any],
+    names: tuple[str, ...],
+    flat: tuple[int, ...],
+    value_names: tuple[str, ...],
+    value_flat: tuple[int, ...],
+    rest: tuple[Any, ...],
+) -> Record:
+    positions = _positions(names, flat)
+    value_positions = _positions(value_names, value_flat)
+    return Record(*head, values, positions, value_positions, *rest)
+
+
+def _lines_and_columns(positions: Mapping[str, Pos]) -> tuple[int, ...]:
+    return tuple([n for pos in positions.values() for n in (pos.line, pos.col)])
+
+
+def _reduce_record(record: Record) -> tuple[Any, ...]:
+    """A record with its positions as their keys and a flat tuple of lines and columns (a
+    record has two dozen of them: a ``Pos`` each took a third of the time to pack it)."""
+    names = tuple(record.positions)
+    value_names = tuple(record.value_positions)
+    return _record, (
+        (record.project, record.slug, record.path),
+        record.values,
+        names,
+        _lines_and_columns(record.positions),
+        names if value_names == names else value_names,  # written once when the same
+        _lines_and_columns(record.value_positions),
+        _RECORD_REST(record),
+    )
+
+
+_RECORD_FIELDS = [f.name for f in dataclasses.fields(Record)]
+if _RECORD_FIELDS[:6] != ["project", "slug", "path", "values", "positions", "value_positions"]:
+    raise AssertionError("_record takes a record's first six fields in this order")
+#: A record's fields after its value positions, in order (body, body_line, computed, ...).
+_RECORD_REST = operator.attrgetter(*_RECORD_FIELDS[6:])
+
 # read-only mappings (``frozen_map``) are written as the dict they show; positions are shared
-_DISPATCH = {
+_DISPATCH: dict[type, Callable[[Any], Any]] = {
     **copyreg.dispatch_table,
     MappingProxyType: lambda m: (_mapping, (dict(m),)),
     Pos: lambda p: (shared_pos, (p.line, p.col)),
+    Record: _reduce_record,
 }
 
 

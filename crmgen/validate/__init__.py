@@ -31,6 +31,7 @@ from crmgen.model import (
     ProjectSchema,
     Record,
     error,
+    evolve,
     freeze,
     frozen_map,
     thaw,
@@ -118,6 +119,16 @@ class Checker:
         json_schema = thaw(schema.json_schema)
         self.validator = Draft202012Validator(json_schema, format_checker=_FORMATS)
         self.fast = fast_validator(json_schema)  # says "valid", or asks jsonschema
+        #: fields where a text needs no check of its own (no format, list, tag or file)
+        self.free_text = frozenset(
+            f.name
+            for f in schema.fields
+            if f.type in FIELD_TYPES
+            and FIELD_TYPES[f.type].check is None
+            and f.type not in ("list", "tags", "reference", "multi-select", "file")
+        )
+        #: fields whose value is used as checked (a date becomes a ``datetime.date``)
+        self.undated = frozenset(f.name for f in schema.fields if f.type != "date")
 
     def run(self, record: Record) -> tuple[Record, list[Diagnostic]]:
         """Check one record: ``values`` then ``files``."""
@@ -148,7 +159,10 @@ class Checker:
             for err in self.validator.iter_errors(values):
                 diags.append(self._schema_error(record, err, failed))
         files: list[FileCheck] = []
+        free_text = self.free_text
         for key, value in values.items():
+            if type(value) is str and key in free_text:
+                continue  # nothing to check (the schema checked the type and size)
             spec = self.fields.get(key)
             if spec is not None and key not in failed:
                 if spec.type == "file":
@@ -167,8 +181,13 @@ class Checker:
                 where = Pos(record.body_line + image.line - 1)
                 files.append(FileCheck("", image.path, where, IMAGE_EXTENSIONS, image.src))
         # A value that failed is left out, so later stages do not pile errors on it.
-        typed = {k: _typed(self.fields.get(k), v) for k, v in values.items() if k not in failed}
-        checked = dataclasses.replace(record, values=frozen_map(typed))
+        undated = self.undated
+        typed = {
+            k: v if type(v) is str and k in undated else _typed(self.fields.get(k), v)
+            for k, v in values.items()
+            if k not in failed
+        }
+        checked = evolve(record, values=frozen_map(typed))
         return Checked(checked, tuple(diags), tuple(files))
 
     def files(self, checked: Checked) -> tuple[Record, list[Diagnostic]]:
@@ -270,13 +289,13 @@ class Checker:
         items = value if isinstance(value, list) else [value]
         out: list[Diagnostic] = []
         for index, item in enumerate(items):
-            key = f"{spec.name}/{index}" if isinstance(value, list) else spec.name
-            label = f"{spec.name}[{index + 1}]" if isinstance(value, list) else spec.name
             problem = self._problem(spec, item)
             code = spec.type
             if problem is None and (problem := number_problem(item)):
                 code = "number-range"
             if problem:
+                key = f"{spec.name}/{index}" if isinstance(value, list) else spec.name
+                label = f"{spec.name}[{index + 1}]" if isinstance(value, list) else spec.name
                 out.append(
                     error(
                         code, f"{label} {problem}", record.path, record.value_pos(key), spec.name
