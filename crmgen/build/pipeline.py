@@ -22,20 +22,9 @@ import tempfile
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
-from crmgen import (
-    cache,
-    changes,
-    checks,
-    dashboards,
-    history,
-    redaction,
-    render,
-    report,
-    views,
-    write,
-)
+from crmgen import cache, checks, dashboards, history, redaction, render, report
 from crmgen.compute.evaluate import SPACE as COMPUTED
 from crmgen.compute.evaluate import Run, compute, run_here
 from crmgen.config import load_config
@@ -46,13 +35,15 @@ from crmgen.model.store import NO_STORE, Store, digest
 from crmgen.schema import load_schemas
 
 from . import records
-from .charts import Charting, early_drawer, start_charts
 from .forked import run_forked
 from .inputs import RUNS, build_date, code_version
-from .interchange import site_csv_files
-from .pages import start_pages
 from .records import can_fork, read_records, workers
 from .result import BuildResult, manifest_path, remembered, run_key, unchanged
+
+if TYPE_CHECKING:  # the build's own stages: imported by the build, not by ``crmgen validate``
+    from crmgen import changes, views, write
+
+    from .charts import Charting
 
 #: The home page: rendered last, with the first dashboard.
 HOME_PAGE = "index.html"
@@ -288,6 +279,8 @@ def _build_with(
     past: tuple[Path, str, tuple[dt.date, str]] | None,
     store: cache.Cache,
 ) -> BuildResult:
+    from .charts import early_drawer, start_charts
+
     # the SVG drawer starts its engine now, while the records load (see ``charts.Drawer``)
     with early_drawer() as drawer:
         run = _Run(progress)
@@ -331,6 +324,10 @@ def _site(
 ) -> int | None:
     """Render and write the site of a dataset cut for its audience; returns how many files it
     has, or None when it failed (the problems are in ``run.diagnostics``)."""
+    from crmgen import write
+
+    from .pages import start_pages
+
     templates = [root / "templates"] if (root / "templates").is_dir() else []
     site, pages = run("views", _quiet(_views), cut, charting.frame, templates)
     public = base_url or cut.config.base_url
@@ -395,6 +392,10 @@ def _other_files(
     """Every file of the site that is neither a page nor the charts': the tables' data (each
     row turned into the record's search row as it passes), the assets and each table's CSV.
     Returns the search index and how many files there are."""
+    from crmgen import views
+
+    from .interchange import site_csv_files
+
     index = views.search_index(cut, site, page_keys, store)  # rows as tables pass
     # each table's data, and its CSV as this audience sees it: kept when their key is
     keyed = itertools.chain(
@@ -441,6 +442,8 @@ def _views(
     """The site's views and every page: records, tables, boards, dashboards and alerts; each
     record page with its key (see ``views.page_keys``) unless templates it uses are
     overridden (a template of the repo may show anything of the site on a record page)."""
+    from crmgen import views
+
     feeds, links = views.feed_pages(dataset)
     extras = [charts, feeds, views.form_pages(dataset)]
     if dataset.automations is not None and dataset.config.automations is not None:
@@ -512,6 +515,8 @@ def compare_revisions(
     Returns:
         The changes (None when a side has errors) and every diagnostic of both sides.
     """
+    from crmgen import changes
+
     before = load_dataset_at(root, base)
     after = load_dataset_at(root, head) if head else load_dataset(root)
     problems = [*before.diagnostics, *after.diagnostics]
