@@ -71,20 +71,20 @@ def read_records(
     """
     sources, diags = find_records(root, config, schemas)
     contexts = {name: digest((code_version(), config, schema)) for name, schema in schemas.items()}
-    keys: dict[Source, str] = {}
+    keys: dict[str, str] = {}  # by the file's path (each path is one source)
     known = _Known(root, store)
     for source in sources:
         seen = known.text_hash(source.path, source.file)
         if seen is not None:
-            keys[source] = _key(contexts[source.project], source.path, seen)
+            keys[source.path] = _key(contexts[source.project], source.path, seen)
     found = dict(store.get_many(SPACE, keys.values()))
     # the files to read: their stat changed, or the store lost their records (file order)
-    todo = [source for source in sources if keys.get(source) not in found]
+    todo = [source for source in sources if keys.get(source.path) not in found]
     made = _read_all(root, config, schemas, contexts, todo, store)
     checkers: dict[str, Checker] = {}
     out: dict[str, dict[str, Record]] = {name: {} for name in schemas}
     for source in sources:
-        blob = found.pop(keys[source]) if keys.get(source) in found else None
+        blob = found.pop(keys[source.path], None) if source.path in keys else None
         if blob is None:
             read = next(made)
             if read.kept:

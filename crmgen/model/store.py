@@ -66,12 +66,6 @@ def _mapping(items: dict[Any, Any]) -> Mapping[Any, Any]:
         )
 
 
-def _positions(names: tuple[str, ...], flat: tuple[int, ...]) -> Mapping[str, Pos]:
-    """A record's positions from its keys and their lines and columns, one after another."""
-    places = map(shared_pos, flat[0::2], flat[1::2])
-    return MappingProxyType(dict(zip(map(sys.intern, names), places, strict=True)))
-
-
 def _record(
     head: tuple[str, str, str],
     values: Mapping[str, Any],
@@ -81,9 +75,15 @@ def _record(
     value_flat: tuple[int, ...],
     rest: tuple[Any, ...],
 ) -> Record:
-    positions = _positions(names, flat)
-    value_positions = _positions(value_names, value_flat)
-    return Record(*head, values, positions, value_positions, *rest)
+    """A record from ``_reduce_record``'s parts: its positions rebuilt from their keys (one
+    string each in memory) and their lines and columns, one after another."""
+    keys = tuple(map(sys.intern, names))
+    value_keys = keys if value_names is names else tuple(map(sys.intern, value_names))
+    positions = dict(zip(keys, map(shared_pos, flat[0::2], flat[1::2]), strict=True))
+    places = zip(value_keys, map(shared_pos, value_flat[0::2], value_flat[1::2]), strict=True)
+    return Record(
+        *head, values, MappingProxyType(positions), MappingProxyType(dict(places)), *rest
+    )
 
 
 def _lines_and_columns(positions: Mapping[str, Pos]) -> tuple[int, ...]:
