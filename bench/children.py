@@ -61,6 +61,17 @@ class Run:
         return f"exit {self.returncode}: {lines[-1] if lines else 'no output'}"
 
 
+def child_env(env: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The environment of a timed child (``env``, else this process's) without
+    ``PYTHONDONTWRITEBYTECODE``: crmgen runs from its compiled bytecode, as an installed crmgen
+    does (pip compiles a package when it installs it; Python writes an editable one's on its
+    first import unless that variable is set, as in some CI images and this machine's, when
+    every run compiled crmgen's modules again: a cost no user has)."""
+    found = dict(os.environ if env is None else env)
+    found.pop("PYTHONDONTWRITEBYTECODE", None)
+    return found
+
+
 class Child:
     """A started child process whose usage :meth:`finish` collects with ``os.wait4``."""
 
@@ -78,7 +89,7 @@ class Child:
         self.process = subprocess.Popen(
             self.command,
             cwd=cwd,
-            env=dict(env) if env is not None else None,
+            env=child_env(env),
             stdin=subprocess.DEVNULL,
             stdout=self._output,
             stderr=subprocess.STDOUT,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -240,6 +241,22 @@ def test_child_usage_is_that_childs_own(tmp_path: Path) -> None:
     assert big_ok and small_ok and output.strip() == "hi"
     assert big_rss > 150 > small_rss
     assert run([sys.executable, "-c", "raise SystemExit(3)"]).returncode == 3
+
+
+def test_a_child_runs_from_bytecode_as_an_installed_crmgen(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A timed child never runs with PYTHONDONTWRITEBYTECODE (every run would compile crmgen's
+    modules again), whether it inherits the environment or is given one; the rest is kept."""
+    monkeypatch.setenv("PYTHONDONTWRITEBYTECODE", "1")
+    monkeypatch.setenv("CRMGEN_BENCH_PROBE", "kept")
+    show = (
+        "import os; "
+        "print(os.environ.get('PYTHONDONTWRITEBYTECODE'), os.environ['CRMGEN_BENCH_PROBE'])"
+    )
+    assert run([sys.executable, "-c", show]).output.split() == ["None", "kept"]
+    given = {**os.environ, "CRMGEN_BENCH_PROBE": "given"}
+    assert run([sys.executable, "-c", show], env=given).output.split() == ["None", "given"]
 
 
 def test_a_cell_says_how_many_runs_its_median_is_made_of() -> None:
