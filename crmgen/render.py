@@ -29,7 +29,7 @@ import jinja2
 from jinja2 import ChoiceLoader, FileSystemLoader, PackageLoader, StrictUndefined, nodes
 from jinja2.exceptions import SecurityError
 from jinja2.sandbox import ImmutableSandboxedEnvironment
-from markupsafe import Markup
+from markupsafe import Markup, escape
 
 from crmgen.fields.rules import inside
 from crmgen.model import Diagnostic, Page, Pos, error
@@ -223,24 +223,56 @@ def root_of(path: str) -> str:
 
 
 def common_context(page: Page, site: SiteInfo) -> dict[str, Any]:
-    """Variables every template gets: ``root``, ``site``, ``site_title``, ``nav`` and more."""
-    root = root_of(page.path)
-    nav = [NavLink("Home", f"{root}index.html", page.path == "index.html")]
-    for entry in site.nav:
-        folder = unquote(entry.href).rsplit("/", 1)[0] + "/"
-        current = page.path.startswith(folder)
-        nav.append(NavLink(entry.label, f"{root}{entry.href}", current))
+    """Variables every template gets: ``root``, ``site``, ``site_title``, ``nav`` (and its
+    list items as HTML, ``nav_html``) and more."""
+    folder = page.path.rpartition("/")[0]
+    nav, nav_html = _navigation(site.nav, folder, page.path == "index.html")
     return {
-        "root": root,
+        "root": root_of(page.path),
         "site": site,
         "site_title": site.title,
         "lang": site.lang,
         "built": site.built,
         "built_iso": site.built_iso,
-        "nav": nav,
+        "nav": list(nav),
+        "nav_html": nav_html,
         "page_path": page.path,
         "csp": CSP,
     }
+
+
+_Navigation = tuple[tuple[NavLink, ...], Markup]
+#: ``_navigation`` by the identity of the site's entries (kept, so that their id is never
+#: reused while in here; hashing them would hash every entry for every page), the folder
+#: and whether the page is the home page.
+_NAVIGATIONS: dict[tuple[int, str, bool], tuple[Sequence[NavEntry], _Navigation]] = {}
+
+
+def _navigation(entries: Sequence[NavEntry], folder: str, home: bool) -> _Navigation:
+    """The navigation of a page in ``folder`` ("" at the top; ``home``: the home page), and
+    its list items as ``base.html`` writes them: the same for every page of a folder, so
+    made once (each page of a 10,000-deal site wrote its dozen links again)."""
+    key = (id(entries), folder, home)
+    found = _NAVIGATIONS.get(key)
+    if found is not None and found[0] is entries:
+        return found[1]
+    if len(_NAVIGATIONS) > 256:
+        _NAVIGATIONS.clear()
+    root = "../" * (folder.count("/") + 1) if folder else ""
+    inside = f"{folder}/" if folder else ""  # a page is in a folder when its path starts so
+    nav = [NavLink("Home", f"{root}index.html", home)]
+    for entry in entries:
+        target = unquote(entry.href).rsplit("/", 1)[0] + "/"
+        nav.append(NavLink(entry.label, f"{root}{entry.href}", inside.startswith(target)))
+    current = ' aria-current="page"'
+    items = "".join(
+        f'<li><a href="{escape(link.href)}"{current if link.current else ""}>'
+        f"{escape(link.label)}</a></li>\n"
+        for link in nav
+    )
+    made = (tuple(nav), Markup(items))
+    _NAVIGATIONS[key] = (entries, made)
+    return made
 
 
 def packaged_assets() -> Iterator[tuple[str, bytes]]:

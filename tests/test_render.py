@@ -14,6 +14,8 @@ from typing import Any
 from urllib.parse import unquote, urlsplit
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from test_views import SECRETS, make_dataset, site_for
 
 from crmgen.model import Page
@@ -274,6 +276,47 @@ def test_common_context_gives_root_and_current_nav() -> None:
     home = render()["index.html"].decode()
     assert 'href="assets/site.css"' in home
     assert '<a href="index.html" aria-current="page">Home</a>' in home
+
+
+SEGMENT = st.text(alphabet='ab%-_ é<&"', min_size=1, max_size=4).filter(
+    lambda t: t not in (".", "..")
+)
+PATHS = st.lists(SEGMENT, min_size=1, max_size=3).map(lambda parts: "/".join(parts) + ".html")
+
+
+@given(
+    st.lists(st.tuples(st.text(max_size=6), PATHS), max_size=5),
+    st.lists(PATHS | st.just("index.html"), min_size=1, max_size=6),
+)
+def test_each_pages_navigation_is_the_same_as_made_for_it_alone(
+    entries: list[tuple[str, str]], paths: list[str]
+) -> None:
+    """The navigation is made once per folder (and its HTML with it): every page gets the
+    links, the current one and the list items it would get made for it alone, as the template
+    loop over ``nav`` writes them, whatever the folders, labels and hrefs."""
+    from markupsafe import escape
+
+    from crmgen.fields.formatting import LinkView
+    from crmgen.render import NavLink, common_context
+
+    nav = tuple(LinkView(*e) for e in entries)
+    site = SiteView("T", "en", None, "", "", projects=(), nav=nav, attachments=())
+    for path in paths:
+        root = "../" * path.count("/")
+        expected = [NavLink("Home", f"{root}index.html", path == "index.html")]
+        for label, href in entries:
+            folder = unquote(href).rsplit("/", 1)[0] + "/"
+            expected.append(NavLink(label, f"{root}{href}", path.startswith(folder)))
+        found = common_context(Page(path, "base.html", {}), site)
+        assert found["nav"] == expected
+        assert found["root"] == root
+        html = "".join(
+            f'<li><a href="{escape(link.href)}"'
+            + (' aria-current="page"' if link.current else "")
+            + f">{escape(link.label)}</a></li>\n"
+            for link in expected
+        )
+        assert str(found["nav_html"]) == html
 
 
 def test_two_outputs_at_one_path_are_refused() -> None:
