@@ -13,14 +13,14 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from crmgen.model import (
     Dataset,
     Diagnostic,
     Project,
-    ProjectSchema,
     Record,
     evolve,
     frozen_map,
@@ -80,16 +80,30 @@ def attach(
 def _project(project: Project, histories: dict[str, FileHistory]) -> Project:
     schema = project.schema
     kinds = {spec.name: spec.kind for spec in schema.lists}
+    # the history's dates that are date fields of the schema: shown as the field when git gave
+    # them (the field itself, when written, wins)
+    dated = frozenset(
+        name
+        for name in ("created", "stage_since", "closed")
+        if (spec := schema.field(name)) is not None and spec.type == "date"
+    )
     records = {
-        slug: _record(record, histories.get(record.path), schema.list_field, kinds, schema)
+        slug: _record(record, histories.get(record.path), schema.list_field, kinds, dated)
         for slug, record in project.records.items()
     }
     return dataclasses.replace(project, records=frozen_map(records))
 
 
-def _field_date(record: Record, name: str) -> Dated | None:
-    value = record.values.get(name)
+_NONE = Dated()
+
+
+def _dated(values: Mapping[str, Any], name: str) -> Dated | None:
+    value = values.get(name)
     return Dated(value, FROM_FIELD) if isinstance(value, dt.date) else None
+
+
+def _git(date: dt.date | None) -> Dated:
+    return Dated(date, FROM_GIT) if date else _NONE
 
 
 def _record(
@@ -97,27 +111,26 @@ def _record(
     found: FileHistory | None,
     list_field: str | None,
     kinds: dict[str, str],
-    schema: ProjectSchema,
+    dated: frozenset[str],
 ) -> Record:
     transitions = found.transitions if found else ()
-    current = record.values.get(list_field) if list_field else None
+    values = record.values
+    current = values.get(list_field) if list_field else None
     last = transitions[-1] if transitions else None
     entered = last.date if last is not None and last.to_list == current else None
     closed_git = entered if kinds.get(str(current)) in ("won", "lost") else None
-
-    def git(date: dt.date | None) -> Dated:
-        return Dated(date, FROM_GIT) if date else Dated()
-
-    created = _field_date(record, "created") or git(found.created if found else None)
-    since = _field_date(record, "stage_since") or git(entered)
-    closed = _field_date(record, "closed") or git(closed_git)
-    changed = git(found.last_changed if found else None)
-    contact = _field_date(record, "last_contact")
-    activity = max(
-        (d for d in (changed, contact) if d is not None and d.date is not None),
-        key=lambda d: d.date or dt.date.min,
-        default=Dated(),
-    )
+    created = _dated(values, "created") or _git(found.created if found else None)
+    since = _dated(values, "stage_since") or _git(entered)
+    closed = _dated(values, "closed") or _git(closed_git)
+    changed = _git(found.last_changed if found else None)
+    contact = _dated(values, "last_contact")
+    activity = changed if changed.date is not None else _NONE
+    if (
+        contact is not None
+        and contact.date is not None
+        and (activity.date is None or contact.date > activity.date)
+    ):
+        activity = contact  # the later of the two; on a tie, the file's change
     history = RecordHistory(
         created=created,
         stage_since=since,
@@ -127,9 +140,11 @@ def _record(
         transitions=transitions,
         author=(found.created_by or "") if found else "",
     )
-    computed = dict(record.computed)
-    for name, dated in (("created", created), ("stage_since", since), ("closed", closed)):
-        spec = schema.field(name)
-        if spec is not None and spec.type == "date" and dated.source == FROM_GIT:
-            computed[name] = dated.date
-    return evolve(record, history=history, computed=frozen_map(computed))
+    from_git = {
+        name: when.date
+        for name, when in (("created", created), ("stage_since", since), ("closed", closed))
+        if when.source == FROM_GIT and name in dated
+    }
+    if not from_git:
+        return evolve(record, history=history)
+    return evolve(record, history=history, computed=frozen_map({**record.computed, **from_git}))
