@@ -80,7 +80,7 @@ def read_records(
     found = dict(store.get_many(SPACE, keys.values()))
     # the files to read: their stat changed, or the store lost their records (file order)
     todo = [source for source in sources if keys.get(source.path) not in found]
-    made = _read_all(root, config, schemas, contexts, todo, store)
+    made = _fetched(store, _read_all(root, config, schemas, contexts, todo, store))
     checkers: dict[str, Checker] = {}
     out: dict[str, dict[str, Record]] = {name: {} for name in schemas}
     for source in sources:
@@ -215,6 +215,18 @@ class _Nothing:
 _NONE = _Nothing()
 
 
+def _fetched(store: Store, shares: Iterator[list[_Read]]) -> Iterator[_Read]:
+    """Each read of each share, in order, with the store's entry of each the store has (one
+    query a share: a fresh clone with its cache restored asks for every record)."""
+    for share in shares:
+        wanted = [r.key for r in share if r.kept and r.blob is None and r.key is not None]
+        found = store.get_many(SPACE, wanted) if wanted else {}
+        for read in share:
+            if read.kept and read.blob is None and read.key is not None and read.key in found:
+                read = read._replace(blob=found[read.key])
+            yield read
+
+
 def _read_all(
     root: Path,
     config: Config,
@@ -222,15 +234,15 @@ def _read_all(
     contexts: Mapping[str, str],
     sources: Sequence[Source],
     store: Store,
-) -> Iterator[_Read]:
+) -> Iterator[list[_Read]]:
     """Read, hash and (unless the store has its record) parse and check each source, in the
-    order of ``sources``, each share as soon as it is done: in forked workers when there are
+    order of ``sources``, share by share as each is done: in forked workers when there are
     enough (reading is a tenth of the work, so the workers read as well)."""
     global _WORK
     count = workers()
     if len(sources) < PARALLEL_FROM or count < 2 or not can_fork():
         kept = _InStore(store)
-        yield from _read_range(root, config, schemas, contexts, sources, kept, 0, len(sources))
+        yield _read_range(root, config, schemas, contexts, sources, kept, 0, len(sources))
         return
     _WORK = (root, config, schemas, contexts, sources, _InKeys(store.keys(SPACE)))
     pool = None
@@ -249,8 +261,7 @@ def _read_all(
     finally:
         _WORK = None
     try:
-        for part in parts:
-            yield from part
+        yield from parts
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
 
