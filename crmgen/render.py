@@ -225,10 +225,11 @@ def root_of(path: str) -> str:
 def common_context(page: Page, site: SiteInfo) -> dict[str, Any]:
     """Variables every template gets: ``root``, ``site``, ``site_title``, ``nav`` (and its
     list items as HTML, ``nav_html``) and more."""
+    root = root_of(page.path)
     folder = page.path.rpartition("/")[0]
-    nav, nav_html = _navigation(site.nav, folder, page.path == "index.html")
+    nav, nav_html = _navigation(site.nav, folder, root, page.path == "index.html")
     return {
-        "root": root_of(page.path),
+        "root": root,
         "site": site,
         "site_title": site.title,
         "lang": site.lang,
@@ -248,17 +249,17 @@ _Navigation = tuple[tuple[NavLink, ...], Markup]
 _NAVIGATIONS: dict[tuple[int, str, bool], tuple[Sequence[NavEntry], _Navigation]] = {}
 
 
-def _navigation(entries: Sequence[NavEntry], folder: str, home: bool) -> _Navigation:
-    """The navigation of a page in ``folder`` ("" at the top; ``home``: the home page), and
-    its list items as ``base.html`` writes them: the same for every page of a folder, so
-    made once (each page of a 10,000-deal site wrote its dozen links again)."""
+def _navigation(entries: Sequence[NavEntry], folder: str, root: str, home: bool) -> _Navigation:
+    """The navigation of a page in ``folder`` ("" at the top; ``root``: its ``root_of``, the
+    same for the whole folder; ``home``: the home page), and its list items as ``base.html``
+    writes them: the same for every page of a folder, so made once (each page of a
+    10,000-deal site wrote its dozen links again)."""
     key = (id(entries), folder, home)
     found = _NAVIGATIONS.get(key)
     if found is not None and found[0] is entries:
         return found[1]
     if len(_NAVIGATIONS) > 256:
         _NAVIGATIONS.clear()
-    root = "../" * (folder.count("/") + 1) if folder else ""
     inside = f"{folder}/" if folder else ""  # a page is in a folder when its path starts so
     nav = [NavLink("Home", f"{root}index.html", home)]
     for entry in entries:

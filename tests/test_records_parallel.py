@@ -37,6 +37,12 @@ def _read(root: Path, store: cache.Cache) -> tuple[object, list[str]]:
     return found, [f"{d.path}:{d.line}:{d.col} {d.code} {d.message}" for d in diags]
 
 
+def _in_workers(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Read the test repo's 61 files in forked workers (two of them, 16 shares)."""
+    monkeypatch.setattr(records, "workers", lambda: 2)
+    monkeypatch.setattr(records, "PARALLEL_FROM", 5)
+
+
 @pytest.mark.parametrize("compiled", [True, False], ids=["compiled-check", "jsonschema-only"])
 def test_workers_read_what_one_process_reads(
     make_repo: MakeRepo, monkeypatch: pytest.MonkeyPatch, compiled: bool
@@ -46,8 +52,7 @@ def test_workers_read_what_one_process_reads(
         monkeypatch.setattr(validate, "fast_validator", lambda schema: None)
     monkeypatch.setattr(records, "workers", lambda: 1)
     one = _read(root, cache.Cache(None))
-    monkeypatch.setattr(records, "workers", lambda: 2)
-    monkeypatch.setattr(records, "PARALLEL_FROM", 5)  # 61 files: forked workers, 16 shares
+    _in_workers(monkeypatch)
     many = _read(root, cache.Cache(None))
     assert many == one
     problems = one[1]
@@ -167,8 +172,7 @@ def test_files_with_new_stats_and_known_texts_are_read_but_not_parsed(
     root = _repo(make_repo)
     expected = _read(root, cache.Cache(None))
     if forked:
-        monkeypatch.setattr(records, "workers", lambda: 2)
-        monkeypatch.setattr(records, "PARALLEL_FROM", 5)
+        _in_workers(monkeypatch)
     with cache.opened(root) as store:
         assert _read(root, store) == expected
     edited = root / "data/opportunities/deal-004.md"
@@ -214,8 +218,7 @@ def test_a_record_the_store_lost_after_its_keys_were_taken_is_read_again(
 ) -> None:
     root = _repo(make_repo)
     expected = _read(root, cache.Cache(None))
-    monkeypatch.setattr(records, "workers", lambda: 2)
-    monkeypatch.setattr(records, "PARALLEL_FROM", 5)
+    _in_workers(monkeypatch)
     store = _Forgetting()
     assert _read(root, store) == expected  # type: ignore[arg-type]
     assert len(store.put_keys) == len(set(store.put_keys)) == 61

@@ -87,8 +87,8 @@ def read_records(
         blob = found.pop(keys[source.path], None) if source.path in keys else None
         if blob is None:
             read = next(made)
-            if read.kept:
-                blob = read.blob if read.blob is not None else store.get(SPACE, read.key or "")
+            if read.kept:  # its entry was fetched with its share's (``_fetched``)
+                blob = read.blob
                 if blob is None:  # the store lost it since its key was looked up: read again
                     read = _read_range(root, config, schemas, contexts, [source], _NONE, 0, 1)[0]
             diags.extend(read.problems)
