@@ -15,6 +15,6 @@ import sys
 if not sys.flags.safe_path and sys.path and os.path.abspath(sys.path[0] or ".") == os.getcwd():
     del sys.path[0]
 
-from crmgen.cli import main
+from crmgen.cli import run
 
-main()
+run()

@@ -57,6 +57,41 @@ def main() -> None:
     """crmgen: a sales CRM whose database is a git repository."""
 
 
+def run() -> NoReturn:
+    """The ``crmgen`` command (the console script and ``python -m crmgen``): the command, then
+    an exit that does not free the process's objects one by one.
+
+    A build of 10,000 deals ends holding millions of objects, and the interpreter's own exit
+    frees each of them: 0.1-0.3 s that nobody waits for. Nothing is lost by skipping it: a
+    command has written and closed its files when it returns (site files are written
+    atomically, the cache is closed by its ``with``, workers are waited for), and the standard
+    streams are flushed here. Tests call ``main`` through click's runner instead.
+    """
+    try:
+        main.main()
+    except SystemExit as exc:
+        code = exc.code
+    else:  # pragma: no cover - click's standalone mode always ends with SystemExit
+        code = 0
+    status = _status(code)
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):  # a closed pipe (``crmgen ... | head``), as Python's exit
+            status = status or 120
+    os._exit(status)
+
+
+def _status(code: object) -> int:
+    """The exit status ``sys.exit(code)`` gives: None 0, an int itself, else printed and 1."""
+    if code is None:
+        return 0
+    if isinstance(code, int):
+        return code & 0xFF
+    print(code, file=sys.stderr)
+    return 1
+
+
 NO_CACHE = click.option(
     "--no-cache",
     "no_cache",

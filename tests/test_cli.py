@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -73,6 +74,70 @@ def test_python_dash_m(module: list[str]) -> None:
     result = subprocess.run([sys.executable, *module], capture_output=True, text=True, check=False)
     assert result.returncode == 0
     assert "validate" in result.stdout
+
+
+def test_the_command_exits_with_its_status_and_all_its_output(
+    make_repo: MakeRepo, tmp_path: Path
+) -> None:
+    """``crmgen`` ends with ``os._exit`` (``cli.run``): every line printed still arrives, the
+    status is the command's, and the site and cache are whole on disk."""
+    good = make_repo({"data/clients/acme.md": record("title: Acme")})
+    out = tmp_path / "site"
+    command = [sys.executable, "-P", "-m", "crmgen"]
+    built = subprocess.run(
+        [*command, "build", str(good), "--out", str(out)], capture_output=True, text=True
+    )
+    assert built.returncode == 0, built.stderr
+    assert (built.stdout + built.stderr).endswith(f"into {out}\n")
+    assert (out / "clients/acme.html").is_file()
+    assert len(list((good / ".crmgen-cache/sites").glob("*.json"))) == 1  # the site's manifest
+    again = subprocess.run(
+        [*command, "build", str(good), "--out", str(out)], capture_output=True, text=True
+    )
+    # the cache was written: the second build finds nothing changed
+    assert again.returncode == 0 and "nothing changed" in again.stdout + again.stderr
+    broken = {f"data/clients/c{n:03}.md": record("status: Nope") for n in range(300)}
+    bad = make_repo(broken)
+    checked = subprocess.run(
+        [*command, "validate", str(bad), "--format", "json"], capture_output=True, text=True
+    )
+    assert checked.returncode == 1
+    found = json.loads(checked.stdout)  # a long output, whole
+    assert found["summary"].startswith("600 error(s)")
+    assert sum(d["severity"] == "error" for d in found["diagnostics"]) == 600
+    usage = subprocess.run([*command, "build", str(tmp_path / "nowhere")], capture_output=True)
+    assert usage.returncode == 2
+
+
+def test_the_quick_exit_flushes_what_is_still_buffered() -> None:
+    """What was written to stdout and not flushed (a pipe's buffer holds 8 kB) still arrives
+    when a command ends with output on stderr only: ``run`` flushes both streams."""
+    script = (
+        "import sys\n"
+        "sys.argv = ['crmgen', 'validate', '/nowhere/at/all']\n"
+        "sys.stdout.write('partial')\n"
+        "from crmgen.cli import run\n"
+        "run()\n"
+    )
+    buffered = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}
+    result = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, env=buffered
+    )
+    assert result.returncode == 2
+    assert result.stdout == "partial"
+    assert "not a folder" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("code", "status", "printed"), [(None, 0, ""), (0, 0, ""), (1, 1, ""), ("why", 1, "why\n")]
+)
+def test_exit_status_is_what_sys_exit_gives(
+    code: object, status: int, printed: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from crmgen.cli import _status
+
+    assert _status(code) == status
+    assert capsys.readouterr().err == printed
 
 
 def test_validate_does_not_import_the_builds_own_stages(make_repo: MakeRepo) -> None:
