@@ -1,8 +1,10 @@
-"""A function over shares of work, the first in this process and each other in a forked child.
+"""Work done in forked children: shares of a stage (``run_forked``), or one piece of work
+begun early and taken later (``start_forked``).
 
 A child inherits the function and its share from the fork (nothing is pickled on the way in)
 and sends back its packed result. Used where a stage cuts its work into independent shares
-that are cheaper to send back than to make (``compute``: the values of half the records).
+that are cheaper to send back than to make (``compute``: the values of half the records), and
+where work that needs none of the records runs while they are read (the git history).
 """
 
 from __future__ import annotations
@@ -15,14 +17,61 @@ import signal
 import traceback
 from collections.abc import Callable, Sequence
 from multiprocessing.connection import Connection
-from typing import TypeVar
+from typing import Generic, TypeVar
 
 from crmgen.model.store import pack, unpack
 
-__all__ = ["run_forked"]
+__all__ = ["Started", "run_forked", "start_forked"]
 
 S = TypeVar("S")
 R = TypeVar("R")
+
+
+def _fork(fn: Callable[[S], R], share: S) -> tuple[int, Connection]:
+    """Fork a child that sends back the packed ("ok", ``fn(share)``), or ("failed", why,
+    traceback); returns its pid and the end of the pipe to read that from."""
+    receive, send = multiprocessing.Pipe(duplex=False)
+    pid = os.fork()
+    if pid == 0:  # the child: answer, then leave without running any finalizer
+        receive.close()
+        gc.disable()  # short-lived: what it makes is freed by the exit
+        code = 1
+        try:
+            try:
+                payload = pack(("ok", fn(share)))
+            except BaseException as exc:  # everything goes back to the parent
+                reason = f"{type(exc).__name__}: {exc}"
+                payload = pack(("failed", reason, traceback.format_exc()))
+            send.send_bytes(payload)
+            code = 0
+        finally:
+            os._exit(code)
+    send.close()
+    return pid, receive
+
+
+def _answer(conn: Connection) -> tuple[bool, object]:
+    """(True, the child's result), or (False, None) when it died without one.
+
+    Raises:
+        RuntimeError: the function failed in the child (with the child's traceback).
+    """
+    try:
+        answer = unpack(conn.recv_bytes())
+    except (EOFError, OSError):
+        return False, None
+    if answer[0] != "ok":
+        raise RuntimeError(f"a worker failed: {answer[1]}\n{answer[2]}")
+    return True, answer[1]
+
+
+def _end(pid: int, conn: Connection) -> None:
+    """Close the pipe and reap the child, killing it first if it still works."""
+    conn.close()
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(pid, signal.SIGKILL)  # a child still working when this one failed
+    with contextlib.suppress(ChildProcessError):
+        os.waitpid(pid, 0)
 
 
 def run_forked(fn: Callable[[S], R], shares: Sequence[S]) -> list[R]:
@@ -33,39 +82,47 @@ def run_forked(fn: Callable[[S], R], shares: Sequence[S]) -> list[R]:
     children: list[tuple[int, Connection, S]] = []
     try:
         for share in shares[1:]:
-            receive, send = multiprocessing.Pipe(duplex=False)
-            pid = os.fork()
-            if pid == 0:  # the child: answer, then leave without running any finalizer
-                receive.close()
-                gc.disable()  # short-lived: what it makes is freed by the exit
-                code = 1
-                try:
-                    try:
-                        payload = pack(("ok", fn(share)))
-                    except BaseException as exc:  # everything goes back to the parent
-                        reason = f"{type(exc).__name__}: {exc}"
-                        payload = pack(("failed", reason, traceback.format_exc()))
-                    send.send_bytes(payload)
-                    code = 0
-                finally:
-                    os._exit(code)
-            send.close()
-            children.append((pid, receive, share))
+            pid, conn = _fork(fn, share)
+            children.append((pid, conn, share))
         results = [fn(shares[0])] if shares else []
         for _, conn, share in children:
-            try:
-                answer = unpack(conn.recv_bytes())
-            except (EOFError, OSError):  # it died: its share is done here
-                results.append(fn(share))
-                continue
-            if answer[0] != "ok":
-                raise RuntimeError(f"a worker failed: {answer[1]}\n{answer[2]}")
-            results.append(answer[1])
+            answered, result = _answer(conn)
+            results.append(result if answered else fn(share))  # type: ignore[arg-type]
         return results
     finally:
         for pid, conn, _ in children:
-            conn.close()
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, signal.SIGKILL)  # a child still working when this one failed
-            with contextlib.suppress(ChildProcessError):
-                os.waitpid(pid, 0)
+            _end(pid, conn)
+
+
+class Started(Generic[R]):
+    """``fn()`` begun by ``start_forked``: ``result()`` waits for it, ``close()`` stops it."""
+
+    def __init__(self, fn: Callable[[], R], child: tuple[int, Connection] | None) -> None:
+        self._fn, self._child = fn, child
+
+    def result(self) -> R:
+        """What ``fn()`` returned in the child; made here when there is no child or it died
+        without an answer (the result is the same).
+
+        Raises:
+            RuntimeError: ``fn`` failed in the child (with the child's traceback).
+        """
+        if self._child is None:
+            return self._fn()
+        try:
+            answered, found = _answer(self._child[1])
+        finally:
+            self.close()
+        return found if answered else self._fn()  # type: ignore[return-value]
+
+    def close(self) -> None:
+        if self._child is not None:
+            _end(*self._child)
+            self._child = None
+
+
+def start_forked(fn: Callable[[], R], fork: bool = True) -> Started[R]:
+    """Begin ``fn()`` in a forked child (when ``fork``), to take its result later: work that
+    this process does not need yet, done while it does something else. The child inherits
+    everything ``fn`` reads from the fork; its result is sent back packed."""
+    return Started(fn, _fork(lambda _: fn(), None) if fork else None)

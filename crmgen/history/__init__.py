@@ -15,12 +15,13 @@ import dataclasses
 import datetime as dt
 from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 from crmgen.model import (
     Dataset,
     Diagnostic,
     Project,
+    ProjectSchema,
     Record,
     evolve,
     frozen_map,
@@ -31,12 +32,60 @@ from crmgen.model.store import NO_STORE, Store
 from .git import export_tree, rev_for
 
 if TYPE_CHECKING:
-    from .log import FileHistory
+    from .log import Checkout, FileHistory
 
-__all__ = ["CACHE_FOLDER", "attach", "export_tree", "rev_for"]
+__all__ = [
+    "CACHE_FOLDER",
+    "Found",
+    "apply",
+    "attach",
+    "export_tree",
+    "list_keys",
+    "read",
+    "rev_for",
+]
 
 #: The cache folder in a data repo (list it in the repo's .gitignore).
 CACHE_FOLDER = ".crmgen-cache"
+
+
+#: What ``read`` found: histories by path, the checkout, and the notes about it.
+Found: TypeAlias = "tuple[dict[str, FileHistory], Checkout, list[Diagnostic]]"
+
+
+def read(
+    root: Path,
+    list_keys: Mapping[str, str],
+    *,
+    rev: str = "HEAD",
+    cache: bool = True,
+    store: Store = NO_STORE,
+    version: str = "",
+) -> Found:
+    """What git says about every record file (``log.read_history``), before any record is read:
+    it needs the repo and each project's list field only, so a build reads it while its
+    workers parse the records.
+
+    Args:
+        root: where the git history is (an as-of build reads the files of an older revision
+            from elsewhere).
+        list_keys: project -> the key of its list field ("" when it has no lists).
+        rev: the revision whose history is read.
+        cache: keep the log in the data repo's cache folder.
+        store: keep the histories at a commit in the build's store too, under a key with
+            crmgen's ``version`` (see ``log.read_history``).
+    """
+    cache_dir = root / CACHE_FOLDER if cache else None
+    from .log import read_history  # yaml and the rest: only when the history is read
+
+    return read_history(
+        root, list_keys, rev=rev, cache_dir=cache_dir, store=store, version=version
+    )
+
+
+def list_keys(schemas: Mapping[str, ProjectSchema]) -> dict[str, str]:
+    """The ``list_keys`` of ``read``: each project's list field, "" when it has none."""
+    return {name: schema.list_field or "" for name, schema in schemas.items()}
 
 
 def attach(
@@ -48,33 +97,31 @@ def attach(
     store: Store = NO_STORE,
     version: str = "",
 ) -> tuple[Dataset, list[Diagnostic]]:
-    """Every record with its history.
+    """Every record with its history: ``read`` then ``apply``.
 
     Args:
         dataset: the loaded records (before compute, which reads the history).
-        git_root: where the git history is (default: the dataset's root; an as-of build reads
-            the files of an older revision from elsewhere).
-        rev: the revision whose history is read.
-        cache: keep the log in the data repo's cache folder.
-        store: keep the histories at a commit in the build's store too, under a key with
-            crmgen's ``version`` (see ``log.read_history``).
+        git_root: where the git history is (default: the dataset's root).
+        rev, cache, store, version: as ``read``'s.
     """
     root = git_root or Path(dataset.root)
-    keys = {name: project.schema.list_field or "" for name, project in dataset.projects.items()}
-    cache_dir = root / CACHE_FOLDER if cache else None
-    from .log import read_history  # yaml and the rest: only when the history is read
+    schemas = {name: project.schema for name, project in dataset.projects.items()}
+    found = read(root, list_keys(schemas), rev=rev, cache=cache, store=store, version=version)
+    return apply(dataset, found)
 
-    histories, checkout, notes = read_history(
-        root, keys, rev=rev, cache_dir=cache_dir, store=store, version=version
-    )
+
+def apply(dataset: Dataset, found: Found) -> tuple[Dataset, list[Diagnostic]]:
+    """Every record with its history, from what ``read`` found; its notes as diagnostics (a
+    shallow clone is a warning, the rest notes)."""
+    histories, checkout, notes = found
     diags = [
         dataclasses.replace(n, severity="warning") if n.code == "history-shallow" else
         dataclasses.replace(n, severity="info")
         for n in notes
     ]  # fmt: skip
     projects = {name: _project(project, histories) for name, project in dataset.projects.items()}
-    found = dataclasses.replace(dataset, projects=frozen_map(projects), head=checkout.head or "")
-    return found, diags
+    done = dataclasses.replace(dataset, projects=frozen_map(projects), head=checkout.head or "")
+    return done, diags
 
 
 def _project(project: Project, histories: dict[str, FileHistory]) -> Project:
