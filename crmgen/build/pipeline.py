@@ -157,9 +157,7 @@ def _start_early(
         here = store.for_child() if forked and isinstance(store, cache.Cache) else store
         found = history.read(git_root, keys, rev=rev, store=here, version=version)
         problems = render.check_templates(root, here, version)
-        handed = (
-            here.handed_back() if here is not store and isinstance(here, cache.Cache) else None
-        )
+        handed = here.handed_back() if forked and isinstance(here, cache.Cache) else None
         return found, problems, handed
 
     return start_forked(work, fork=shareable and workers() > 1 and can_fork())

@@ -55,7 +55,7 @@ Found: TypeAlias = "tuple[dict[str, FileHistory], Checkout, list[Diagnostic]]"
 
 def read(
     root: Path,
-    list_keys: Mapping[str, str],
+    keys: Mapping[str, str],
     *,
     rev: str = "HEAD",
     cache: bool = True,
@@ -69,7 +69,7 @@ def read(
     Args:
         root: where the git history is (an as-of build reads the files of an older revision
             from elsewhere).
-        list_keys: project -> the key of its list field ("" when it has no lists).
+        keys: project -> the key of its list field ("" when it has no lists: ``list_keys``).
         rev: the revision whose history is read.
         cache: keep the log in the data repo's cache folder.
         store: keep the histories at a commit in the build's store too, under a key with
@@ -78,9 +78,7 @@ def read(
     cache_dir = root / CACHE_FOLDER if cache else None
     from .log import read_history  # yaml and the rest: only when the history is read
 
-    return read_history(
-        root, list_keys, rev=rev, cache_dir=cache_dir, store=store, version=version
-    )
+    return read_history(root, keys, rev=rev, cache_dir=cache_dir, store=store, version=version)
 
 
 def list_keys(schemas: Mapping[str, ProjectSchema]) -> dict[str, str]:
