@@ -105,3 +105,28 @@ def test_the_build_reads_history_and_checks_templates_alike_forked_or_not(
     with cache.opened(root) as store:  # what the child put was written by the parent
         assert store.keys(HISTORIES)
         assert store.keys("template-checks")
+
+
+def _no_fork() -> int:
+    raise BlockingIOError(11, "Resource temporarily unavailable")  # EAGAIN: no process left
+
+
+def test_when_no_child_can_be_forked_the_work_is_done_here(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(forked.os, "fork", _no_fork)
+    started = forked.start_forked(lambda: os.getpid())
+    assert started._child is None
+    assert started.result() == os.getpid()
+    assert forked.run_forked(lambda n: (n, os.getpid()), [1, 2, 3]) == [
+        (n, os.getpid()) for n in (1, 2, 3)
+    ]
+
+
+def test_a_load_goes_on_when_no_child_can_be_forked(
+    make_repo: MakeRepo, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = _repo(make_repo)
+    expected = load_dataset(root, today=TODAY)
+    monkeypatch.setattr(forked.os, "fork", _no_fork)
+    assert load_dataset(root, today=TODAY) == expected

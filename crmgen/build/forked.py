@@ -27,11 +27,18 @@ S = TypeVar("S")
 R = TypeVar("R")
 
 
-def _fork(fn: Callable[[S], R], share: S) -> tuple[int, Connection]:
+def _fork(fn: Callable[[S], R], share: S) -> tuple[int, Connection] | None:
     """Fork a child that sends back the packed ("ok", ``fn(share)``), or ("failed", why,
-    traceback); returns its pid and the end of the pipe to read that from."""
+    traceback); returns its pid and the end of the pipe to read that from, or None when no
+    process can be forked (a limit of processes or memory reached): the caller does the
+    work itself."""
     receive, send = multiprocessing.Pipe(duplex=False)
-    pid = os.fork()
+    try:
+        pid = os.fork()
+    except OSError:
+        receive.close()
+        send.close()
+        return None
     if pid == 0:  # the child: answer, then leave without running any finalizer
         receive.close()
         gc.disable()  # short-lived: what it makes is freed by the exit
@@ -78,20 +85,20 @@ def run_forked(fn: Callable[[S], R], shares: Sequence[S]) -> list[R]:
     """``fn`` of each share, in order: the first here, each other in a forked child.
 
     An error in a child is raised here with the child's traceback; the share of a child that
-    died without an answer is done here (the result is the same)."""
-    children: list[tuple[int, Connection, S]] = []
+    died without an answer, or could not be forked, is done here (the result is the same)."""
+    children: list[tuple[tuple[int, Connection] | None, S]] = []
     try:
         for share in shares[1:]:
-            pid, conn = _fork(fn, share)
-            children.append((pid, conn, share))
+            children.append((_fork(fn, share), share))
         results = [fn(shares[0])] if shares else []
-        for _, conn, share in children:
-            answered, result = _answer(conn)
+        for child, share in children:
+            answered, result = _answer(child[1]) if child is not None else (False, None)
             results.append(result if answered else fn(share))  # type: ignore[arg-type]
         return results
     finally:
-        for pid, conn, _ in children:
-            _end(pid, conn)
+        for child, _ in children:
+            if child is not None:
+                _end(*child)
 
 
 class Started(Generic[R]):
@@ -124,5 +131,6 @@ class Started(Generic[R]):
 def start_forked(fn: Callable[[], R], fork: bool = True) -> Started[R]:
     """Begin ``fn()`` in a forked child (when ``fork``), to take its result later: work that
     this process does not need yet, done while it does something else. The child inherits
-    everything ``fn`` reads from the fork; its result is sent back packed."""
+    everything ``fn`` reads from the fork; its result is sent back packed. Where no child can
+    be forked, ``fn()`` is done here when taken."""
     return Started(fn, _fork(lambda _: fn(), None) if fork else None)
