@@ -154,11 +154,11 @@ def _start_early(
 
     def work() -> _Early:
         forked = os.getpid() != parent
-        here = store.for_child() if forked and isinstance(store, cache.Cache) else store
+        child = store.for_child() if forked and isinstance(store, cache.Cache) else None
+        here = child if child is not None else store
         found = history.read(git_root, keys, rev=rev, store=here, version=version)
         problems = render.check_templates(root, here, version)
-        handed = here.handed_back() if forked and isinstance(here, cache.Cache) else None
-        return found, problems, handed
+        return found, problems, child.handed_back() if child is not None else None
 
     return start_forked(work, fork=shareable and workers() > 1 and can_fork())
 

@@ -38,7 +38,6 @@ __all__ = [
     "CACHE_FOLDER",
     "Found",
     "apply",
-    "attach",
     "export_tree",
     "list_keys",
     "read",
@@ -84,28 +83,6 @@ def read(
 def list_keys(schemas: Mapping[str, ProjectSchema]) -> dict[str, str]:
     """The ``list_keys`` of ``read``: each project's list field, "" when it has none."""
     return {name: schema.list_field or "" for name, schema in schemas.items()}
-
-
-def attach(
-    dataset: Dataset,
-    *,
-    git_root: Path | None = None,
-    rev: str = "HEAD",
-    cache: bool = True,
-    store: Store = NO_STORE,
-    version: str = "",
-) -> tuple[Dataset, list[Diagnostic]]:
-    """Every record with its history: ``read`` then ``apply``.
-
-    Args:
-        dataset: the loaded records (before compute, which reads the history).
-        git_root: where the git history is (default: the dataset's root).
-        rev, cache, store, version: as ``read``'s.
-    """
-    root = git_root or Path(dataset.root)
-    schemas = {name: project.schema for name, project in dataset.projects.items()}
-    found = read(root, list_keys(schemas), rev=rev, cache=cache, store=store, version=version)
-    return apply(dataset, found)
 
 
 def apply(dataset: Dataset, found: Found) -> tuple[Dataset, list[Diagnostic]]:
